@@ -1,0 +1,138 @@
+"""The immutable picture of a Lab session at one instant: everything a view needs, nothing to compute.
+
+The Lab's metrics build one Snapshot 10-30 times a second. Widgets render it as it is (the napari
+model/view split): any number shown on screen is a field here, so the CLI and tests see the same ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from server.load.spec import LoadSpec
+from server.scenario import Scenario
+
+LabState = Literal["idle", "starting", "running", "restarting", "stopping", "stopped", "error"]
+Limit = Literal["users", "rate", "tokens", "workers", "cores", "loop", "client"]
+
+
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    throughput_rps: float
+    latency_ms: float
+    limit: Limit  # the bound that binds
+    explanation: str  # one plain sentence: "200 users share 2 workers x 40 tokens = 80 threads ..."
+
+
+@dataclass(frozen=True, slots=True)
+class Latency:
+    p50_ms: float = float("nan")
+    p90_ms: float = float("nan")
+    p99_ms: float = float("nan")
+    max_ms: float = float("nan")
+    count: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerStats:
+    pid: int
+    alive: bool = True
+    requests: int = 0  # cumulative since the worker started (server-side, telemetry)
+    share: float = 0.0  # fraction of requests in the window handled by this worker, 0..1
+    throughput_rps: float = 0.0
+    in_flight: int = 0
+    pool_total: int = 0
+    pool_busy: int = 0
+    pool_waiting: int = 0
+    loop_lag_ms: float = 0.0  # max lag seen over the last window
+    cpu_percent: float = 0.0  # % of one core
+    rss_mb: float = 0.0
+    threads_seen: int = 0  # distinct threadpool thread ids seen in the window
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessStats:
+    role: Literal["master", "worker", "load", "gui"]
+    pid: int
+    cpu_percent: float
+    rss_mb: float
+
+
+@dataclass(frozen=True, slots=True)
+class TreeEvent:
+    """Something that happened to the process tree: a worker exit, a restart, a scale step."""
+
+    t: float  # session seconds
+    kind: Literal["worker_started", "worker_exited", "scaled", "restarted", "crashed"]
+    pid: int
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Marker:
+    t: float  # session seconds
+    label: str  # "workers 2→4"
+
+
+@dataclass(frozen=True, slots=True)
+class ClientBound:
+    reason: str  # "the load process used 97% of a core", "open loop reached 812 of 1000 req/s"
+
+
+@dataclass(frozen=True, slots=True)
+class Telemetry:
+    received: int = 0  # records
+    datagrams: int = 0
+    lost: int = 0  # datagrams missing from sequence gaps
+    rejected: int = 0  # datagrams with a bad token or shape
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    """Time series for the scrolling plots: all arrays share ``t`` (session seconds), oldest first."""
+
+    t: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    client_rps: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    server_rps: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    predicted_rps: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    p50_ms: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    p99_ms: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    # per process: role label ("master", "worker 1234", "load", "gui") → % of a core
+    cpu: dict[str, np.ndarray] = field(default_factory=dict)
+    # per worker pid → max loop lag in ms
+    loop_lag_ms: dict[int, np.ndarray] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    t: float  # session seconds since the Lab started
+    state: LabState
+    message: str  # what is happening / what went wrong, in words ("" when nothing to say)
+    scenario: Scenario
+    load: LoadSpec
+    load_running: bool
+    url: str  # "http://127.0.0.1:PORT" or "" before the server is up
+    # measured, client side
+    client_rps: float = 0.0
+    latency: Latency = field(default_factory=Latency)  # over the last window (1-2 s)
+    latency_total: Latency = field(default_factory=Latency)  # since the load started
+    requests: int = 0  # client-side responses since the load started
+    errors: dict[str, int] = field(default_factory=dict)  # kind → count since the load started
+    in_flight: int = 0
+    overflow: int = 0  # open loop sends skipped (cap reached), since the load started
+    # measured, server side (telemetry)
+    server_rps: float = 0.0
+    server_requests: int = 0
+    # theory and judgement
+    prediction: Prediction | None = None
+    client_bound: ClientBound | None = None
+    # the tree
+    master_pid: int = 0
+    workers: tuple[WorkerStats, ...] = ()
+    processes: tuple[ProcessStats, ...] = ()
+    events: tuple[TreeEvent, ...] = ()  # recent, oldest first
+    telemetry: Telemetry = field(default_factory=Telemetry)
+    markers: tuple[Marker, ...] = ()
+    series: Series = field(default_factory=Series)
