@@ -128,6 +128,8 @@ class Snapshot:
     # theory and judgement
     prediction: Prediction | None = None
     client_bound: ClientBound | None = None
+    # plain-language lines for the insight bar, most important first (computed by the Lab, not views)
+    insights: tuple[str, ...] = ()
     # the tree
     master_pid: int = 0
     workers: tuple[WorkerStats, ...] = ()
