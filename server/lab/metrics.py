@@ -1,0 +1,176 @@
+"""Aggregation: telemetry batches, load reports and process samples in; one Snapshot out.
+
+Everything is binned by when it happened (request end times from the workers, report intervals from
+the load process), so rates do not jitter with batching. Windows are short (1 s rates, 1.5 s latency
+percentiles) so a slider move shows within a second; cumulative figures are kept beside them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from server.lab.bins import Bins
+from server.lab.latency import LatencyWindow
+from server.lab.series import SeriesRecorder
+from server.lab.snapshot import Latency, WorkerStats
+from server.load.spec import LoadReport
+from server.protocol import KIND_LAG, KIND_POOL, KIND_REQUEST, Batch
+
+NS = 1e-9
+
+
+@dataclass(slots=True)
+class _Worker:
+    pid: int
+    ends: Bins
+    requests: int = 0
+    pool_total: int = 0
+    pool_busy: int = 0
+    pool_waiting: int = 0
+    in_flight: int = 0
+    lags: deque[tuple[float, float]] = field(default_factory=deque)  # (t, lag ms)
+    tids: deque[tuple[float, np.ndarray]] = field(default_factory=deque)  # (t, thread ids seen)
+
+
+@dataclass(frozen=True, slots=True)
+class ClientFigures:
+    rps: float
+    latency: Latency
+    latency_total: Latency
+    requests: int
+    errors: dict[str, int]
+    in_flight: int
+    overflow: int
+    sent_rps: float
+    intended_rps: float
+    cpu_percent: float  # the load process(es), % of one core, over the window
+
+
+class Metrics:
+    def __init__(self, *, window_s: float = 1.0, lag_s: float = 0.1, history_s: float = 120.0) -> None:
+        self.window_s = window_s
+        self.lag_s = lag_s  # ignore the newest bin(s): telemetry for them may still be in flight
+        self.series = SeriesRecorder(history_s=history_s)
+        self._workers: dict[int, _Worker] = {}
+        self._server = Bins()
+        self.reset_client()
+
+    # ---- client side -------------------------------------------------------------------------
+    def reset_client(self) -> None:
+        """Start cumulative client figures afresh (a new load run)."""
+        self._completed = Bins()
+        self._sent = Bins()
+        self._intended = Bins()
+        self._latency = LatencyWindow()
+        self._errors: dict[str, int] = {}
+        self._overflow = 0
+        self._in_flight = 0
+        self._cpu: deque[tuple[float, float]] = deque()
+
+    def add_reports(self, reports: list[LoadReport]) -> None:
+        for r in reports:
+            t0 = r.t - r.interval_s
+            self._completed.add_span(t0, r.t, r.completed)
+            self._sent.add_span(t0, r.t, r.sent)
+            self._intended.add_span(t0, r.t, r.intended)
+            self._latency.add_encoded(r.t, r.histogram)
+            for kind, n in r.errors.items():
+                self._errors[kind] = self._errors.get(kind, 0) + n
+            self._overflow += r.overflow
+            self._in_flight = r.in_flight
+            self._cpu.append((r.t, r.cpu_percent))
+
+    def client(self, now: float) -> ClientFigures:
+        while self._cpu and self._cpu[0][0] < now - self.window_s:
+            self._cpu.popleft()
+        cpu = sum(c for _, c in self._cpu) / len(self._cpu) if self._cpu else 0.0
+        return ClientFigures(
+            rps=self._completed.rate(now, self.window_s, self.lag_s),
+            latency=self._latency.window(now),
+            latency_total=self._latency.total(),
+            requests=round(self._completed.total),
+            errors=dict(self._errors),
+            in_flight=self._in_flight,
+            overflow=self._overflow,
+            sent_rps=self._sent.rate(now, self.window_s, self.lag_s),
+            intended_rps=self._intended.rate(now, self.window_s, self.lag_s),
+            cpu_percent=cpu,
+        )
+
+    # ---- server side -------------------------------------------------------------------------
+    def _worker(self, pid: int) -> _Worker:
+        w = self._workers.get(pid)
+        if w is None:
+            w = self._workers[pid] = _Worker(pid=pid, ends=Bins())
+        return w
+
+    def add_batches(self, batches: list[Batch]) -> None:
+        for batch in batches:
+            rec = batch.records
+            w = self._worker(batch.pid)
+            req = rec[rec["kind"] == KIND_REQUEST]
+            if req.size:
+                ends = req["b"] * NS
+                w.ends.add_many(ends)
+                self._server.add_many(ends)
+                w.requests += int(req.size)
+                tids = req["tid"][req["tid"] != 0]
+                if tids.size:
+                    w.tids.append((float(ends[-1]), np.unique(tids)))
+            lag = rec[rec["kind"] == KIND_LAG]
+            for a, b in zip(lag["a"].tolist(), lag["b"].tolist(), strict=True):
+                w.lags.append((a * NS, b / 1e6))
+            pool = rec[rec["kind"] == KIND_POOL]
+            if pool.size:
+                last = pool[-1]
+                w.pool_total = int(last["tid"])
+                w.in_flight = int(last["status"])
+                w.pool_busy = int(last["b"])
+                w.pool_waiting = int(last["c"])
+
+    @property
+    def server_requests(self) -> int:
+        return int(self._server.total)
+
+    def server_rps(self, now: float) -> float:
+        return self._server.rate(now, self.window_s, self.lag_s)
+
+    def forget_workers(self, keep: set[int]) -> None:
+        """Drop per-worker state of pids that are no longer part of the tree."""
+        for pid in set(self._workers) - keep:
+            del self._workers[pid]
+
+    def workers(self, now: float, pids: list[int]) -> list[WorkerStats]:
+        counts = {pid: self._worker(pid).ends.sum(now, self.window_s, self.lag_s) for pid in pids}
+        total = sum(counts.values())
+        out = []
+        for pid in pids:
+            w = self._workers[pid]
+            while w.lags and w.lags[0][0] < now - self.window_s:
+                w.lags.popleft()
+            while w.tids and w.tids[0][0] < now - self.window_s:
+                w.tids.popleft()
+            seen = np.unique(np.concatenate([t for _, t in w.tids])) if w.tids else np.zeros(0)
+            out.append(
+                WorkerStats(
+                    pid=pid,
+                    requests=w.requests,
+                    share=counts[pid] / total if total else 0.0,
+                    throughput_rps=w.ends.rate(now, self.window_s, self.lag_s),
+                    in_flight=w.in_flight,
+                    pool_total=w.pool_total,
+                    pool_busy=w.pool_busy,
+                    pool_waiting=w.pool_waiting,
+                    loop_lag_ms=max((lag for _, lag in w.lags), default=0.0),
+                    threads_seen=int(seen.size),
+                )
+            )
+        return out
+
+
+def finite_or_nan(x: float) -> float:
+    return x if math.isfinite(x) else float("nan")
