@@ -15,6 +15,7 @@ from server.load.spec import LoadSpec
 from server.scenario import Scenario
 
 LabState = Literal["idle", "starting", "running", "restarting", "stopping", "stopped", "error"]
+EventKind = Literal["worker_started", "worker_exited", "scaled", "restarted", "crashed"]
 Limit = Literal["users", "rate", "tokens", "workers", "cores", "loop", "client"]
 
 
@@ -65,7 +66,7 @@ class TreeEvent:
     """Something that happened to the process tree: a worker exit, a restart, a scale step."""
 
     t: float  # session seconds
-    kind: Literal["worker_started", "worker_exited", "scaled", "restarted", "crashed"]
+    kind: EventKind
     pid: int
     detail: str = ""
 

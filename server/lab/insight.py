@@ -1,0 +1,128 @@
+"""Judgement in plain words: is the client the bottleneck, and what should a talk audience notice?
+
+Pure functions of figures the Snapshot already holds, so the GUI and the CLI say the same thing.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from server.lab.snapshot import ClientBound, Prediction, Telemetry, WorkerStats
+from server.load.spec import LoadSpec
+
+CLIENT_CPU_LIMIT = 90.0  # % of a core: above it the load process cannot send any faster
+OPEN_LOOP_MISS = 0.10  # an open loop that sends > 10 % below its rate is not driving what it claims
+IMBALANCE = 1.5  # busiest / idlest worker share that is worth pointing out
+LAG_MS = 50.0
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    load: LoadSpec
+    load_running: bool
+    client_rps: float
+    server_rps: float
+    sent_rps: float
+    client_cpu_percent: float
+    overflow: int
+    errors: dict[str, int]
+    prediction: Prediction | None
+    workers: tuple[WorkerStats, ...]
+    telemetry: Telemetry
+    warm: bool  # the load has run long enough (> one window) for rates to mean something
+
+
+def client_bound(f: Figures) -> ClientBound | None:
+    if not f.load_running or not f.warm:
+        return None
+    if f.client_cpu_percent >= CLIENT_CPU_LIMIT:
+        return ClientBound(
+            f"the load generator used {f.client_cpu_percent:.0f}% of a core: it cannot send faster, "
+            "so the server may be faster than shown"
+        )
+    if f.load.mode == "open" and f.sent_rps < (1 - OPEN_LOOP_MISS) * f.load.rate and f.overflow == 0:
+        return ClientBound(f"the open loop sent {f.sent_rps:,.0f} of {f.load.rate:,.0f} req/s intended")
+    return None
+
+
+def _pct(x: float) -> str:
+    return f"{x * 100:.0f}%"
+
+
+def insights(f: Figures, bound: ClientBound | None) -> tuple[str, ...]:
+    lines: list[str] = []
+    p = f.prediction
+    if not f.load_running:
+        lines.append("Load is off: press Space (or Start) to send requests.")
+        if p is not None:
+            lines.append(f"Predicted when on: {p.explanation}.")
+        return tuple(lines)
+    if bound is not None:
+        lines.append(f"Client-bound: {bound.reason}.")
+    if p is not None and f.warm:
+        ratio = f.client_rps / p.throughput_rps if p.throughput_rps > 0 else math.nan
+        lines.append(
+            f"Measured {f.client_rps:,.0f} req/s vs predicted {p.throughput_rps:,.0f} ({_pct(ratio)}). "
+            f"Limit: {p.explanation}."
+        )
+        if ratio < 0.85 and bound is None:
+            lines.append(_why_below(f))
+    elif p is not None:
+        lines.append(f"Warming up... predicted {p.explanation}.")
+    lines.extend(_worker_notes(f))
+    if f.overflow:
+        lines.append(
+            f"Open loop: {f.overflow:,} sends skipped because {f.load.max_in_flight:,} requests were "
+            "already waiting: the server is past capacity and latency grows without bound."
+        )
+    total_errors = sum(f.errors.values())
+    if total_errors:
+        kinds = ", ".join(f"{k} {n:,}" for k, n in sorted(f.errors.items()))
+        lines.append(f"Errors: {kinds}.")
+    t = f.telemetry
+    if t.lost:
+        share = t.lost / max(1, t.datagrams + t.lost)
+        lines.append(
+            f"Telemetry lost {t.lost:,} datagrams ({_pct(share)}): server-side counts are low by that."
+        )
+    return tuple(lines)
+
+
+def _why_below(f: Figures) -> str:
+    ep = f.load.endpoint
+    if ep.startswith("cpu/"):
+        return (
+            "Below prediction: CPU work competes with the load generator and the GIL for the same cores; "
+            "threads take turns, they do not run Python in parallel."
+        )
+    if ep == "hello":
+        return "Below prediction: with no handler time, parsing and routing CPU (server, client) sets the pace."
+    return (
+        "Below prediction: something else binds. Check CPU % per process (cores), the per-worker share "
+        "(uneven accept) and loop lag (a blocked loop)."
+    )
+
+
+def _worker_notes(f: Figures) -> list[str]:
+    lines: list[str] = []
+    alive = [w for w in f.workers if w.alive]
+    if len(alive) >= 2 and f.server_rps > 0:
+        shares = sorted(w.share for w in alive)
+        if (shares[0] > 0 and shares[-1] / shares[0] >= IMBALANCE) or shares[0] == 0:
+            lines.append(
+                f"Uneven accept: the busiest worker takes {_pct(shares[-1])}, the idlest {_pct(shares[0])}. "
+                "Workers accept() from one shared socket and keep-alive connections stay where they "
+                "landed; gunicorn with reuse_port lets the kernel spread them."
+            )
+    lagging = [w for w in alive if w.loop_lag_ms >= LAG_MS]
+    if lagging:
+        worst = max(lagging, key=lambda w: w.loop_lag_ms)
+        lines.append(
+            f"Event loop blocked up to {worst.loop_lag_ms:,.0f} ms in worker {worst.pid}: a blocking call "
+            "inside async def stalls every request on that worker."
+        )
+    waiting = sum(w.pool_waiting for w in alive)
+    if waiting:
+        lines.append(f"{waiting:,} requests wait for a threadpool token: more tokens (or async) would help.")
+    return lines
