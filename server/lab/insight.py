@@ -97,7 +97,7 @@ def _why_below(f: Figures) -> str:
             "threads take turns, they do not run Python in parallel."
         )
     if ep == "hello":
-        return "Below prediction: with no handler time, parsing and routing CPU (server, client) sets the pace."
+        return "Below prediction: with no handler time, parsing and routing CPU (both sides) sets the pace."
     return (
         "Below prediction: something else binds. Check CPU % per process (cores), the per-worker share "
         "(uneven accept) and loop lag (a blocked loop)."
