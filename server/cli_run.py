@@ -1,0 +1,209 @@
+"""``asgiscope run``: one headless measurement, measured beside predicted.
+
+Starts the scenario's servers, drives the load (or, with ``--no-load``, watches while another tool
+drives it), and prints a table or one JSON object. Exit 0 ok, 2 bad arguments, 1 the run failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from server.lab.session import Lab, LabError
+from server.lab.snapshot import Snapshot
+from server.load.spec import LoadSpec, LoadSpecError
+from server.scenario import ScenarioError
+from server.serve import add_scenario_arguments, scenario_from_args
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # argparse would exit; we want exit code 2 with our message
+        raise UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="asgiscope run", description=__doc__.splitlines()[0] if __doc__ else None)
+    add_scenario_arguments(p)
+    g = p.add_argument_group("load")
+    g.add_argument(
+        "--endpoint", default="io/async", help="hello, io/async, io/sync, io/blocking, cpu/async, cpu/sync"
+    )
+    g.add_argument("--ms", type=int, default=100, help="handler time in ms (0..10000)")
+    g.add_argument("--users", type=int, default=100, help="closed loop: concurrent virtual users")
+    g.add_argument(
+        "--rate", type=float, default=None, help="open loop: requests per second (implies --mode open)"
+    )
+    g.add_argument("--engine", default="aiohttp", help="aiohttp (default, fastest) or httpx")
+    g.add_argument("--max-in-flight", type=int, default=2000, help="open loop: cap on requests in flight")
+    g.add_argument("--no-load", action="store_true", help="send nothing: watch a server another tool drives")
+    m = p.add_argument_group("measurement")
+    m.add_argument("--duration", type=float, default=10.0, help="seconds measured (after warm-up)")
+    m.add_argument("--warmup", type=float, default=2.0, help="seconds of load before measuring")
+    m.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    return p
+
+
+@dataclass(frozen=True, slots=True)
+class RunArgs:
+    lab: Lab
+    duration: float
+    warmup: float
+    no_load: bool
+    as_json: bool
+
+
+def parse(argv: list[str]) -> RunArgs:
+    ns = build_parser().parse_args(argv)
+    if not 0 < ns.duration <= 3600:
+        raise UsageError(f"--duration={ns.duration:g} is not allowed: it must be above 0 and at most 3600")
+    if not 0 <= ns.warmup <= 600:
+        raise UsageError(f"--warmup={ns.warmup:g} is not allowed: it must be from 0 to 600")
+    scenario = scenario_from_args(ns)
+    load = LoadSpec(
+        endpoint=ns.endpoint,
+        ms=ns.ms,
+        mode="open" if ns.rate is not None else "closed",
+        users=ns.users,
+        rate=ns.rate if ns.rate is not None else 100.0,
+        engine=ns.engine,
+        max_in_flight=ns.max_in_flight,
+    )
+    lab = Lab(scenario, load, port=ns.port or 0)
+    return RunArgs(lab, ns.duration, 0.0 if ns.no_load else ns.warmup, ns.no_load, ns.json)
+
+
+async def measure(args: RunArgs) -> dict[str, Any]:
+    lab = args.lab
+    async with lab:
+        if not args.no_load:
+            await lab.start_load()
+        else:
+            print(
+                f"watching {lab.url} for {args.duration:g} s: drive it with your own client", file=sys.stderr
+            )
+        await asyncio.sleep(args.warmup)
+        lab.reset_measurement()
+        await asyncio.sleep(0.3)  # one tick: the reset is taken before the first measured snapshot
+        first = lab.snapshot()
+        await asyncio.sleep(args.duration)
+        last = lab.snapshot()
+        if not args.no_load:
+            await lab.stop_load()
+        await asyncio.sleep(0.5)  # let in-flight responses and telemetry arrive
+        settled = lab.snapshot()
+    return report(first, last, settled, args.no_load)
+
+
+def report(first: Snapshot, last: Snapshot, settled: Snapshot, no_load: bool) -> dict[str, Any]:
+    dt = last.t - first.t
+    before = {w.pid: w.requests for w in first.workers}
+    workers = [{"pid": w.pid, "requests": w.requests - before.get(w.pid, 0)} for w in last.workers]
+    server_requests = last.server_requests - first.server_requests
+    total = sum(w["requests"] for w in workers) or 1
+    for w in workers:
+        w["share"] = round(w["requests"] / total, 4)
+    p = last.prediction
+    lat = last.latency_total
+    return {
+        "scenario": last.scenario.to_dict(),
+        "load": None if no_load else json.loads(last.load.to_json()),
+        "duration_s": round(dt, 3),
+        "measured": {
+            "throughput_rps": round((last.requests - first.requests) / dt, 2) if not no_load else None,
+            "latency_ms": {"p50": _num(lat.p50_ms), "p90": _num(lat.p90_ms), "p99": _num(lat.p99_ms)},
+            "requests": last.requests - first.requests,
+            "errors": sum(settled.errors.values()),
+            "errors_by_kind": settled.errors,
+        },
+        "server": {"requests": server_requests, "throughput_rps": round(server_requests / dt, 2)},
+        "predicted": {
+            "throughput_rps": _num(p.throughput_rps) if p and not no_load else None,
+            "latency_ms": _num(p.latency_ms) if p and not no_load else None,
+            "limit": p.limit if p and not no_load else None,
+            "explanation": p.explanation if p and not no_load else None,
+        },
+        "workers": workers,
+        "client_bound": last.client_bound.reason if last.client_bound else None,
+        "telemetry": {
+            "received": settled.telemetry.received,
+            "lost": settled.telemetry.lost,
+            "rejected": settled.telemetry.rejected,
+        },
+        "client_totals": {"requests": settled.requests, "server_requests": settled.server_requests},
+        "insights": list(last.insights),
+    }
+
+
+def _num(x: float) -> float | None:
+    return round(x, 3) if math.isfinite(x) else None
+
+
+def render_table(r: dict[str, Any]) -> str:
+    m, s, p = r["measured"], r["server"], r["predicted"]
+    sc = r["scenario"]
+    lines = [
+        f"scenario  {sc['server']}, {sc['workers']} workers, loop {sc['loop']}, http {sc['http']}, "
+        f"tokens {sc['tokens']}, socket {sc['socket']}",
+    ]
+    if r["load"]:
+        ld = r["load"]
+        how = f"{ld['users']} users" if ld["mode"] == "closed" else f"open loop {ld['rate']:g} req/s"
+        lines.append(f"load      /{ld['endpoint']} ms={ld['ms']}, {how}, engine {ld['engine']}")
+    lines.append(f"measured over {r['duration_s']:.1f} s")
+    lines.append("")
+    lines.append(f"{'':22}{'measured':>12}{'predicted':>12}")
+
+    def fmt(x: float | None, unit: str = "") -> str:
+        return "-" if x is None else f"{x:,.1f}{unit}"
+
+    lines.append(f"{'throughput (client)':22}{fmt(m['throughput_rps']):>12}{fmt(p['throughput_rps']):>12}")
+    lines.append(f"{'throughput (server)':22}{fmt(s['throughput_rps']):>12}")
+    for q in ("p50", "p90", "p99"):
+        pred = fmt(p["latency_ms"]) if q == "p50" else ""
+        lines.append(f"{'latency ' + q + ' ms':22}{fmt(m['latency_ms'][q]):>12}{pred:>12}")
+    lines.append(f"{'requests / errors':22}{m['requests']:>12,}{m['errors']:>12,}")
+    if p["limit"]:
+        lines.append(f"binding limit: {p['limit']} — {p['explanation']}")
+    lines.append("client-bound: " + (r["client_bound"] or "no"))
+    lines.append(
+        f"telemetry: {r['telemetry']['received']:,} records, {r['telemetry']['lost']} datagrams lost"
+    )
+    lines.append("")
+    lines.append("worker      requests   share")
+    for w in r["workers"]:
+        lines.append(f"{w['pid']:<10}{w['requests']:>10,}{w['share'] * 100:>7.1f}%")
+    if r["insights"]:
+        lines.append("")
+        lines.extend(r["insights"])
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    try:
+        args = parse(argv)
+    except (UsageError, ScenarioError, LoadSpecError) as exc:
+        print(f"asgiscope run: {exc}", file=sys.stderr)
+        return 2
+    try:
+        result = asyncio.run(measure(args))
+    except LabError as exc:
+        print(f"asgiscope run: the run failed: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("asgiscope run: interrupted", file=sys.stderr)
+        return 1
+    print(json.dumps(result, indent=2) if args.as_json else render_table(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,437 @@
+"""The Lab: one headless session facade shared by the GUI and the CLI.
+
+It owns a collector, a server tree and (while load is on) a load process; it applies scenarios
+(scaling live, restarting when it must), changes the load live, watches for crashes and recovers, and
+builds an immutable Snapshot ``hz`` times a second. Plain asyncio: it runs the same under qasync.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import time
+from collections import deque
+from dataclasses import replace
+
+from server.lab.collector import Collector
+from server.lab.insight import Figures, client_bound, insights
+from server.lab.metrics import Metrics
+from server.lab.procstats import ProcSampler
+from server.lab.snapshot import (
+    EventKind,
+    LabState,
+    Marker,
+    Prediction,
+    ProcessStats,
+    Snapshot,
+    Telemetry,
+    TreeEvent,
+)
+from server.launch.tree import LaunchError, ServerTree, TelemetryTarget
+from server.load.client import LoadProcess
+from server.load.spec import LoadSpec
+from server.scenario import Scenario
+from server.theory import predict
+
+TREE_POLL_S = 0.25
+
+
+class LabError(RuntimeError):
+    pass
+
+
+def describe_change(old: object, new: object, fields: tuple[str, ...]) -> str:
+    """ "workers 2→4, loop asyncio→uvloop" for the fields that differ."""
+    parts = [f"{f} {getattr(old, f)}→{getattr(new, f)}" for f in fields if getattr(old, f) != getattr(new, f)]
+    return ", ".join(parts)
+
+
+SCENARIO_FIELDS = ("server", "workers", "loop", "http", "tokens", "socket")
+LOAD_FIELDS = ("endpoint", "ms", "mode", "users", "rate", "engine")
+
+
+class Lab:
+    def __init__(
+        self,
+        scenario: Scenario,
+        load: LoadSpec,
+        *,
+        port: int = 0,
+        hz: float = 20.0,
+        cores: int | None = None,
+    ) -> None:
+        self.scenario = scenario
+        self.load = load.with_changes(running=False)
+        self.hz = hz
+        self.cores = cores or os.cpu_count() or 1
+        self._port = port
+        self._t0 = time.monotonic()
+        self._token = secrets.token_bytes(16)
+        self._collector: Collector | None = None
+        self._tree: ServerTree | None = None
+        self._load_proc: LoadProcess | None = None
+        self._load_on = False
+        self._load_since = 0.0
+        self._ops = asyncio.Lock()  # scenario/load changes apply one at a time, in order
+        self._busy = False  # an op is restarting things: the watchdog keeps out
+        self._state: LabState = "idle"
+        self._message = ""
+        self._metrics = Metrics()
+        self._procs = ProcSampler()
+        self._markers: deque[Marker] = deque(maxlen=200)
+        self._events: deque[TreeEvent] = deque(maxlen=50)
+        self._known_workers: set[int] = set()
+        self._known_exits = 0
+        self._tree_polled = 0.0
+        self._ticker: asyncio.Task[None] | None = None
+        self._recovery: asyncio.Task[None] | None = None
+        self._prediction_key: tuple[Scenario, LoadSpec] | None = None
+        self._prediction: Prediction | None = None
+        self._snap = self._build(time.monotonic())
+
+    # ---- lifecycle ---------------------------------------------------------------------------
+    def now(self) -> float:
+        return time.monotonic() - self._t0
+
+    @property
+    def url(self) -> str:
+        return self._tree.url if self._tree is not None else ""
+
+    async def start(self) -> None:
+        self._set_state("starting", f"starting {self.scenario.server} with {self.scenario.workers} workers")
+        self._collector = Collector(self._token).start()
+        try:
+            await self._start_tree(self.scenario)
+        except LaunchError as exc:
+            self._set_state("error", str(exc))
+            raise LabError(str(exc)) from exc
+        self._set_state("running", "")
+        self._ticker = asyncio.create_task(self._tick_forever(), name="lab-tick")
+
+    async def close(self) -> None:
+        self._set_state("stopping", "stopping")
+        for task in (self._ticker, self._recovery):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        self._ticker = self._recovery = None
+        if self._load_proc is not None:
+            await self._load_proc.stop()
+            self._load_proc = None
+        self._load_on = False
+        if self._tree is not None:
+            await self._tree.stop()
+        if self._collector is not None:
+            self._collector.stop()
+        self._set_state("stopped", "")
+        self._snap = self._build(time.monotonic())
+
+    async def __aenter__(self) -> Lab:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # ---- server tree -------------------------------------------------------------------------
+    async def _start_tree(self, scenario: Scenario) -> None:
+        assert self._collector is not None
+        host, port = self._collector.address
+        tree = ServerTree(
+            scenario,
+            port=self._port,
+            telemetry=TelemetryTarget(host=host, port=port, token_hex=self._token.hex()),
+        )
+        await tree.start()  # raises LaunchError after cleaning up
+        self._tree = tree
+        self._port = tree.port  # restarts reuse the port so the load keeps its URL
+        self._known_workers = set(tree.info().worker_pids)
+        self._known_exits = 0
+
+    async def apply(self, scenario: Scenario) -> None:
+        """Move to ``scenario``: scale live when only workers differ, else restart the tree."""
+        async with self._ops:
+            old = self.scenario
+            if scenario == old or self._tree is None:
+                self.scenario = scenario
+                return
+            label = describe_change(old, scenario, SCENARIO_FIELDS)
+            self._busy = True
+            try:
+                if old.needs_restart(scenario):
+                    await self._restart(scenario, label)
+                else:
+                    self._set_state("running", f"scaling: {label}")
+                    await self._tree.scale(scenario.workers)
+                    self.scenario = scenario
+                    self._event("scaled", self._tree.info().master_pid, label)
+                    self._set_state("running", "")
+            except LaunchError as exc:
+                self._set_state("error", f"could not apply {label}: {exc}")
+                raise LabError(str(exc)) from exc
+            finally:
+                self._busy = False
+            self._marker(label)
+
+    async def _restart(self, scenario: Scenario, label: str) -> None:
+        self._set_state("restarting", f"restarting: {label}")
+        await self._pause_load()
+        if self._tree is not None:
+            await self._tree.stop()
+            self._tree = None
+        try:
+            await self._start_tree(scenario)
+            self.scenario = scenario
+        except LaunchError:
+            # Leave a working server behind: bring the previous scenario back, then report.
+            await self._start_tree(self.scenario)
+            await self._resume_load()
+            raise
+        self._event("restarted", self._tree.info().master_pid if self._tree else 0, label)
+        await self._resume_load()
+        self._set_state("running", "")
+
+    # ---- load --------------------------------------------------------------------------------
+    async def set_load(self, load: LoadSpec) -> None:
+        async with self._ops:
+            new = load.with_changes(running=self._load_on)
+            label = describe_change(self.load, new, LOAD_FIELDS)
+            self.load = new
+            if self._load_proc is not None:
+                await self._load_proc.update(new)
+            if label and self._load_on:
+                self._marker(label)
+
+    async def start_load(self) -> None:
+        async with self._ops:
+            if self._load_on:
+                return
+            self.load = self.load.with_changes(running=True)
+            self._metrics.reset_client()
+            await self._ensure_load_proc()
+            self._load_on = True
+            self._load_since = time.monotonic()
+            self._marker("load on")
+
+    async def stop_load(self) -> None:
+        async with self._ops:
+            if not self._load_on:
+                return
+            self.load = self.load.with_changes(running=False)
+            if self._load_proc is not None:
+                await self._load_proc.update(self.load)
+            self._load_on = False
+            self._marker("load off")
+
+    def reset_measurement(self) -> None:
+        """Start cumulative client figures (count, percentiles, errors) afresh, e.g. after warm-up."""
+        self._metrics.reset_client()
+
+    async def _ensure_load_proc(self) -> None:
+        if self._load_proc is not None and self._load_proc.alive:
+            await self._load_proc.update(self.load)
+            return
+        if self._load_proc is not None:
+            await self._load_proc.stop()
+        proc = LoadProcess(self.url, self.load)
+        await proc.start()
+        self._load_proc = proc
+
+    async def _pause_load(self) -> None:
+        if self._load_on and self._load_proc is not None:
+            await self._load_proc.update(self.load.with_changes(running=False))
+
+    async def _resume_load(self) -> None:
+        if self._load_on and self._load_proc is not None:
+            await self._load_proc.update(self.load)
+
+    # ---- watching ----------------------------------------------------------------------------
+    async def _tick_forever(self) -> None:
+        period = 1.0 / self.hz
+        while True:
+            started = time.monotonic()
+            self._tick(started)
+            await asyncio.sleep(max(0.0, period - (time.monotonic() - started)))
+
+    def _tick(self, now: float) -> None:
+        if self._collector is not None:
+            self._metrics.add_batches(self._collector.drain())
+        if self._load_proc is not None:
+            self._metrics.add_reports(self._load_proc.drain())
+        if not self._busy and self._recovery is None:
+            self._watch(now)
+        self._snap = self._build(now)
+
+    def _watch(self, now: float) -> None:
+        tree, proc = self._tree, self._load_proc
+        if tree is not None and not tree.alive:
+            self._event("crashed", tree.info().master_pid, "the server master exited")
+            self._recovery = asyncio.create_task(self._recover_tree(), name="lab-recover-tree")
+            return
+        if self._load_on and proc is not None and not proc.alive:
+            detail = f"exit {proc.exit_code}: {proc.stderr_tail.strip()[-200:]}"
+            self._event("crashed", proc.pid or 0, f"the load generator died ({detail})")
+            self._recovery = asyncio.create_task(self._recover_load(), name="lab-recover-load")
+            return
+        if tree is not None and now - self._tree_polled >= TREE_POLL_S:
+            self._tree_polled = now
+            self._poll_tree(tree)
+
+    def _poll_tree(self, tree: ServerTree) -> None:
+        info = tree.info()
+        current = set(info.worker_pids)
+        for pid in sorted(current - self._known_workers):
+            self._event("worker_started", pid)
+        for ex in info.exits[self._known_exits :]:
+            self._event("worker_exited", ex.pid, f"exit code {ex.code}")
+        self._known_exits = len(info.exits)
+        self._known_workers = current
+        self._metrics.forget_workers(current)
+
+    async def _recover_tree(self) -> None:
+        try:
+            async with self._ops:
+                self._set_state("restarting", "the server crashed: restarting it")
+                await self._pause_load()
+                if self._tree is not None:
+                    await self._tree.stop()
+                    self._tree = None
+                await self._start_tree(self.scenario)
+                await self._resume_load()
+                self._event("restarted", self._tree.info().master_pid if self._tree else 0, "after a crash")
+                self._set_state("running", "recovered from a server crash")
+        except LaunchError as exc:
+            self._set_state("error", f"the server crashed and could not be restarted: {exc}")
+        finally:
+            self._recovery = None
+
+    async def _recover_load(self) -> None:
+        try:
+            async with self._ops:
+                await self._ensure_load_proc()
+                self._message = "recovered from a load generator crash"
+        except Exception as exc:  # a load process that cannot start is shown, not raised into the loop
+            self._load_on = False
+            self._set_state("error", f"the load generator could not be restarted: {exc}")
+        finally:
+            self._recovery = None
+
+    # ---- snapshot ----------------------------------------------------------------------------
+    def snapshot(self) -> Snapshot:
+        return self._snap
+
+    def _set_state(self, state: LabState, message: str) -> None:
+        self._state, self._message = state, message
+
+    def _event(self, kind: EventKind, pid: int, detail: str = "") -> None:
+        self._events.append(TreeEvent(self.now(), kind, pid, detail))
+
+    def _marker(self, label: str) -> None:
+        self._markers.append(Marker(self.now(), label))
+
+    def _predict(self) -> Prediction:
+        key = (self.scenario, self.load)
+        if key != self._prediction_key or self._prediction is None:
+            self._prediction = predict(self.scenario, self.load, cores=self.cores)
+            self._prediction_key = key
+        return self._prediction
+
+    def _build(self, now: float) -> Snapshot:
+        m = self._metrics
+        client = m.client(now)
+        tree = self._tree
+        info = tree.info() if tree is not None else None
+        pids = list(info.worker_pids) if info else []
+        workers = m.workers(now, pids)
+        samples = self._procs.sample(
+            ([info.master_pid] if info else [])
+            + pids
+            + ([self._load_proc.pid] if self._load_proc and self._load_proc.pid else [])
+            + [os.getpid()],
+            now,
+        )
+        workers = [
+            replace(w, cpu_percent=samples[w.pid].cpu_percent, rss_mb=samples[w.pid].rss_mb) for w in workers
+        ]
+        processes: list[ProcessStats] = []
+        if info:
+            s = samples[info.master_pid]
+            processes.append(ProcessStats("master", s.pid, s.cpu_percent, s.rss_mb))
+        processes += [ProcessStats("worker", w.pid, w.cpu_percent, w.rss_mb) for w in workers]
+        if self._load_proc and self._load_proc.pid:
+            s = samples[self._load_proc.pid]
+            processes.append(ProcessStats("load", s.pid, s.cpu_percent, s.rss_mb))
+        me = samples[os.getpid()]
+        processes.append(ProcessStats("gui", me.pid, me.cpu_percent, me.rss_mb))
+
+        cstats = self._collector.stats() if self._collector is not None else None
+        telemetry = (
+            Telemetry(cstats.records, cstats.datagrams, cstats.lost, cstats.rejected)
+            if cstats
+            else Telemetry()
+        )
+        prediction = self._predict()
+        server_rps = m.server_rps(now)
+        figures = Figures(
+            load=self.load,
+            load_running=self._load_on,
+            client_rps=client.rps,
+            server_rps=server_rps,
+            sent_rps=client.sent_rps,
+            client_cpu_percent=client.cpu_percent,
+            overflow=client.overflow,
+            errors=client.errors,
+            prediction=prediction,
+            workers=tuple(workers),
+            telemetry=telemetry,
+            warm=self._load_on and now - self._load_since > 1.5 * m.window_s,
+        )
+        bound = client_bound(figures)
+        t = now - self._t0
+        series = m.series
+        if self._state not in ("idle", "stopped") and series.due(t):
+            on = self._load_on
+            series.record(
+                t,
+                {
+                    "client_rps": client.rps if on else float("nan"),
+                    "server_rps": server_rps,
+                    "predicted_rps": prediction.throughput_rps if on else float("nan"),
+                    "p50_ms": client.latency.p50_ms if on else float("nan"),
+                    "p99_ms": client.latency.p99_ms if on else float("nan"),
+                },
+                {(p.role if p.role != "worker" else f"worker {p.pid}"): p.cpu_percent for p in processes},
+                {w.pid: w.loop_lag_ms for w in workers},
+            )
+        horizon = t - 130.0
+        return Snapshot(
+            t=t,
+            state=self._state,
+            message=self._message,
+            scenario=self.scenario,
+            load=self.load,
+            load_running=self._load_on,
+            url=self.url,
+            client_rps=client.rps,
+            latency=client.latency,
+            latency_total=client.latency_total,
+            requests=client.requests,
+            errors=client.errors,
+            in_flight=client.in_flight,
+            overflow=client.overflow,
+            server_rps=server_rps,
+            server_requests=m.server_requests,
+            prediction=prediction,
+            client_bound=bound,
+            insights=insights(figures, bound),
+            master_pid=info.master_pid if info else 0,
+            workers=tuple(workers),
+            processes=tuple(processes),
+            events=tuple(self._events),
+            telemetry=telemetry,
+            markers=tuple(mk for mk in self._markers if mk.t >= horizon),
+            series=series.series(),
+        )

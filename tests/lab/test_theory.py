@@ -1,0 +1,69 @@
+import math
+
+import pytest
+
+from server.load.spec import LoadSpec
+from server.scenario import Scenario
+from server.theory import predict
+
+
+def test_async_io_is_users_over_service_time() -> None:
+    p = predict(Scenario(workers=1), LoadSpec(endpoint="io/async", ms=100, users=100), cores=2)
+    assert p.limit == "users"
+    assert p.throughput_rps == pytest.approx(1000)
+    assert p.latency_ms == pytest.approx(100)
+
+
+def test_threadpool_tokens_bind_sync_io() -> None:
+    p = predict(Scenario(workers=1, tokens=8), LoadSpec(endpoint="io/sync", ms=100, users=100), cores=2)
+    assert p.limit == "tokens"
+    assert p.throughput_rps == pytest.approx(80)
+    # Little's law: 100 users in the system at 80 req/s → 1.25 s each
+    assert p.latency_ms == pytest.approx(1250)
+
+
+def test_tokens_do_not_bind_when_users_are_fewer() -> None:
+    p = predict(Scenario(workers=2, tokens=40), LoadSpec(endpoint="io/sync", ms=100, users=50), cores=2)
+    assert p.limit == "users"
+    assert p.throughput_rps == pytest.approx(500)
+
+
+def test_blocking_call_in_async_handler_binds_by_workers() -> None:
+    p = predict(Scenario(workers=2), LoadSpec(endpoint="io/blocking", ms=100, users=100), cores=2)
+    assert p.limit == "loop"
+    assert p.throughput_rps == pytest.approx(20)
+    assert "blocks" in p.explanation
+
+
+def test_cpu_work_is_capped_by_cores_not_threads() -> None:
+    few = predict(Scenario(workers=1, tokens=1), LoadSpec(endpoint="cpu/sync", ms=10, users=50), cores=2)
+    many = predict(Scenario(workers=1, tokens=200), LoadSpec(endpoint="cpu/sync", ms=10, users=50), cores=2)
+    assert few.throughput_rps == pytest.approx(many.throughput_rps)
+    assert few.throughput_rps < 100  # one process: at most one core of 10 ms requests
+    four = predict(Scenario(workers=4), LoadSpec(endpoint="cpu/async", ms=10, users=50), cores=2)
+    two = predict(Scenario(workers=2), LoadSpec(endpoint="cpu/async", ms=10, users=50), cores=2)
+    assert four.limit == "cores"
+    assert four.throughput_rps <= two.throughput_rps * 1.0001  # workers beyond cores add nothing
+    assert 150 < two.throughput_rps < 200
+
+
+def test_many_async_users_hit_the_cpu_ceiling() -> None:
+    p = predict(Scenario(workers=2), LoadSpec(endpoint="io/async", ms=100, users=2000), cores=2)
+    assert p.limit == "cores"
+    assert p.throughput_rps < 20000
+    assert p.latency_ms > 100  # queueing: Little's law
+
+
+def test_open_loop_below_and_above_capacity() -> None:
+    below = predict(Scenario(workers=2), LoadSpec(endpoint="io/async", ms=50, mode="open", rate=200), cores=2)
+    assert below.limit == "rate" and below.throughput_rps == 200 and below.latency_ms == pytest.approx(50)
+    above = predict(
+        Scenario(workers=1), LoadSpec(endpoint="io/blocking", ms=50, mode="open", rate=100), cores=2
+    )
+    assert above.limit == "loop" and above.throughput_rps == pytest.approx(20)
+    assert math.isinf(above.latency_ms)
+
+
+def test_client_ceiling_binds_when_given() -> None:
+    p = predict(Scenario(workers=2), LoadSpec(endpoint="hello", users=50), cores=2, client_ceiling_rps=1000.0)
+    assert p.limit == "client" and p.throughput_rps == 1000
