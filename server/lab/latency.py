@@ -9,18 +9,8 @@ from __future__ import annotations
 from collections import deque
 
 import numpy as np
-from hdrh.histogram import HdrHistogram
-
 from server.lab.snapshot import Latency
-
-LOWEST_US = 1
-HIGHEST_US = 60_000_000
-DIGITS = 3
-
-
-def new_histogram() -> HdrHistogram:
-    """The histogram every load process records into (microseconds)."""
-    return HdrHistogram(LOWEST_US, HIGHEST_US, DIGITS)
+from server.load.hist import decode, new_histogram
 
 
 class LatencyWindow:
@@ -44,10 +34,10 @@ class LatencyWindow:
         self._recent.clear()
         self._total[:] = 0
 
-    def add_encoded(self, t: float, encoded: str | bytes) -> None:
+    def add_encoded(self, t: float, encoded: str) -> None:
         if not encoded:
             return
-        h = HdrHistogram.decode(encoded)
+        h = decode(encoded)
         counts = np.ctypeslib.as_array(h.counts)[: self._len].astype(np.int64)
         if h.get_total_count() == 0:
             return

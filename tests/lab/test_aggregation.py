@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from server.lab.bins import Bins
-from server.lab.latency import LatencyWindow, new_histogram
+from server.lab.latency import LatencyWindow
+from server.load.hist import encode, new_histogram
 from server.lab.series import SeriesRecorder
 
 
@@ -40,7 +41,7 @@ def test_latency_window_matches_hdrhistogram() -> None:
     for v in rng.lognormal(11, 0.5, 5000).astype(int):
         h.record_value(int(v))
     w = LatencyWindow(window_s=1.5)
-    w.add_encoded(10.0, h.encode())
+    w.add_encoded(10.0, encode(h))
     lat = w.window(10.5)
     assert lat.count == 5000
     assert lat.p50_ms == pytest.approx(h.get_value_at_percentile(50) / 1000)
@@ -56,8 +57,8 @@ def test_latency_merges_histograms_not_percentiles() -> None:
     for _ in range(100):
         slow.record_value(500_000)  # 500 ms
     w = LatencyWindow()
-    w.add_encoded(1.0, fast.encode())
-    w.add_encoded(1.1, slow.encode())
+    w.add_encoded(1.0, encode(fast))
+    w.add_encoded(1.1, encode(slow))
     lat = w.window(1.2)
     assert lat.p50_ms == pytest.approx(1.0, rel=0.01)
     assert lat.p99_ms == pytest.approx(500, rel=0.01)
