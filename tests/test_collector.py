@@ -41,7 +41,11 @@ def collector() -> Iterator[Collector]:
 @pytest.fixture
 def sender(collector: Collector) -> Iterator[Callable[[bytes], None]]:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        yield lambda data: s.sendto(data, collector.address) and None
+
+        def send(data: bytes) -> None:
+            s.sendto(data, collector.address)
+
+        yield send
 
 
 def test_accepts_and_drains_in_order(collector: Collector, sender: Callable[[bytes], None]) -> None:
