@@ -7,8 +7,8 @@ import pytest
 
 from server.lab.bins import Bins
 from server.lab.latency import LatencyWindow
-from server.load.hist import encode, new_histogram
 from server.lab.series import SeriesRecorder
+from server.load.hist import encode, new_histogram
 
 
 def test_bins_rate_from_event_times() -> None:

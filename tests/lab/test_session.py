@@ -1,0 +1,106 @@
+"""The Lab against real server trees and a real load process (plain asyncio, no Qt)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import psutil
+import pytest
+
+from server.lab.session import Lab
+from server.lab.snapshot import Snapshot
+from server.load.spec import LoadSpec
+from server.scenario import Scenario
+
+
+async def settle(lab: Lab, seconds: float) -> Snapshot:
+    await asyncio.sleep(seconds)
+    return lab.snapshot()
+
+
+def tree_pids(snap: Snapshot) -> list[int]:
+    return [snap.master_pid, *(w.pid for w in snap.workers)]
+
+
+async def test_raising_users_live_raises_throughput() -> None:
+    lab = Lab(Scenario(workers=1), LoadSpec(endpoint="io/async", ms=100, users=10))
+    async with lab:
+        await lab.start_load()
+        low = await settle(lab, 3.0)
+        load_pid = next(p.pid for p in low.processes if p.role == "load")
+        await lab.set_load(lab.load.with_changes(users=50))
+        high = await settle(lab, 3.0)
+        # The same load process took the change: nothing was restarted.
+        assert next(p.pid for p in high.processes if p.role == "load") == load_pid
+        assert low.client_rps == pytest.approx(100, rel=0.2)
+        assert high.client_rps == pytest.approx(500, rel=0.2)
+        assert high.client_rps / low.client_rps > 3.5
+        assert any("users 10→50" in m.label for m in high.markers)
+        assert high.prediction is not None and high.prediction.throughput_rps == pytest.approx(500)
+        assert high.server_rps == pytest.approx(high.client_rps, rel=0.2)
+
+
+async def test_client_count_equals_server_count_and_nothing_is_lost() -> None:
+    lab = Lab(Scenario(workers=2), LoadSpec(endpoint="io/async", ms=20, users=40))
+    async with lab:
+        before = lab.snapshot().server_requests  # readiness probes
+        await lab.start_load()
+        await asyncio.sleep(3.0)
+        await lab.stop_load()
+        snap = await settle(lab, 1.0)
+        assert snap.requests > 2000
+        assert snap.server_requests - before == snap.requests
+        assert snap.telemetry.lost == 0
+        assert sum(w.requests for w in snap.workers) == snap.server_requests
+        pids = tree_pids(snap)
+    assert not [p for p in pids if psutil.pid_exists(p)]
+
+
+async def test_scaling_and_restart_are_applied_and_marked() -> None:
+    lab = Lab(Scenario(workers=1), LoadSpec(endpoint="io/async", ms=50, users=20))
+    async with lab:
+        await lab.start_load()
+        await asyncio.sleep(1.0)
+        await lab.apply(lab.scenario.with_changes(workers=2))
+        snap = await settle(lab, 2.0)
+        assert len(snap.workers) == 2
+        assert any(m.label == "workers 1→2" for m in snap.markers)
+        old_master = snap.master_pid
+        await lab.apply(lab.scenario.with_changes(loop="uvloop", http="httptools"))
+        snap = await settle(lab, 2.5)
+        assert snap.master_pid != old_master
+        assert snap.state == "running"
+        assert snap.scenario.loop == "uvloop"
+        assert any(e.kind == "restarted" for e in snap.events)
+        assert snap.client_rps == pytest.approx(400, rel=0.25)  # load resumed on the same URL
+        assert not psutil.pid_exists(old_master)
+
+
+async def test_a_killed_worker_is_shown_and_replaced() -> None:
+    lab = Lab(Scenario(workers=2), LoadSpec(endpoint="hello", users=5))
+    async with lab:
+        await asyncio.sleep(0.5)
+        victim = lab.snapshot().workers[0].pid
+        psutil.Process(victim).kill()
+        for _ in range(40):
+            snap = await settle(lab, 0.25)
+            if len(snap.workers) == 2 and victim not in [w.pid for w in snap.workers]:
+                break
+        assert victim not in [w.pid for w in snap.workers]
+        assert len(snap.workers) == 2
+        assert any(e.kind == "worker_exited" and e.pid == victim for e in snap.events)
+
+
+async def test_a_crashed_master_is_restarted() -> None:
+    lab = Lab(Scenario(workers=1), LoadSpec(endpoint="hello", users=5))
+    async with lab:
+        await asyncio.sleep(0.5)
+        first = lab.snapshot().master_pid
+        psutil.Process(first).kill()
+        for _ in range(80):
+            snap = await settle(lab, 0.25)
+            if snap.state == "running" and snap.master_pid not in (0, first):
+                break
+        assert snap.master_pid not in (0, first)
+        assert any(e.kind == "crashed" for e in snap.events)
+        assert "recovered" in snap.message

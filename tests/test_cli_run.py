@@ -1,0 +1,110 @@
+"""``asgiscope run`` end to end: real servers, real load, measured beside predicted."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+
+import httpx
+import pytest
+
+RUN = [sys.executable, "-m", "server.cli_run"]
+
+
+def run(*args: str, timeout: float = 90) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*RUN, *args], capture_output=True, text=True, timeout=timeout)
+
+
+def run_json(*args: str) -> dict:  # type: ignore[type-arg]
+    proc = run(*args, "--json", "--warmup", "1.5", "--duration", "4")
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("--workers", "1", "--endpoint", "io/async", "--ms", "100", "--users", "100"), 1000),
+        (("--workers", "1", "--tokens", "8", "--endpoint", "io/sync", "--ms", "100", "--users", "50"), 80),
+        (("--workers", "2", "--endpoint", "io/blocking", "--ms", "100", "--users", "20"), 20),
+    ],
+    ids=["io-async", "io-sync-8-tokens", "io-blocking-2-workers"],
+)
+def test_measured_throughput_matches_theory(args: tuple[str, ...], expected: float) -> None:
+    r = run_json(*args)
+    assert r["predicted"]["throughput_rps"] == pytest.approx(expected, rel=0.01)
+    assert r["measured"]["throughput_rps"] == pytest.approx(expected, rel=0.2)
+    assert r["server"]["throughput_rps"] == pytest.approx(expected, rel=0.2)
+    assert r["measured"]["errors"] == 0
+    assert r["telemetry"]["lost"] == 0
+    assert r["measured"]["latency_ms"]["p50"] >= 100 * 0.95
+    assert {"pid", "requests"} <= set(r["workers"][0])
+    assert isinstance(r["client_bound"], (str, type(None)))
+
+
+def test_open_loop_below_capacity_is_achieved_with_httpx() -> None:
+    r = run_json(
+        "--workers", "1", "--endpoint", "io/async", "--ms", "50", "--rate", "200", "--engine", "httpx"
+    )
+    assert r["load"]["mode"] == "open" and r["load"]["engine"] == "httpx"
+    assert r["predicted"]["limit"] == "rate"
+    assert r["measured"]["throughput_rps"] == pytest.approx(200, rel=0.1)
+    assert r["measured"]["latency_ms"]["p50"] == pytest.approx(50, rel=0.3)
+
+
+def test_no_load_counts_requests_from_an_outside_client() -> None:
+    port = 18000 + (int(time.time()) % 1000)
+    proc = subprocess.Popen(
+        [*RUN, "--no-load", "--port", str(port), "--duration", "6", "--json", "--workers", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    sent = 0
+
+    def drive() -> None:
+        nonlocal sent
+        deadline = time.monotonic() + 30
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
+            while time.monotonic() < deadline:  # wait for the server, then send 150 requests
+                try:
+                    client.get("/hello")
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            time.sleep(1.0)  # the measurement window starts after the server is ready
+            for _ in range(150):
+                assert client.get("/hello").status_code == 200
+                sent += 1
+
+    t = threading.Thread(target=drive)
+    t.start()
+    out, err = proc.communicate(timeout=60)
+    t.join()
+    assert proc.returncode == 0, err
+    r = json.loads(out)
+    assert sent == 150
+    assert r["measured"]["throughput_rps"] is None
+    assert r["server"]["requests"] == 150
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (("--workers", "0"), "workers"),
+        (("--users", "0"), "users"),
+        (("--endpoint", "nope"), "endpoint"),
+        (("--loop", "trio"), "loop"),
+        (("--duration", "-1"), "duration"),
+        (("--bogus",), "bogus"),
+        (("--ms", "abc"), "ms"),
+    ],
+)
+def test_bad_flags_exit_2_and_say_which(args: tuple[str, ...], needle: str) -> None:
+    proc = run(*args, timeout=30)
+    assert proc.returncode == 2
+    assert needle in proc.stderr
+    assert proc.stdout == ""
