@@ -1,0 +1,129 @@
+"""Master entry point for the gunicorn kind: gunicorn's arbiter with uvicorn-worker workers.
+
+The arbiter subclass only adds reporting (who started and why, who exited and with what code); worker
+management stays gunicorn's own. Run as ``python -m server.launch.gunicorn_master SPEC_JSON``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+from gunicorn.arbiter import Arbiter
+from uvicorn_worker import UvicornWorker
+
+from server.launch.events import EventWriter, StartReason
+from server.launch.master import boot_master, close_fds_in_worker
+from server.launch.spec import NO_FD, MasterSpec
+from server.scenario import HttpKind, LoopKind
+
+
+def worker_class(loop: LoopKind, http: HttpKind) -> type[UvicornWorker]:
+    """uvicorn-worker takes loop and http from a class attribute, so each choice is its own subclass."""
+    name = f"UvicornWorker_{loop}_{http}"
+    return type(name, (UvicornWorker,), {"CONFIG_KWARGS": {"loop": loop, "http": http}})
+
+
+def peek_exit_code(pid: int) -> int | None:
+    """A dead child's exit code (-signal if killed) without reaping it, so gunicorn still reaps it."""
+    waitid = getattr(os, "waitid", None)  # macOS has it from Python 3.13 on
+    if waitid is None:
+        return None
+    try:
+        result = waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+    except ChildProcessError:
+        return None
+    if result is None:
+        return None
+    return int(result.si_status) if result.si_code == os.CLD_EXITED else -int(result.si_status)
+
+
+class ReportingArbiter(Arbiter):  # type: ignore[misc]
+    def __init__(self, app: DemoApplication, events: EventWriter) -> None:
+        self.events = events
+        self._boot_left = app.cfg.workers
+        self._scale_owed = 0
+        super().__init__(app)
+
+    def handle_ttin(self) -> None:
+        self._scale_owed += 1
+        super().handle_ttin()
+
+    def spawn_worker(self) -> int:
+        pid: int = super().spawn_worker()  # the child never returns from here
+        reason: StartReason
+        if self._boot_left > 0:
+            self._boot_left -= 1
+            reason = "boot"
+        elif self._scale_owed > 0:
+            self._scale_owed -= 1
+            reason = "scale"
+        else:
+            reason = "replace"
+        self.events.started(pid, reason)
+        return pid
+
+    def reap_workers(self) -> None:
+        known = list(self.WORKERS)
+        codes = {pid: peek_exit_code(pid) for pid in known}
+        try:
+            super().reap_workers()
+        finally:
+            for pid in known:
+                if pid not in self.WORKERS:
+                    self.events.exited(pid, codes[pid])
+
+
+class DemoApplication(BaseApplication):  # type: ignore[misc]
+    def __init__(self, options: dict[str, Any]) -> None:
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        # Runs in each worker after the fork (no preload): the worker's own lifeline starts there.
+        from server.demo.app import app_factory
+
+        return app_factory()
+
+
+def options(spec: MasterSpec) -> dict[str, Any]:
+    scenario = spec.scenario
+    reuse_port = scenario.socket == "reuse_port"
+    bind = f"{spec.host}:{spec.port}" if spec.listen_fd == NO_FD else f"fd://{spec.listen_fd}"
+    return {
+        "bind": [bind],
+        "workers": scenario.workers,
+        "worker_class": worker_class(scenario.loop, scenario.http),
+        "reuse_port": reuse_port,
+        "graceful_timeout": int(spec.graceful_timeout),
+        "timeout": int(spec.healthcheck_timeout),
+        "keepalive": spec.keepalive,
+        "loglevel": "warning",
+        "errorlog": "-",
+        "accesslog": None,
+        "proc_name": "asgiscope",
+        # The default control socket path is shared by every gunicorn of the user and deleted on start.
+        "control_socket_disable": True,
+        "post_fork": lambda _arbiter, _worker: close_fds_in_worker(spec),
+    }
+
+
+def main(argv: list[str]) -> None:
+    spec, events = boot_master(argv)
+    app = DemoApplication(options(spec))
+    try:
+        ReportingArbiter(app, events).run()
+    finally:
+        with contextlib.suppress(Exception):
+            events.close()
+
+
+if __name__ == "__main__":
+    main(sys.argv)

@@ -1,0 +1,34 @@
+"""What the owner hands a master process on its command line: one frozen value, JSON both ways."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+
+from server.scenario import Scenario
+
+NO_FD = -1
+
+
+@dataclass(frozen=True, slots=True)
+class MasterSpec:
+    scenario: Scenario
+    host: str
+    port: int
+    listen_fd: int  # the listening socket bound by the owner; NO_FD when each worker binds (reuse_port)
+    owner_fd: int  # read end of the parent-death pipe
+    events_fd: int  # write end of the event pipe
+    healthcheck_timeout: float = 30.0  # CPU-bound demos must not get workers killed as "hung"
+    graceful_timeout: float = 3.0  # uvicorn's default waits forever on open connections
+    keepalive: int = 5  # seconds; uvicorn's default, also given to gunicorn so both kinds compare fairly
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data["scenario"] = self.scenario.to_dict()
+        return json.dumps(data)
+
+    @classmethod
+    def from_json(cls, text: str) -> MasterSpec:
+        data = json.loads(text)
+        data["scenario"] = Scenario.from_dict(data["scenario"])
+        return cls(**data)
