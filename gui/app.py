@@ -1,0 +1,163 @@
+"""App bootstrap: QApplication, theme, the qasync loop, the Lab, the window, scripted runs, clean exit.
+
+The Lab runs on the same qasync loop as the widgets; every Lab call is a task (see ``LabDriver``), so
+the window keeps repainting while servers start or restart. Closing the window, Ctrl+Q, SIGINT and
+SIGTERM all end the same way: stop rendering, then await the Lab's close, then leave the loop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+import pyqtgraph as pg
+import qasync
+from PySide6.QtCore import QSettings
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication
+
+from gui.cli import overrides
+from gui.driver import LabDriver
+from gui.export import save_png
+from gui.frames import FrameClock
+from gui.model import Controls
+from gui.settings import Store
+from gui.theme import Colors, apply_theme
+from gui.window import MainWindow
+from server.load.spec import LoadSpecError
+from server.scenario import ScenarioError
+
+log = logging.getLogger(__name__)
+
+ICON = Path(__file__).resolve().parent.parent / "assets" / "asgiscope.svg"
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("asgiscope")
+    app.setOrganizationName("asgiscope")
+    app.setApplicationDisplayName("asgiscope")
+    # the loop ends when main() returns, after the Lab closed; not when the last window goes away
+    app.setQuitOnLastWindowClosed(False)
+    if ICON.exists():
+        app.setWindowIcon(QIcon(str(ICON)))
+    colors = Colors()
+    apply_theme(app, colors)
+    pg.setConfigOptions(antialias=True, background=colors.plot_bg, foreground=colors.dim)
+    try:
+        return asyncio.run(_main(app, args, colors), loop_factory=lambda: qasync.QEventLoop(app))
+    except KeyboardInterrupt:
+        return 130
+
+
+def _controls(store: Store, args: argparse.Namespace, cores: int) -> Controls:
+    controls = Controls() if args.reset else store.controls(cores)
+    changes = overrides(args)
+    if not changes:
+        return controls
+    controls = controls.with_changes(**changes)
+    controls.scenario()  # validate now, with the field named in the message
+    controls.load(running=False)
+    return controls
+
+
+async def _main(app: QApplication, args: argparse.Namespace, colors: Colors) -> int:
+    # imported here: the engine is only needed once a window is about to open
+    from server.lab.session import Lab
+
+    cores = os.cpu_count() or 1
+    settings = QSettings(args.settings, QSettings.Format.IniFormat) if args.settings else QSettings()
+    store = Store(settings)
+    try:
+        controls = _controls(store, args, cores)
+    except (ScenarioError, LoadSpecError) as exc:
+        print(f"asgiscope: {exc}", file=sys.stderr)
+        return 2
+
+    lab = Lab(controls.scenario(), controls.load(running=False), port=args.port, hz=args.fps)
+    driver = LabDriver(lab, controls.scenario(), controls.load(running=False), report=log.warning)
+    clock = FrameClock()
+    window = MainWindow(
+        driver,
+        controls,
+        store=store,
+        colors=colors,
+        cores=cores,
+        fps=args.fps,
+        icon=app.windowIcon(),
+        clock=clock,
+    )
+    driver.report = window.report
+    closed = asyncio.Event()
+    window.closed.connect(closed.set)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        # not on Windows; there Ctrl+C in the console ends the process the hard way
+        with contextlib.suppress(NotImplementedError, AttributeError, RuntimeError):
+            loop.add_signal_handler(sig, window.close)
+
+    window.show()
+    window.start_rendering()
+    driver.start()
+    if args.autostart:
+        driver.set_running(True)
+
+    script = Script(window, driver, args)
+    tasks = {loop.create_task(script.screenshot()), loop.create_task(script.quit_after())}
+    try:
+        await closed.wait()
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await driver.close()
+        if args.frame_stats:
+            clock.write(args.frame_stats)
+    # a scripted run whose servers never came up must not look like a success
+    return 0 if driver.started or args.quit_after is None else 1
+
+
+class Script:
+    """``--screenshot`` and ``--quit-after``: what a scripted check (tests, CI, the benchmark) needs."""
+
+    def __init__(self, window: MainWindow, driver: LabDriver, args: argparse.Namespace) -> None:
+        self.window = window
+        self.driver = driver
+        self.args = args
+        self.shot_taken = False
+
+    async def screenshot(self) -> None:
+        if not self.args.screenshot:
+            return
+        if self.args.autostart:
+            # the Snapshot is the one source of truth about the load, and it is polled anyway
+            while not self.driver.snapshot().load_running:  # noqa: ASYNC110
+                await asyncio.sleep(0.1)
+        await asyncio.sleep(self.args.screenshot_after)
+        self.take_screenshot()
+
+    def take_screenshot(self) -> None:
+        if self.shot_taken or not self.args.screenshot:
+            return
+        self.shot_taken = True
+        try:
+            size = save_png(self.window, self.args.screenshot, 1.0)
+        except OSError as exc:
+            self.window.report(str(exc))
+        else:
+            log.info("screenshot %s (%dx%d)", self.args.screenshot, size.width(), size.height())
+
+    async def quit_after(self) -> None:
+        if self.args.quit_after is None:
+            return
+        await asyncio.sleep(self.args.quit_after)
+        self.take_screenshot()  # at quit time at the latest
+        self.window.close()

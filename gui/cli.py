@@ -1,0 +1,48 @@
+"""Command-line flags of the desktop app (no Qt here: parsing must work before Qt is imported)."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import fields
+from typing import Any
+
+from gui.model import Controls
+
+# controls that can be set from the command line; their values are checked by Scenario / LoadSpec
+OVERRIDES: dict[str, type] = {f.name: type(getattr(Controls(), f.name)) for f in fields(Controls)}
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="asgiscope",
+        description="Start real FastAPI servers on 127.0.0.1, drive load at them and watch why async "
+        "is fast. "
+        "`asgiscope serve ...` and `asgiscope run ...` are the headless tools.",
+    )
+    p.add_argument("--autostart", action="store_true", help="start the load at once")
+    p.add_argument("--screenshot", metavar="FILE", help="save a PNG of the window after the load ran a while")
+    p.add_argument(
+        "--screenshot-after",
+        metavar="SECONDS",
+        type=float,
+        default=5.0,
+        help="seconds of load before --screenshot is taken (default 5; taken at quit time at the latest)",
+    )
+    p.add_argument("--quit-after", metavar="SECONDS", type=float, help="close the app after this long")
+    p.add_argument("--port", type=int, default=0, help="server port (default: any free one)")
+    p.add_argument("--fps", type=float, default=25.0, help="plot refresh rate (default 25)")
+    p.add_argument("--settings", metavar="FILE", help="INI file for settings instead of the user's")
+    p.add_argument("--reset", action="store_true", help="ignore stored settings (defaults, then flags)")
+    p.add_argument("--frame-stats", metavar="FILE", help="write GUI frame timing as JSON at exit")
+    group = p.add_argument_group("scenario and load (override the stored settings)")
+    for name, kind in OVERRIDES.items():
+        group.add_argument(f"--{name}", type=kind, default=None, metavar=name.upper())
+    return p
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    return parser().parse_args(argv)
+
+
+def overrides(args: argparse.Namespace) -> dict[str, Any]:
+    return {name: getattr(args, name) for name in OVERRIDES if getattr(args, name) is not None}

@@ -1,0 +1,191 @@
+"""The controls panel: every knob of the scenario and the load, each with a tooltip saying what it does.
+
+It holds a ``Controls`` value and emits ``changed(Controls)`` when the user changes one. Sliders are
+debounced (a drag is one change, not fifty); toggles emit at once. It never talks to the Lab.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
+
+from gui.inputs import Choice, LabeledSlider
+from gui.model import (
+    HANDLER_LABELS,
+    LOG_STEPS,
+    MS_MAX,
+    RATE_MAX,
+    TOKENS_MAX,
+    USERS_MAX,
+    WORK_LABELS,
+    Controls,
+    log_position,
+    log_value,
+    nice_round,
+    workers_max,
+)
+
+DEBOUNCE_MS = 250
+
+TIPS: dict[str, str] = {
+    "workers": "Worker processes serving requests. Changed live: the master gets SIGTTIN / SIGTTOU "
+    "and forks or stops one worker per step, no restart.",
+    "users": "Closed loop: virtual users, each sends its next request only after its response "
+    "arrived. Changed live in the load process; the server is untouched.",
+    "rate": "Open loop: requests per second sent on a fixed schedule, whether or not responses came "
+    "back; latency counts from the intended send time. Changed live in the load process.",
+    "ms": "How long each handler works (sleeps or spins) per request. Part of the URL (?ms=), so it "
+    "changes at once, without touching the server.",
+    "tokens": "Threadpool size per worker: how many `def` handlers one worker runs at once (anyio's "
+    "CapacityLimiter, default 40). Changing it restarts the server tree.",
+    "handler": "How the endpoint is written: `async def` that awaits, plain `def` that runs in the "
+    "threadpool, or `async def` that makes a blocking call and stalls the event loop. "
+    "Switches the route the load hits; no restart.",
+    "work": "What the handler does for `ms`: wait on I/O (sleep, releases the GIL) or burn CPU in "
+    "Python (holds the GIL). Switches the route; no restart.",
+    "server": "uvicorn's own supervisor or a gunicorn arbiter with uvicorn workers. Restarts the "
+    "server tree.",
+    "loop": "The event loop inside each worker: the standard asyncio loop or uvloop. Restarts the "
+    "server tree.",
+    "http": "The HTTP/1.1 parser inside each worker: h11 (pure Python) or httptools (C). Restarts "
+    "the server tree.",
+    "socket": "gunicorn only: one listening socket shared by all workers (the kernel hands "
+    "connections out unevenly) or one SO_REUSEPORT socket per worker (hashed evenly). "
+    "Restarts the server tree.",
+    "engine": "The HTTP client library in the load process: aiohttp or httpx. Changed live; the "
+    "server is untouched.",
+    "mode": "Closed loop (N users that wait for each response) or open loop (a fixed request rate "
+    "that keeps sending while the server stalls). Changed live in the load process.",
+}
+
+
+class ControlsPanel(QWidget):
+    changed = Signal(object)  # Controls
+
+    def __init__(self, controls: Controls, cores: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._controls = controls
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(DEBOUNCE_MS)
+        self._debounce.timeout.connect(self._emit)
+
+        self.workers = LabeledSlider("Workers", 1, workers_max(cores), fmt=lambda v: f"{v:.0f}")
+        self.users = LabeledSlider(
+            "Users (closed loop)",
+            0,
+            LOG_STEPS,
+            to_value=lambda p: float(nice_round(log_value(p, 1, USERS_MAX))),
+            to_position=lambda v: log_position(v, 1, USERS_MAX),
+            fmt=lambda v: f"{v:,.0f}",
+        )
+        self.rate = LabeledSlider(
+            "Rate (open loop)",
+            0,
+            LOG_STEPS,
+            to_value=lambda p: float(nice_round(log_value(p, 1, RATE_MAX))),
+            to_position=lambda v: log_position(v, 1, RATE_MAX),
+            fmt=lambda v: f"{v:,.0f} req/s",
+        )
+        self.ms = LabeledSlider("Handler time", 0, MS_MAX, fmt=lambda v: f"{v:.0f} ms")
+        self.ms.slider.setSingleStep(5)
+        self.tokens = LabeledSlider("Threadpool tokens", 1, TOKENS_MAX, fmt=lambda v: f"{v:.0f} / worker")
+        self.sliders: dict[str, LabeledSlider] = {
+            "workers": self.workers,
+            "users": self.users,
+            "rate": self.rate,
+            "ms": self.ms,
+            "tokens": self.tokens,
+        }
+        self.choices: dict[str, Choice] = {
+            "mode": Choice("Load", [("closed", "closed loop"), ("open", "open loop")]),
+            "handler": Choice("Handler", list(HANDLER_LABELS.items())),
+            "work": Choice("Work", list(WORK_LABELS.items())),
+            "server": Choice("Server", [("uvicorn", "uvicorn"), ("gunicorn", "gunicorn")]),
+            "socket": Choice("Socket", [("shared", "shared"), ("reuse_port", "reuse_port")]),
+            "loop": Choice("Event loop", [("asyncio", "asyncio"), ("uvloop", "uvloop")]),
+            "http": Choice("HTTP parser", [("h11", "h11"), ("httptools", "httptools")]),
+            "engine": Choice("Client", [("aiohttp", "aiohttp"), ("httpx", "httpx")]),
+        }
+        # the handler labels are long: stack them
+        handler = self.choices["handler"]
+        handler.layout().itemAt(1).layout().setDirection(QVBoxLayout.Direction.TopToBottom)  # type: ignore[union-attr]
+
+        box = QVBoxLayout(self)
+        box.setContentsMargins(8, 6, 8, 6)
+        box.setSpacing(4)
+        box.addWidget(_heading("Load"))
+        for name in ("mode", "users", "rate"):
+            box.addWidget(self._input(name))
+        box.addWidget(self.choices["engine"])
+        box.addWidget(_heading("Endpoint"))
+        for name in ("handler", "work", "ms"):
+            box.addWidget(self._input(name))
+        box.addWidget(_heading("Server"))
+        for name in ("workers", "tokens", "server", "socket", "loop", "http"):
+            box.addWidget(self._input(name))
+        box.addStretch(1)
+
+        for name, tip in TIPS.items():
+            self._input(name).setToolTip(tip)
+        for name, slider in self.sliders.items():
+            slider.moved.connect(partial(self._slid, name))
+        for name, choice in self.choices.items():
+            choice.chosen.connect(partial(self._chose, name))
+        self.set_controls(controls)
+
+    def controls(self) -> Controls:
+        return self._controls
+
+    def set_controls(self, controls: Controls) -> None:
+        """Show ``controls`` without emitting (restore, or the Lab refusing a change)."""
+        self._debounce.stop()
+        self._controls = controls
+        for name, slider in self.sliders.items():
+            slider.set_value(getattr(controls, name))
+        for name, choice in self.choices.items():
+            choice.set_value(getattr(controls, name))
+        self._enable()
+
+    def flush(self) -> None:
+        """Emit a pending slider change now (before quitting, or in tests)."""
+        if self._debounce.isActive():
+            self._debounce.stop()
+            self._emit()
+
+    def _input(self, name: str) -> QWidget:
+        return self.sliders.get(name) or self.choices[name]
+
+    def _slid(self, name: str, value: float) -> None:
+        self._update(name, value if name == "rate" else round(value))
+        self._debounce.start()  # restart: emit once the slider rests
+
+    def _chose(self, name: str, value: str) -> None:
+        self._update(name, value)
+        self._debounce.stop()
+        self._emit()
+
+    def _update(self, name: str, value: Any) -> None:
+        self._controls = self._controls.with_changes(**{name: value})
+        # with_changes may reset the socket when leaving gunicorn
+        self.choices["socket"].set_value(self._controls.socket)
+        self._enable()
+
+    def _enable(self) -> None:
+        c = self._controls
+        self.choices["socket"].setEnabled(c.socket_enabled)
+        self.users.setEnabled(c.mode == "closed")
+        self.rate.setEnabled(c.mode == "open")
+
+    def _emit(self) -> None:
+        self.changed.emit(self._controls)
+
+
+def _heading(text: str) -> QLabel:
+    label = QLabel(text.upper())
+    label.setObjectName("heading")
+    label.setFrameShape(QFrame.Shape.NoFrame)
+    return label

@@ -1,0 +1,127 @@
+"""The insight bar: the headline numbers, the Lab's plain-language lines, and every warning.
+
+It shows what the Snapshot says in words a talk audience reads from the back row: measured against
+predicted, the limit that binds, whether the client (not the server) is the bottleneck, telemetry
+loss and errors. The sentences themselves come from the Lab (``snapshot.insights``).
+"""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from server.lab.snapshot import Snapshot
+
+STATE_WORDS = {
+    "idle": "idle",
+    "starting": "starting servers…",
+    "running": "running",
+    "restarting": "restarting the server tree…",
+    "stopping": "stopping…",
+    "stopped": "stopped",
+    "error": "error",
+}
+
+
+def _num(value: float, unit: str = "", digits: int = 0) -> str:
+    if value is None or math.isnan(value):
+        return "\u2013"
+    return f"{value:,.{digits}f}{unit}"
+
+
+class Stat(QWidget):
+    """One headline number with a caption under it."""
+
+    def __init__(self, caption: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.value = QLabel("\u2013")
+        self.value.setObjectName("big")
+        self.caption = QLabel(caption)
+        self.caption.setObjectName("caption")
+        box = QVBoxLayout(self)
+        box.setContentsMargins(10, 0, 10, 0)
+        box.setSpacing(0)
+        box.addWidget(self.value)
+        box.addWidget(self.caption)
+
+    def set_text(self, text: str) -> None:
+        self.value.setText(text)
+
+
+class InsightBar(QFrame):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("insight")
+        self.client = Stat("client req/s")
+        self.server = Stat("server req/s")
+        self.predicted = Stat("predicted req/s")
+        self.p50 = Stat("p50 latency")
+        self.p99 = Stat("p99 latency")
+        self.state = QLabel()
+        self.state.setObjectName("caption")
+        self.lines = QLabel()
+        self.lines.setWordWrap(True)
+        self.lines.setTextFormat(Qt.TextFormat.PlainText)
+        self.warning = QLabel()
+        self.warning.setObjectName("warn")
+        self.warning.setWordWrap(True)
+        self.errors = QLabel()
+        self.errors.setObjectName("error")
+        self.errors.setWordWrap(True)
+
+        stats = QHBoxLayout()
+        stats.setSpacing(0)
+        for stat in (self.client, self.server, self.predicted, self.p50, self.p99):
+            stats.addWidget(stat)
+        words = QVBoxLayout()
+        words.setSpacing(2)
+        for label in (self.state, self.lines, self.warning, self.errors):
+            words.addWidget(label)
+        words.addStretch(1)
+        grid = QGridLayout(self)
+        grid.setContentsMargins(6, 6, 6, 6)
+        grid.addLayout(stats, 0, 0, Qt.AlignmentFlag.AlignTop)
+        grid.addLayout(words, 0, 1)
+        grid.setColumnStretch(1, 1)
+
+    def show_snapshot(self, snap: Snapshot) -> None:
+        self.client.set_text(_num(snap.client_rps))
+        self.server.set_text(_num(snap.server_rps))
+        self.predicted.set_text(_num(snap.prediction.throughput_rps) if snap.prediction else "\u2013")
+        self.p50.set_text(_num(snap.latency.p50_ms, " ms"))
+        self.p99.set_text(_num(snap.latency.p99_ms, " ms"))
+
+        state = STATE_WORDS.get(snap.state, snap.state)
+        load = "load running" if snap.load_running else "load stopped (Space starts it)"
+        head = f"{state} · {load}"
+        if snap.url:
+            head += f" · {snap.url}"
+        self.state.setText(head)
+
+        lines = list(snap.insights)
+        if snap.message:
+            lines.insert(0, snap.message)
+        self.lines.setText("\n".join(lines))
+
+        warnings = []
+        if snap.client_bound is not None:
+            warnings.append(f"The client is the bottleneck, not the server: {snap.client_bound.reason}.")
+        tel = snap.telemetry
+        if tel.lost or tel.rejected:
+            warnings.append(
+                f"Telemetry: {tel.lost:,} datagrams lost, {tel.rejected:,} rejected "
+                f"(of {tel.datagrams:,}); server-side numbers undercount."
+            )
+        if snap.overflow:
+            warnings.append(f"Open loop: {snap.overflow:,} sends skipped at the in-flight cap.")
+        self.warning.setText("\n".join(warnings))
+        self.warning.setVisible(bool(warnings))
+
+        if snap.errors:
+            parts = ", ".join(f"{kind} {count:,}" for kind, count in sorted(snap.errors.items()))
+            self.errors.setText(f"Errors since the load started: {parts}")
+        else:
+            self.errors.setText("")
+        self.errors.setVisible(bool(snap.errors))

@@ -1,0 +1,158 @@
+"""The live plots: one pyqtgraph scene, curves made once and fed ``setData`` from each Snapshot.
+
+Throughput (client, server, prediction dashed), latency p50/p99, requests per worker (bars), CPU per
+process and loop lag per worker, all scrolling over the same window of session time, with a labelled
+vertical line wherever a setting changed. Nothing is computed here: every array comes from the Snapshot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from gui.theme import Colors
+from server.lab.snapshot import Snapshot
+
+WINDOW_S = 90.0
+
+
+class CurveSet:
+    """Curves for series that come and go (one per worker or process), created on first sight."""
+
+    def __init__(self, plot: pg.PlotItem, colors: Colors, legend: bool = True) -> None:
+        self._plot = plot
+        self._colors = colors
+        self._legend = legend
+        self._made = 0
+        self.curves: dict[object, pg.PlotDataItem] = {}
+
+    def update(self, t: np.ndarray, data: Mapping[Any, np.ndarray], names: Mapping[Any, str]) -> None:
+        for key in [k for k in self.curves if k not in data]:
+            self._plot.removeItem(self.curves.pop(key))
+        for key, values in data.items():
+            curve = self.curves.get(key)
+            if curve is None:
+                pen = pg.mkPen(self._colors.series_color(self._made), width=2)
+                self._made += 1
+                curve = self._plot.plot(pen=pen, name=names.get(key, str(key)) if self._legend else None)
+                self.curves[key] = curve
+            n = min(len(t), len(values))
+            curve.setData(t[-n:] if n else t[:0], values[-n:] if n else values[:0], connect="finite")
+
+
+class PlotsPanel(QWidget):
+    def __init__(self, colors: Colors, window_s: float = WINDOW_S, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._colors = colors
+        self._window_s = window_s
+        self.view = pg.GraphicsLayoutWidget()
+        self.view.setBackground(colors.plot_bg)
+        box = QVBoxLayout(self)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.addWidget(self.view)
+
+        self.throughput = self._time_plot("Throughput", "req/s", row=0, col=0, colspan=2)
+        self.latency = self._time_plot("Latency", "ms", row=0, col=2)
+        self.shares = self._plot("Requests per worker", "% of requests", row=1, col=0)
+        self.cpu = self._time_plot("CPU per process", "% of a core", row=1, col=1)
+        self.lag = self._time_plot("Event-loop lag per worker", "ms", row=1, col=2)
+        self.time_plots = (self.throughput, self.latency, self.cpu, self.lag)
+
+        self.client = self.throughput.plot(pen=pg.mkPen(colors.client, width=2), name="client")
+        self.server = self.throughput.plot(pen=pg.mkPen(colors.server, width=2), name="server")
+        self.predicted = self.throughput.plot(
+            pen=pg.mkPen(colors.predicted, width=2, style=Qt.PenStyle.DashLine), name="predicted"
+        )
+        self.p50 = self.latency.plot(pen=pg.mkPen(colors.p50, width=2), name="p50")
+        self.p99 = self.latency.plot(pen=pg.mkPen(colors.p99, width=2), name="p99")
+        self.bars = pg.BarGraphItem(x=[], height=[], width=0.6, brush=colors.server, pen=None)
+        self.shares.addItem(self.bars)
+        self.shares.setYRange(0, 100)
+        self.shares.setXRange(-0.6, 1.6)
+        self.shares.getAxis("bottom").setTicks([[]])
+        self.cpu_curves = CurveSet(self.cpu, colors)
+        self.lag_curves = CurveSet(self.lag, colors)
+        self.cpu.setYRange(0, 100)
+        self.cpu.enableAutoRange(axis="y", enable=True)
+        # markers: one labelled vertical line per plot and marker, keyed by (t, label)
+        self.markers: dict[tuple[float, str], list[pg.InfiniteLine]] = {}
+        self._share_pids: tuple[int, ...] = ()
+
+    def _plot(self, title: str, units: str, *, row: int, col: int, colspan: int = 1) -> pg.PlotItem:
+        plot = self.view.addPlot(row=row, col=col, colspan=colspan)
+        plot.setTitle(title, color=self._colors.text, size="11pt")
+        plot.setLabel("left", units, color=self._colors.dim)
+        plot.showGrid(x=True, y=True, alpha=0.15)
+        plot.setMenuEnabled(False)
+        plot.hideButtons()
+        for name in ("left", "bottom"):
+            axis = plot.getAxis(name)
+            axis.setPen(self._colors.grid)
+            axis.setTextPen(self._colors.dim)
+        return plot
+
+    def _time_plot(self, title: str, units: str, *, row: int, col: int, colspan: int = 1) -> pg.PlotItem:
+        plot = self._plot(title, units, row=row, col=col, colspan=colspan)
+        plot.addLegend(offset=(8, 4), labelTextColor=self._colors.text, brush=self._colors.plot_bg)
+        plot.setClipToView(True)
+        plot.setDownsampling(auto=True, mode="peak")
+        plot.setMouseEnabled(x=False, y=False)
+        plot.enableAutoRange(axis="y", enable=True)
+        return plot
+
+    def show_snapshot(self, snap: Snapshot) -> None:
+        s = snap.series
+        t = s.t
+        self.client.setData(t, s.client_rps)
+        self.server.setData(t, s.server_rps)
+        self.predicted.setData(t, s.predicted_rps, connect="finite")
+        self.p50.setData(t, s.p50_ms, connect="finite")
+        self.p99.setData(t, s.p99_ms, connect="finite")
+        self.cpu_curves.update(t, s.cpu, {k: str(k) for k in s.cpu})
+        self.lag_curves.update(t, s.loop_lag_ms, {pid: f"worker {pid}" for pid in s.loop_lag_ms})
+        self._show_shares(snap)
+        self._show_markers(snap)
+        # fill from the left until the window is full, then scroll
+        right = max(snap.t, self._window_s)
+        for plot in self.time_plots:
+            plot.setXRange(right - self._window_s, right, padding=0)
+
+    def _show_shares(self, snap: Snapshot) -> None:
+        workers = snap.workers
+        pids = tuple(w.pid for w in workers)
+        x = np.arange(len(workers), dtype=float)
+        heights = np.array([w.share * 100.0 for w in workers], dtype=float)
+        brushes = [self._colors.server if w.alive else self._colors.grid for w in workers]
+        self.bars.setOpts(x=x, height=heights, brushes=brushes)
+        if pids != self._share_pids:
+            self._share_pids = pids
+            self.shares.getAxis("bottom").setTicks([[(i, str(pid)) for i, pid in enumerate(pids)]])
+            self.shares.setXRange(-0.6, max(1, len(pids)) - 0.4)
+
+    def _show_markers(self, snap: Snapshot) -> None:
+        oldest = snap.t - self._window_s
+        wanted = {(m.t, m.label) for m in snap.markers if m.t >= oldest}
+        for key in [k for k in self.markers if k not in wanted]:
+            for plot, line in zip(self.time_plots, self.markers.pop(key), strict=True):
+                plot.removeItem(line)
+        for key in wanted - self.markers.keys():
+            t, label = key
+            lines = []
+            for i, plot in enumerate(self.time_plots):
+                line = pg.InfiniteLine(
+                    pos=t,
+                    angle=90,
+                    movable=False,
+                    pen=pg.mkPen(self._colors.marker, width=1, style=Qt.PenStyle.DotLine),
+                    # the label once, on the throughput plot, so the small plots stay readable
+                    label=label if i == 0 else None,
+                    labelOpts={"position": 0.92, "color": self._colors.marker, "anchors": [(0, 0), (0, 0)]},
+                )
+                plot.addItem(line, ignoreBounds=True)
+                lines.append(line)
+            self.markers[key] = lines

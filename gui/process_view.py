@@ -1,0 +1,139 @@
+"""The process view: the master and its workers (pid, CPU, memory, requests, threadpool, loop lag),
+the load and GUI processes, dead workers, and the tree's recent events (exits, restarts, scaling).
+
+It sits in the centre of the window until the animated request-flow panel takes that place.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QLabel,
+    QListWidget,
+    QSplitter,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui.theme import Colors
+from server.lab.snapshot import ProcessStats, Snapshot, WorkerStats
+
+COLUMNS = (
+    "process",
+    "pid",
+    "CPU %",
+    "memory",
+    "requests",
+    "share",
+    "in flight",
+    "threadpool",
+    "loop lag",
+    "",
+)
+EVENT_LINES = 8
+
+
+def _worker_cells(w: WorkerStats) -> tuple[str, ...]:
+    return (
+        "worker",
+        str(w.pid),
+        f"{w.cpu_percent:.0f}",
+        f"{w.rss_mb:.0f} MB",
+        f"{w.requests:,}",
+        f"{w.share * 100:.0f} %",
+        str(w.in_flight),
+        f"{w.pool_busy}/{w.pool_total}" + (f" +{w.pool_waiting} waiting" if w.pool_waiting else ""),
+        f"{w.loop_lag_ms:.0f} ms",
+        "" if w.alive else "dead",
+    )
+
+
+def _process_cells(p: ProcessStats, name: str) -> tuple[str, ...]:
+    return (name, str(p.pid), f"{p.cpu_percent:.0f}", f"{p.rss_mb:.0f} MB", "", "", "", "", "", "")
+
+
+class ProcessView(QWidget):
+    def __init__(self, colors: Colors, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._colors = colors
+        self.title = QLabel("PROCESSES")
+        self.title.setObjectName("heading")
+        self.tree = QTreeWidget()
+        self.tree.setColumnCount(len(COLUMNS))
+        self.tree.setHeaderLabels(list(COLUMNS))
+        self.tree.setRootIsDecorated(False)
+        self.tree.setUniformRowHeights(True)
+        self.tree.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.tree.setIndentation(14)
+        for col in range(1, len(COLUMNS)):
+            self.tree.headerItem().setTextAlignment(col, Qt.AlignmentFlag.AlignRight)
+        self.tree.header().setStretchLastSection(True)
+        self.tree.setColumnWidth(0, 110)
+        self.events = QListWidget()
+        self.events.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.tree)
+        split.addWidget(self.events)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 1)
+        box = QVBoxLayout(self)
+        box.setContentsMargins(6, 4, 6, 4)
+        box.addWidget(self.title)
+        box.addWidget(split)
+        self.master = QTreeWidgetItem(self.tree, ["master"] + [""] * (len(COLUMNS) - 1))
+        self.master.setExpanded(True)
+        self.rows: dict[int, QTreeWidgetItem] = {}  # worker pid → row under the master
+        self.others: dict[tuple[str, int], QTreeWidgetItem] = {}  # load and gui processes
+        self._events_shown: tuple[object, ...] = ()
+
+    def show_snapshot(self, snap: Snapshot) -> None:
+        processes = {(p.role, p.pid): p for p in snap.processes}
+        master = processes.get(("master", snap.master_pid))
+        if master is not None:
+            cells = _process_cells(master, f"master ({snap.scenario.server})")
+        else:
+            cells = (f"master ({snap.scenario.server})", str(snap.master_pid or "\u2013")) + ("",) * 8
+        _set(self.master, cells)
+
+        for pid in [pid for pid in self.rows if pid not in {w.pid for w in snap.workers}]:
+            self.master.removeChild(self.rows.pop(pid))
+        for w in snap.workers:
+            row = self.rows.get(w.pid)
+            if row is None:
+                row = QTreeWidgetItem(self.master)
+                self.rows[w.pid] = row
+            _set(row, _worker_cells(w))
+            color = QColor(self._colors.text if w.alive else self._colors.error)
+            if row.foreground(0).color() != color:
+                for col in range(len(COLUMNS)):
+                    row.setForeground(col, QBrush(color))
+        self.master.setExpanded(True)
+
+        others = {key: p for key, p in processes.items() if key[0] in ("load", "gui")}
+        for key in [k for k in self.others if k not in others]:
+            self.tree.takeTopLevelItem(self.tree.indexOfTopLevelItem(self.others.pop(key)))
+        for key, p in sorted(others.items()):
+            row = self.others.get(key)
+            if row is None:
+                row = QTreeWidgetItem(self.tree)
+                self.others[key] = row
+            _set(row, _process_cells(p, "load generator" if p.role == "load" else "this GUI"))
+
+        events = snap.events[-EVENT_LINES:]
+        if events != self._events_shown:
+            self._events_shown = events
+            self.events.clear()
+            for e in reversed(events):
+                detail = f": {e.detail}" if e.detail else ""
+                self.events.addItem(f"{e.t:7.1f} s  {e.kind.replace('_', ' ')}  pid {e.pid}{detail}")
+
+
+def _set(item: QTreeWidgetItem, cells: tuple[str, ...]) -> None:
+    for col, text in enumerate(cells):
+        if item.text(col) != text:
+            item.setText(col, text)
+            if col:
+                item.setTextAlignment(col, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)

@@ -1,0 +1,230 @@
+"""The main window: insight bar on top, the process view in the centre (where the request-flow panel
+will go), plots below, the controls docked at the side; menus, shortcuts and the one render timer.
+
+Each tick reads one Snapshot from the Lab and hands it to every view; control changes go to the
+driver, which applies them off the UI path. Closing the window emits ``closed``; the app then awaits
+the Lab's shutdown.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QStandardPaths, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QScrollArea,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui.controls import ControlsPanel
+from gui.driver import LabDriver
+from gui.export import save_png, save_svg
+from gui.frames import FrameClock
+from gui.insight import InsightBar
+from gui.model import Controls
+from gui.plots import PlotsPanel
+from gui.process_view import ProcessView
+from gui.settings import Store
+from gui.theme import Colors
+from server.lab.snapshot import Snapshot
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SIZE = (1400, 900)
+
+
+class MainWindow(QMainWindow):
+    closed = Signal()
+
+    def __init__(
+        self,
+        driver: LabDriver,
+        controls: Controls,
+        *,
+        store: Store | None,
+        colors: Colors,
+        cores: int,
+        fps: float = 25.0,
+        icon: QIcon | None = None,
+        clock: FrameClock | None = None,
+    ) -> None:
+        super().__init__()
+        self.driver = driver
+        self.store = store
+        self.clock = clock or FrameClock()
+        self.setWindowTitle("asgiscope — why async is fast")
+        if icon is not None:
+            self.setWindowIcon(icon)
+        self.setObjectName("main")
+
+        self.insight = InsightBar()
+        self.processes = ProcessView(colors)  # the request-flow panel takes this place later
+        self.plots = PlotsPanel(colors)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.processes)
+        split.addWidget(self.plots)
+        split.setStretchFactor(0, 2)
+        split.setStretchFactor(1, 3)
+        split.setSizes([330, 470])
+        central = QWidget()
+        box = QVBoxLayout(central)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.setSpacing(0)
+        box.addWidget(self.insight)
+        box.addWidget(split, 1)
+        self.setCentralWidget(central)
+
+        self.controls = ControlsPanel(controls, cores)
+        scroll = QScrollArea()
+        scroll.setWidget(self.controls)
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.dock = QDockWidget("Controls")
+        self.dock.setObjectName("controls")
+        self.dock.setWidget(scroll)
+        self.dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
+        self.dock.setMinimumWidth(290)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.dock)
+        self.controls.changed.connect(self._controls_changed)
+
+        self.state_label = QLabel()
+        self.statusBar().addPermanentWidget(self.state_label)
+        self._make_actions()
+
+        self.resize(*DEFAULT_SIZE)
+        if store is not None:
+            store.restore_window(self)
+
+        self.timer = QTimer(self)
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.timer.setInterval(round(1000 / fps))
+        self.timer.timeout.connect(self.render_frame)
+        self._snapshot_failed = False
+        self._closed = False
+
+    # -- actions ---------------------------------------------------------------------------------
+
+    def _make_actions(self) -> None:
+        bar = self.menuBar()
+        file = bar.addMenu("&File")
+        self.act_png = self._action(file, "Export screenshot (PNG, 2x)…", "Ctrl+Shift+S", self.export_png)
+        self.act_quick = self._action(file, "Quick screenshot", "Ctrl+S", self.quick_screenshot)
+        self.act_svg = self._action(file, "Export SVG…", "", self.export_svg)
+        file.addSeparator()
+        self.act_quit = self._action(file, "&Quit", QKeySequence.StandardKey.Quit, self.close)
+        self.act_quit.setShortcuts([QKeySequence("Ctrl+Q")])
+        view = bar.addMenu("&View")
+        self.act_full = self._action(view, "Full screen", "F11", self.toggle_full_screen)
+        self.act_full.setCheckable(True)
+        view.addAction(self.dock.toggleViewAction())
+        load = bar.addMenu("&Load")
+        self.act_load = self._action(load, "Run load", "Space", self.driver.toggle_running)
+        self.act_load.setCheckable(True)
+        self.act_load.setToolTip("Start or stop sending requests (the servers keep running)")
+
+    def _action(self, menu, text, shortcut, slot) -> QAction:  # type: ignore[no-untyped-def]
+        action = QAction(text, self)
+        if shortcut:
+            action.setShortcut(QKeySequence(shortcut))
+        action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+        action.triggered.connect(lambda _checked=False: slot())
+        menu.addAction(action)
+        self.addAction(action)  # shortcuts work with the menu bar hidden (full screen)
+        return action
+
+    def toggle_full_screen(self) -> None:
+        if self.isFullScreen():
+            self.showNormal()
+        else:
+            self.showFullScreen()
+        self.act_full.setChecked(self.isFullScreen())
+
+    def _pictures_dir(self) -> Path:
+        where = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.PicturesLocation)
+        return Path(where or Path.home())
+
+    def quick_screenshot(self) -> None:
+        path = self._pictures_dir() / time.strftime("asgiscope-%Y%m%d-%H%M%S.png")
+        self._save(lambda: save_png(self, path, 2.0), path)
+
+    def export_png(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export screenshot", str(self._pictures_dir() / "asgiscope.png"), "PNG (*.png)"
+        )
+        if path:
+            self._save(lambda: save_png(self, path, 2.0), Path(path))
+
+    def export_svg(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export SVG", str(self._pictures_dir() / "asgiscope.svg"), "SVG (*.svg)"
+        )
+        if path:
+            self._save(lambda: save_svg(self, path), Path(path))
+
+    def _save(self, write, path: Path) -> None:  # type: ignore[no-untyped-def]
+        try:
+            write()
+        except OSError as exc:
+            self.report(f"could not save {path}: {exc}")
+        else:
+            self.statusBar().showMessage(f"saved {path}", 8000)
+
+    # -- state -----------------------------------------------------------------------------------
+
+    def report(self, message: str) -> None:
+        """Show a failure in the status bar (the app never raises into Qt)."""
+        log.warning("%s", message)
+        self.statusBar().showMessage(message, 15000)
+
+    def _controls_changed(self, controls: Controls) -> None:
+        self.driver.request(controls)
+        if self.store is not None:
+            self.store.save_controls(controls)
+
+    def start_rendering(self) -> None:
+        self.timer.start()
+
+    def render_frame(self) -> None:
+        self.clock.begin()
+        try:
+            snap = self.driver.snapshot()
+        except Exception as exc:  # a broken snapshot must not kill the window: say it once
+            if not self._snapshot_failed:
+                self._snapshot_failed = True
+                log.exception("snapshot failed")
+                self.report(f"reading the lab failed: {exc}")
+            return
+        self._snapshot_failed = False
+        self.show_snapshot(snap)
+        self.clock.end()
+
+    def show_snapshot(self, snap: Snapshot) -> None:
+        self.insight.show_snapshot(snap)
+        self.plots.show_snapshot(snap)
+        self.processes.show_snapshot(snap)
+        self.act_load.setChecked(snap.load_running)
+        self.state_label.setText(f"{snap.state} · t = {snap.t:.0f} s")
+
+    # -- closing ---------------------------------------------------------------------------------
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self._closed:
+            self._closed = True
+            self.timer.stop()
+            self.controls.flush()
+            if self.store is not None:
+                self.store.save_controls(self.controls.controls())
+                self.store.save_window(self)
+                self.store.sync()
+            self.closed.emit()
+        event.accept()

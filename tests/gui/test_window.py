@@ -1,0 +1,150 @@
+"""The window renders hand-made Snapshots: plots, insight line, process view; exports; settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyqtgraph as pg
+import pytest
+from PySide6.QtCore import QSettings
+from PySide6.QtGui import QImage
+from pytestqt.qtbot import QtBot
+
+from gui.driver import LabDriver
+from gui.export import save_png, save_svg
+from gui.model import Controls
+from gui.settings import Store
+from gui.theme import Colors
+from gui.window import MainWindow
+from server.lab.snapshot import ClientBound, Marker
+from tests.gui.fakes import FakeLab, make_snapshot
+
+
+@pytest.fixture
+def window(qtbot: QtBot, fake_lab: FakeLab, tmp_path: Path) -> MainWindow:
+    c = Controls()
+    driver = LabDriver(fake_lab, c.scenario(), c.load(running=False), lambda _m: None)
+    store = Store(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    w = MainWindow(driver, c, store=store, colors=Colors(), cores=2)
+    qtbot.addWidget(w)
+    return w
+
+
+def test_default_size_title_and_menus(window: MainWindow) -> None:
+    assert (window.width(), window.height()) == (1400, 900)
+    menus = [a.text() for a in window.menuBar().actions()]
+    assert menus == ["&File", "&View", "&Load"]
+    shortcuts = {a.shortcut().toString() for a in window.actions()}
+    assert {"Space", "Ctrl+Q", "F11", "Ctrl+S"} <= shortcuts
+
+
+def test_plots_update_from_a_snapshot(window: MainWindow) -> None:
+    snap = make_snapshot(t=30.0)
+    window.show_snapshot(snap)
+    p = window.plots
+    x, y = p.client.getData()
+    assert len(x) == len(snap.series.t) and y[-1] == 950.0
+    assert p.predicted.opts["pen"].style() == pg.QtCore.Qt.PenStyle.DashLine
+    assert p.p99.getData()[1][-1] == 112.0
+    assert set(p.cpu_curves.curves) == {"master", "worker 1001", "worker 1002"}
+    assert set(p.lag_curves.curves) == {1001, 1002}
+    heights = p.bars.opts["height"]
+    assert list(heights) == pytest.approx([100 / 3, 200 / 3])
+    assert p.throughput.getViewBox().viewRange()[0][1] == pytest.approx(90.0, abs=1.0)
+
+
+def test_curves_follow_workers_that_come_and_go(window: MainWindow) -> None:
+    window.show_snapshot(make_snapshot(pids=(1, 2)))
+    window.show_snapshot(make_snapshot(pids=(2, 3, 4)))
+    assert set(window.plots.lag_curves.curves) == {2, 3, 4}
+    assert len(window.plots.bars.opts["height"]) == 3
+
+
+def test_markers_are_labelled_lines_that_scroll_away(window: MainWindow) -> None:
+    window.show_snapshot(make_snapshot(t=30.0, markers=(Marker(20.0, "workers 2→4"),)))
+    lines = window.plots.markers[(20.0, "workers 2→4")]
+    assert len(lines) == 4 and lines[0].label.format == "workers 2→4"
+    assert lines[0].value() == 20.0
+    window.show_snapshot(make_snapshot(t=200.0, markers=(Marker(20.0, "workers 2→4"),)))
+    assert window.plots.markers == {}
+
+
+def test_insight_line_and_headline_numbers(window: MainWindow) -> None:
+    window.show_snapshot(make_snapshot())
+    bar = window.insight
+    assert bar.client.value.text() == "950"
+    assert bar.predicted.value.text() == "1,000"
+    assert bar.p99.value.text() == "112 ms"
+    assert "the users bind" in bar.lines.text()
+    assert bar.warning.isHidden() and bar.errors.isHidden()
+    assert "http://127.0.0.1:8123" in bar.state.text()
+
+
+def test_warnings_client_bound_loss_and_errors(window: MainWindow) -> None:
+    snap = make_snapshot(
+        client_bound=ClientBound("the load process used 97% of a core"),
+        lost=12,
+        errors={"connect": 3, "status_5xx": 2},
+    )
+    window.show_snapshot(snap)
+    bar = window.insight
+    assert "client is the bottleneck" in bar.warning.text() and "97%" in bar.warning.text()
+    assert "12 datagrams lost" in bar.warning.text()
+    assert bar.errors.text() == "Errors since the load started: connect 3, status_5xx 2"
+
+
+def test_process_view_lists_master_workers_and_dead_ones(window: MainWindow) -> None:
+    window.show_snapshot(make_snapshot(pids=(1001, 1002, 1003), dead=(1003,)))
+    view = window.processes
+    assert view.master.text(1) == "1000"
+    assert view.master.childCount() == 3
+    rows = {view.master.child(i).text(1): view.master.child(i) for i in range(3)}
+    assert rows["1001"].text(3) == "46 MB" and rows["1001"].text(7) == "2/40"
+    assert rows["1003"].text(9) == "dead"
+    assert {view.others[k].text(0) for k in view.others} == {"load generator", "this GUI"}
+    assert view.events.count() == 2 and "worker exited" in view.events.item(0).text()
+    window.show_snapshot(make_snapshot(pids=(1002,)))
+    assert view.master.childCount() == 1
+
+
+def test_render_frame_reads_the_lab(window: MainWindow, fake_lab: FakeLab) -> None:
+    fake_lab.snap = make_snapshot(t=12.0)
+    window.render_frame()
+    assert "t = 12 s" in window.state_label.text()
+    assert window.act_load.isChecked()
+
+
+def test_a_broken_snapshot_is_reported_not_raised(window: MainWindow, fake_lab: FakeLab) -> None:
+    def broken() -> None:
+        raise RuntimeError("no snapshot")
+
+    fake_lab.snapshot = broken  # type: ignore[method-assign]
+    window.render_frame()
+    assert "no snapshot" in window.statusBar().currentMessage()
+
+
+def test_exports_png_at_twice_the_size_and_svg(window: MainWindow, tmp_path: Path) -> None:
+    window.show_snapshot(make_snapshot())
+    size = save_png(window, tmp_path / "w.png", 2.0)
+    image = QImage(str(tmp_path / "w.png"))
+    assert (image.width(), image.height()) == (2800, 1800) == (size.width(), size.height())
+    save_svg(window, tmp_path / "w.svg")
+    svg = (tmp_path / "w.svg").read_text()
+    assert "<svg" in svg and "Throughput" in svg
+
+
+def test_settings_round_trip_and_bad_values_fall_back(tmp_path: Path) -> None:
+    path = str(tmp_path / "s.ini")
+    store = Store(QSettings(path, QSettings.Format.IniFormat))
+    wanted = Controls(workers=3, handler="await", work="cpu", server="gunicorn", socket="reuse_port")
+    store.save_controls(wanted)
+    store.sync()
+    assert Store(QSettings(path, QSettings.Format.IniFormat)).controls(cores=2) == wanted
+    assert Store(QSettings(path, QSettings.Format.IniFormat)).controls(cores=1).workers == 2
+    bad = QSettings(path, QSettings.Format.IniFormat)
+    bad.setValue("scenario", '{"workers": 0}')
+    bad.sync()
+    assert Store(QSettings(path, QSettings.Format.IniFormat)).controls(cores=2) == Controls()
+    bad.setValue("scenario", "not json")
+    bad.sync()
+    assert Store(QSettings(path, QSettings.Format.IniFormat)).controls(cores=2) == Controls()
