@@ -43,7 +43,7 @@ async def test_raising_users_live_raises_throughput() -> None:
 async def test_client_count_equals_server_count_and_nothing_is_lost() -> None:
     lab = Lab(Scenario(workers=2), LoadSpec(endpoint="io/async", ms=20, users=40))
     async with lab:
-        before = lab.snapshot().server_requests  # readiness probes
+        before = (await settle(lab, 0.5)).server_requests  # the launcher's readiness probes
         await lab.start_load()
         await asyncio.sleep(3.0)
         await lab.stop_load()
