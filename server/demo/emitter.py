@@ -5,7 +5,8 @@ spawns its workers and gunicorn forks them, and a socket or sequence number inhe
 would be shared by siblings.
 
 Every call happens on the worker's event-loop thread (the middleware and the probes both run there),
-so there is no lock: a record costs one ``struct.pack_into`` into a preallocated buffer.
+so there is no lock: a record costs one ``struct.pack`` and a list append (~0.25 µs; ``pack_into`` a
+preallocated buffer measured slower here, its offset arithmetic is Python code).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ SNDBUF: Final = 1 << 20
 
 
 class Emitter:
-    """Packs records into a buffer and sends one datagram per ``BATCH`` records or per ``flush()``.
+    """Packs records and sends one datagram per ``BATCH`` records or per ``flush()``.
 
     Never blocks: the socket is non-blocking and a send that would block (or fails for any other
     reason, e.g. nobody listening yet) counts a local drop. The sequence number advances anyway, so the
@@ -45,10 +46,8 @@ class Emitter:
         self._token = token
         self._pid = os.getpid() if pid is None else pid
         self._batch = batch
-        self._buf = bytearray(batch * protocol.RECORD_SIZE)
-        self._view = memoryview(self._buf)
-        self._count = 0
-        self._pack_into = protocol.RECORD.pack_into  # bound once: it is the hot path
+        self._records: list[bytes] = []
+        self._pack = protocol.RECORD.pack  # bound once: it is the hot path
         self.seq = 0  # next datagram's sequence number
         self.sent = 0  # datagrams handed to the kernel
         self.dropped = 0  # datagrams the kernel refused (seq advanced anyway)
@@ -68,30 +67,24 @@ class Emitter:
 
     @property
     def pending(self) -> int:
-        return self._count
+        return len(self._records)
 
     def record(self, kind: int, route: int, status: int, tid: int, a: int, b: int, c: int) -> None:
         """Append one record (fields as in ``protocol``); sends a datagram when the batch is full."""
-        self._pack_into(self._buf, self._count * protocol.RECORD_SIZE, kind, route, status, tid, a, b, c)
-        self._count += 1
-        if self._count >= self._batch:
+        records = self._records
+        records.append(self._pack(kind, route, status, tid, a, b, c))
+        if len(records) >= self._batch:
             self.flush()
 
     def flush(self) -> None:
         """Send whatever is pending as one datagram (no-op when nothing is)."""
-        count = self._count
-        if count == 0:
+        records = self._records
+        if not records:
             return
-        self._count = 0
+        self._records = []
         seq = self.seq
         self.seq = seq + 1
-        datagram = protocol.encode(
-            self._token,
-            self._pid,
-            seq,
-            self._view[: count * protocol.RECORD_SIZE].tobytes(),
-            count,
-        )
+        datagram = protocol.encode(self._token, self._pid, seq, b"".join(records), len(records))
         try:
             self._sock.send(datagram)
         except OSError:
