@@ -84,16 +84,18 @@ def _watch_parent(parent: int, interval: float) -> None:
     die(whole_group=False)
 
 
-def start_parent_watch(interval: float = 0.25) -> threading.Thread | None:
+def start_parent_watch(interval: float = 0.25, *, death_signal: bool = True) -> threading.Thread | None:
     """In a worker: exit within ~``interval`` s once the parent (the master) is gone.
 
     Idempotent per process (returns None when a watch already runs). A daemon thread, so it never keeps
-    a worker alive on its own.
+    a worker alive on its own. ``death_signal`` adds ``PR_SET_PDEATHSIG`` on Linux (instant, but only an
+    extra: the polling is what works everywhere).
     """
     if any(t.name == _PARENT_WATCH for t in threading.enumerate()):
         return None
     parent = _expected_parent()
-    set_parent_death_signal(signal.SIGKILL)
+    if death_signal:
+        set_parent_death_signal(signal.SIGKILL)
     thread = threading.Thread(target=_watch_parent, args=(parent, interval), name=_PARENT_WATCH, daemon=True)
     thread.start()
     return thread

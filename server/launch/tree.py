@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Final
 
@@ -27,6 +28,9 @@ from server.launch.ports import bind_listener, reserve_port
 from server.launch.ready import poll_until, wait_ready
 from server.launch.spec import NO_FD, MasterSpec
 from server.scenario import Scenario, ServerKind
+
+# The launcher's public names, importable from here or from server.launch.
+__all__ = ["LaunchError", "ServerTree", "TelemetryTarget", "TreeEvent", "TreeInfo", "WorkerExit"]
 
 HOST: Final = "127.0.0.1"
 MASTER_MODULES: Final[dict[ServerKind, str]] = {
@@ -49,11 +53,14 @@ class ServerTree:
         port: int = 0,
         telemetry: TelemetryTarget | None = None,
         ready_timeout: float = 30.0,
+        on_output: Callable[[bytes], None] | None = None,
     ) -> None:
+        """``on_output`` gets each line the server writes (stdout and stderr), on a reader thread."""
         self.scenario = scenario
         self.port = port
         self._telemetry = telemetry
         self._ready_timeout = ready_timeout
+        self._on_output = on_output
         self._proc: subprocess.Popen[bytes] | None = None
         self._owner_w: int | None = None
         self._stderr: PipeReader | None = None
@@ -163,7 +170,9 @@ class ServerTree:
         self._owner_w = owner_w
         self._seen.add(self._proc.pid)
         assert self._proc.stdout is not None
-        self._stderr = PipeReader(os.dup(self._proc.stdout.fileno()), "asgiscope-server-stderr")
+        self._stderr = PipeReader(
+            os.dup(self._proc.stdout.fileno()), "asgiscope-server-output", self._on_output
+        )
         self._proc.stdout.close()
         self._events_reader = PipeReader(events_r, "asgiscope-server-events", self._on_event_line)
 
@@ -189,12 +198,15 @@ class ServerTree:
         return pids
 
     def info(self) -> TreeInfo:
+        """Cheap (one psutil scan); master_pid is 0 before start()."""
+        if self._proc is None:
+            return TreeInfo(0, (), (), 0)
         workers = self._workers()
         with self._lock:
             events = list(self._events)
         exits = tuple(WorkerExit(e.pid, e.code, e.t) for e in events if e.kind == "exit")
         restarts = sum(1 for e in events if e.kind == "start" and e.reason == "replace")
-        return TreeInfo(self._master(), workers, exits, restarts)
+        return TreeInfo(self._proc.pid, workers, exits, restarts)
 
     def poll(self) -> list[TreeEvent]:
         """Worker starts and exits reported by the master since the last poll."""

@@ -1,0 +1,82 @@
+"""``asgiscope serve`` as a user runs it: a foreground process, real HTTP, stopped by a signal."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import signal
+import subprocess
+import sys
+
+import httpx
+import pytest
+
+from server.launch.process import wait_gone
+from server.scenario import Scenario
+from server.serve import add_scenario_arguments, main, scenario_from_args
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    add_scenario_arguments(parser)
+    return parser.parse_args(argv)
+
+
+def test_flags_cover_every_scenario_field() -> None:
+    argv = "--server gunicorn --workers 3 --loop uvloop --http httptools --tokens 7 --socket reuse_port"
+    ns = parse([*argv.split(), "--port", "0"])
+    assert scenario_from_args(ns) == Scenario("gunicorn", 3, "uvloop", "httptools", 7, "reuse_port")
+    assert ns.port == 0
+    assert scenario_from_args(parse([])) == Scenario()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--workers", "0"], "workers=0 is not allowed: workers must be a whole number from 1 to 32"),
+        (["--loop", "trio"], "loop='trio' is not allowed"),
+        (["--socket", "reuse_port"], "reuse_port needs gunicorn"),
+        (["--workers", "two"], "argument --workers: invalid int value: 'two'"),
+        (["--bogus"], "unrecognized arguments: --bogus"),
+    ],
+)
+def test_bad_flags_exit_2_with_the_reason(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse's own refusals
+        code = int(exc.code or 0)
+    assert code == 2
+    captured = capsys.readouterr()
+    assert message in captured.err and captured.out == ""
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_serve_starts_answers_and_stops_cleanly(stop_signal: signal.Signals) -> None:
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "server.serve", "--port", "0", "--workers", "2", "--server", "gunicorn"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert serve.stdout is not None
+        lines = [serve.stdout.readline() for _ in range(3)]
+        url = re.search(r"http://127\.0\.0\.1:\d+", lines[0])
+        assert url, lines
+        master = int(lines[1].removeprefix("master pid "))
+        workers = [int(p) for p in lines[2].removeprefix("worker pids ").split()]
+        assert len(workers) == 2
+        reply = httpx.get(f"{url.group()}/hello").json()
+        assert reply["pid"] in workers
+
+        serve.send_signal(stop_signal)
+        out, err = serve.communicate(timeout=15)
+        assert serve.returncode == 0, err
+        assert "stopping" in out
+        assert wait_gone({master, *workers}, 3.0) == set()
+    finally:
+        if serve.poll() is None:
+            serve.kill()
+            serve.wait()
