@@ -106,6 +106,65 @@ def test_instrument_is_a_no_op_when_telemetry_is_off() -> None:
     assert instrument(app, WorkerConfig()) is app
 
 
+async def test_middleware_in_process_lifespan_status_and_final_flush() -> None:
+    """The middleware around a bare ASGI app: probes start after the app's startup, a raising handler
+    is recorded as 500, and shutdown flushes what is pending without waiting for the timer."""
+    token = secrets.token_bytes(protocol.TOKEN_BYTES)
+    order: list[str] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            assert (await receive())["type"] == "lifespan.startup"
+            order.append("app startup")
+            await send({"type": "lifespan.startup.complete"})
+            assert (await receive())["type"] == "lifespan.shutdown"
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        if scope["path"] == "/cpu/sync":
+            raise RuntimeError("handler failed")
+        await send({"type": "http.response.start", "status": 201, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def no_body() -> Any:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def sink(message: Any) -> None:
+        return None
+
+    with Collector(token) as collector:
+        mw = instrument(app, worker_config(collector, token))
+        inbox: asyncio.Queue[Any] = asyncio.Queue()
+        outbox: asyncio.Queue[Any] = asyncio.Queue()
+
+        async def reply(message: Any) -> None:
+            order.append(message["type"])
+            await outbox.put(message)
+
+        async def lifespan() -> None:
+            await mw({"type": "lifespan"}, inbox.get, reply)
+
+        task = asyncio.create_task(lifespan())
+        await inbox.put({"type": "lifespan.startup"})
+        assert (await outbox.get())["type"] == "lifespan.startup.complete"
+        assert order == ["app startup", "lifespan.startup.complete"]
+        await mw({"type": "http", "path": "/hello"}, no_body, sink)
+        with pytest.raises(RuntimeError):
+            await mw({"type": "http", "path": "/cpu/sync"}, no_body, sink)
+        await inbox.put({"type": "lifespan.shutdown"})
+        assert (await outbox.get())["type"] == "lifespan.shutdown.complete"
+        await task
+        await asyncio.sleep(0.1)  # only for the collector thread to read what shutdown flushed
+        records = records_of(collector.drain())
+    requests = of_kind(records, protocol.KIND_REQUEST)
+    assert [(r["route"], r["status"]) for r in requests] == [
+        (ROUTE["/hello"], 201),
+        (ROUTE["/cpu/sync"], 500),
+    ]
+    [hello] = of_kind(records, protocol.KIND_HELLO)
+    assert hello["b"] == os.getppid()
+    assert collector.stats().lost == 0
+
+
 def test_hello_announces_the_worker(rig: Rig) -> None:
     # python -m uvicorn with one worker serves in its own process: its parent is this test process.
     assert rig.parent_pid == os.getpid()
