@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pyqtgraph as pg
 import qasync
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QMessageLogContext, QSettings, QtMsgType, qInstallMessageHandler
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
@@ -38,8 +38,18 @@ log = logging.getLogger(__name__)
 ICON = Path(__file__).resolve().parent.parent / "assets" / "asgiscope.svg"
 
 
+# Qt messages that say nothing about this app (the offscreen plugin repeats this one on every relayout)
+QUIET = ("This plugin does not support propagateSizeHints()",)
+
+
+def _qt_message(kind: QtMsgType, _context: QMessageLogContext, message: str) -> None:
+    if message not in QUIET:
+        print(f"qt: {message}", file=sys.stderr)
+
+
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    qInstallMessageHandler(_qt_message)
     app = QApplication.instance() or QApplication([sys.argv[0]])
     assert isinstance(app, QApplication)
     app.setApplicationName("asgiscope")
@@ -82,7 +92,7 @@ async def _main(app: QApplication, args: argparse.Namespace, colors: Colors) -> 
         print(f"asgiscope: {exc}", file=sys.stderr)
         return 2
 
-    lab = Lab(controls.scenario(), controls.load(running=False), port=args.port, hz=args.fps)
+    lab = Lab(controls.scenario(), controls.load(running=False), port=args.port, hz=args.lab_hz)
     driver = LabDriver(lab, controls.scenario(), controls.load(running=False), report=log.warning)
     clock = FrameClock()
     window = MainWindow(

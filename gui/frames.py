@@ -1,7 +1,7 @@
 """Frame timing of the render timer: how regularly the GUI repaints, and what a repaint costs.
 
 The benchmark reads these to check the window stays smooth at the load ceiling; recording is two
-``perf_counter`` calls per frame.
+``perf_counter`` calls per frame. Times are seconds since the clock was made.
 """
 
 from __future__ import annotations
@@ -15,39 +15,36 @@ import numpy as np
 
 
 class FrameClock:
-    def __init__(self, keep: int = 20_000) -> None:
-        self.intervals_ms: deque[float] = deque(maxlen=keep)
-        self.render_ms: deque[float] = deque(maxlen=keep)
+    def __init__(self, keep: int = 50_000) -> None:
+        self._t0 = time.perf_counter()
+        # (seconds since start, interval since the previous frame ms, render ms)
+        self.frames: deque[tuple[float, float, float]] = deque(maxlen=keep)
         self._last = 0.0
         self._began = 0.0
 
     def begin(self) -> None:
-        now = time.perf_counter()
-        if self._last:
-            self.intervals_ms.append((now - self._last) * 1000.0)
-        self._last = now
-        self._began = now
+        self._began = time.perf_counter()
 
     def end(self) -> None:
-        self.render_ms.append((time.perf_counter() - self._began) * 1000.0)
+        now = time.perf_counter()
+        interval = (self._began - self._last) * 1000.0 if self._last else float("nan")
+        self.frames.append((self._began - self._t0, interval, (now - self._began) * 1000.0))
+        self._last = self._began
 
-    def reset(self) -> None:
-        self.intervals_ms.clear()
-        self.render_ms.clear()
-        self._last = 0.0
-
-    def summary(self) -> dict[str, float]:
-        def pct(values: deque[float], q: float) -> float:
-            return float(np.percentile(np.fromiter(values, float), q)) if values else float("nan")
-
+    def summary(self, since: float = 0.0) -> dict[str, float]:
+        rows = np.array([f for f in self.frames if f[0] >= since and f[1] == f[1]], dtype=float)
+        if not len(rows):
+            return {"frames": 0.0}
+        intervals, renders = rows[:, 1], rows[:, 2]
         return {
-            "frames": float(len(self.intervals_ms)),
-            "interval_p50_ms": pct(self.intervals_ms, 50),
-            "interval_p99_ms": pct(self.intervals_ms, 99),
-            "interval_max_ms": max(self.intervals_ms, default=float("nan")),
-            "render_p50_ms": pct(self.render_ms, 50),
-            "render_p99_ms": pct(self.render_ms, 99),
+            "frames": float(len(rows)),
+            "interval_p50_ms": float(np.percentile(intervals, 50)),
+            "interval_p99_ms": float(np.percentile(intervals, 99)),
+            "interval_max_ms": float(intervals.max()),
+            "render_p50_ms": float(np.percentile(renders, 50)),
+            "render_p99_ms": float(np.percentile(renders, 99)),
         }
 
     def write(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.summary(), indent=2) + "\n")
+        data = {"summary": self.summary(), "frames": [list(f) for f in self.frames]}
+        Path(path).write_text(json.dumps(data) + "\n")

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
 
 from gui.theme import Colors
 from server.lab.snapshot import Snapshot
@@ -82,6 +82,7 @@ class PlotsPanel(QWidget):
         # markers: one labelled vertical line per plot and marker, keyed by (t, label)
         self.markers: dict[tuple[float, str], list[pg.InfiniteLine]] = {}
         self._share_pids: tuple[int, ...] = ()
+        self._series_key: tuple[float, ...] = ()
 
     def _plot(self, title: str, units: str, *, row: int, col: int, colspan: int = 1) -> pg.PlotItem:
         plot = self.view.addPlot(row=row, col=col, colspan=colspan)
@@ -94,33 +95,48 @@ class PlotsPanel(QWidget):
             axis = plot.getAxis(name)
             axis.setPen(self._colors.grid)
             axis.setTextPen(self._colors.dim)
+            # repaint an axis from a pixmap unless its range changed
+            axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         return plot
 
     def _time_plot(self, title: str, units: str, *, row: int, col: int, colspan: int = 1) -> pg.PlotItem:
         plot = self._plot(title, units, row=row, col=col, colspan=colspan)
         plot.addLegend(offset=(8, 4), labelTextColor=self._colors.text, brush=self._colors.plot_bg)
-        plot.setClipToView(True)
-        plot.setDownsampling(auto=True, mode="peak")
         plot.setMouseEnabled(x=False, y=False)
+        plot.setXRange(-self._window_s, 0, padding=0)
+        plot.setLabel("bottom", "seconds ago", color=self._colors.dim)
         plot.enableAutoRange(axis="y", enable=True)
         return plot
 
     def show_snapshot(self, snap: Snapshot) -> None:
+        """Redraw when the series gained a sample (~10 Hz); other frames cost nothing here.
+
+        Scrolling faster than the series is sampled would move the curves by a fraction of a pixel
+        (90 s over ~800 px is ~0.1 s per pixel) at three times the paint cost. Curves hold session
+        time; the x axis is "seconds before now", so the axes stay still and repaint from cache, and
+        the curves slide left by moving them (setPos), not by recomputing their paths.
+        """
         s = snap.series
+        key = (len(s.t), float(s.t[-1]) if len(s.t) else 0.0, len(snap.workers), len(snap.markers))
+        if key == self._series_key:
+            return
+        self._series_key = key
         t = s.t
-        self.client.setData(t, s.client_rps)
-        self.server.setData(t, s.server_rps)
+        self.client.setData(t, s.client_rps, connect="finite")
+        self.server.setData(t, s.server_rps, connect="finite")
         self.predicted.setData(t, s.predicted_rps, connect="finite")
         self.p50.setData(t, s.p50_ms, connect="finite")
         self.p99.setData(t, s.p99_ms, connect="finite")
         self.cpu_curves.update(t, s.cpu, {k: str(k) for k in s.cpu})
         self.lag_curves.update(t, s.loop_lag_ms, {pid: f"worker {pid}" for pid in s.loop_lag_ms})
+        for curve in self._curves():
+            curve.setPos(-snap.t, 0.0)
         self._show_shares(snap)
         self._show_markers(snap)
-        # fill from the left until the window is full, then scroll
-        right = max(snap.t, self._window_s)
-        for plot in self.time_plots:
-            plot.setXRange(right - self._window_s, right, padding=0)
+
+    def _curves(self) -> list[pg.PlotDataItem]:
+        fixed = [self.client, self.server, self.predicted, self.p50, self.p99]
+        return fixed + list(self.cpu_curves.curves.values()) + list(self.lag_curves.curves.values())
 
     def _show_shares(self, snap: Snapshot) -> None:
         workers = snap.workers
@@ -141,18 +157,19 @@ class PlotsPanel(QWidget):
             for plot, line in zip(self.time_plots, self.markers.pop(key), strict=True):
                 plot.removeItem(line)
         for key in wanted - self.markers.keys():
-            t, label = key
             lines = []
             for i, plot in enumerate(self.time_plots):
                 line = pg.InfiniteLine(
-                    pos=t,
                     angle=90,
                     movable=False,
-                    pen=pg.mkPen(self._colors.marker, width=1, style=Qt.PenStyle.DotLine),
+                    pen=pg.mkPen(self._colors.marker, width=1, style=Qt.PenStyle.DashLine),
                     # the label once, on the throughput plot, so the small plots stay readable
-                    label=label if i == 0 else None,
-                    labelOpts={"position": 0.92, "color": self._colors.marker, "anchors": [(0, 0), (0, 0)]},
+                    label=key[1] if i == 0 else None,
+                    labelOpts={"position": 0.95, "color": self._colors.marker, "anchors": [(0, 0), (0, 0)]},
                 )
                 plot.addItem(line, ignoreBounds=True)
                 lines.append(line)
             self.markers[key] = lines
+        for (t, _label), lines in self.markers.items():
+            for line in lines:
+                line.setValue(t - snap.t)

@@ -50,7 +50,8 @@ def test_plots_update_from_a_snapshot(window: MainWindow) -> None:
     assert set(p.lag_curves.curves) == {1001, 1002}
     heights = p.bars.opts["height"]
     assert list(heights) == pytest.approx([100 / 3, 200 / 3])
-    assert p.throughput.getViewBox().viewRange()[0][1] == pytest.approx(90.0, abs=1.0)
+    assert p.throughput.getViewBox().viewRange()[0] == pytest.approx([-90.0, 0.0], abs=1.0)
+    assert x[-1] == 30.0 and p.client.pos().x() == -30.0  # drawn as seconds before the snapshot
 
 
 def test_curves_follow_workers_that_come_and_go(window: MainWindow) -> None:
@@ -64,7 +65,7 @@ def test_markers_are_labelled_lines_that_scroll_away(window: MainWindow) -> None
     window.show_snapshot(make_snapshot(t=30.0, markers=(Marker(20.0, "workers 2→4"),)))
     lines = window.plots.markers[(20.0, "workers 2→4")]
     assert len(lines) == 4 and lines[0].label.format == "workers 2→4"
-    assert lines[0].value() == 20.0
+    assert lines[0].value() == -10.0  # ten seconds ago
     window.show_snapshot(make_snapshot(t=200.0, markers=(Marker(20.0, "workers 2→4"),)))
     assert window.plots.markers == {}
 
