@@ -106,7 +106,9 @@ async def measure(args: RunArgs) -> dict[str, Any]:
 def report(first: Snapshot, last: Snapshot, settled: Snapshot, no_load: bool) -> dict[str, Any]:
     dt = last.t - first.t
     before = {w.pid: w.requests for w in first.workers}
-    workers = [{"pid": w.pid, "requests": w.requests - before.get(w.pid, 0)} for w in last.workers]
+    workers: list[dict[str, Any]] = [
+        {"pid": w.pid, "requests": w.requests - before.get(w.pid, 0)} for w in last.workers
+    ]
     server_requests = last.server_requests - first.server_requests
     total = sum(w["requests"] for w in workers) or 1
     for w in workers:

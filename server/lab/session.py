@@ -35,8 +35,6 @@ from server.load.spec import LoadSpec
 from server.scenario import Scenario
 from server.theory import predict
 
-TREE_POLL_S = 0.25
-
 
 class LabError(RuntimeError):
     pass
@@ -82,9 +80,6 @@ class Lab:
         self._procs = ProcSampler()
         self._markers: deque[Marker] = deque(maxlen=200)
         self._events: deque[TreeEvent] = deque(maxlen=50)
-        self._known_workers: set[int] = set()
-        self._known_exits = 0
-        self._tree_polled = 0.0
         self._ticker: asyncio.Task[None] | None = None
         self._recovery: asyncio.Task[None] | None = None
         self._prediction_key: tuple[Scenario, LoadSpec] | None = None
@@ -148,8 +143,6 @@ class Lab:
         await tree.start()  # raises LaunchError after cleaning up
         self._tree = tree
         self._port = tree.port  # restarts reuse the port so the load keeps its URL
-        self._known_workers = set(tree.info().worker_pids)
-        self._known_exits = 0
 
     async def apply(self, scenario: Scenario) -> None:
         """Move to ``scenario``: scale live when only workers differ, else restart the tree."""
@@ -276,20 +269,16 @@ class Lab:
             self._event("crashed", proc.pid or 0, f"the load generator died ({detail})")
             self._recovery = asyncio.create_task(self._recover_load(), name="lab-recover-load")
             return
-        if tree is not None and now - self._tree_polled >= TREE_POLL_S:
-            self._tree_polled = now
+        if tree is not None:
             self._poll_tree(tree)
 
     def _poll_tree(self, tree: ServerTree) -> None:
-        info = tree.info()
-        current = set(info.worker_pids)
-        for pid in sorted(current - self._known_workers):
-            self._event("worker_started", pid)
-        for ex in info.exits[self._known_exits :]:
-            self._event("worker_exited", ex.pid, f"exit code {ex.code}")
-        self._known_exits = len(info.exits)
-        self._known_workers = current
-        self._metrics.forget_workers(current)
+        # The master reports each worker start (and why) and each exit status it reaped.
+        for ev in tree.poll():
+            if ev.kind == "start":
+                self._event("worker_started", ev.pid, ev.reason or "")
+            else:
+                self._event("worker_exited", ev.pid, f"exit code {ev.code}")
 
     async def _recover_tree(self) -> None:
         try:
@@ -345,6 +334,7 @@ class Lab:
         tree = self._tree
         info = tree.info() if tree is not None else None
         pids = list(info.worker_pids) if info else []
+        m.forget_workers(set(pids))
         workers = m.workers(now, pids)
         samples = self._procs.sample(
             ([info.master_pid] if info else [])

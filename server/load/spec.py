@@ -84,9 +84,7 @@ class LoadReport:
     interval_s: float
     completed: int  # responses received (any status)
     ok: int  # 2xx responses
-    errors: dict[str, int] = field(
-        default_factory=dict
-    )  # kind → count: "status_5xx", "connect"...
+    errors: dict[str, int] = field(default_factory=dict)  # kind → count: "status_5xx", "connect"...
     histogram: str = ""  # HdrHistogram (hdrh) encoded, latency in microseconds, this interval only
     in_flight: int = 0
     sent: int = 0
