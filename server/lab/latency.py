@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import deque
 
 import numpy as np
+
 from server.lab.snapshot import Latency
 from server.load.hist import decode, new_histogram
 
