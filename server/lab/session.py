@@ -29,7 +29,7 @@ from server.lab.snapshot import (
     Telemetry,
     TreeEvent,
 )
-from server.launch.tree import LaunchError, ServerTree, TelemetryTarget
+from server.launch.tree import LaunchError, ServerTree, TelemetryTarget, TreeInfo
 from server.load.client import LoadProcess
 from server.load.spec import LoadSpec
 from server.scenario import Scenario
@@ -46,6 +46,7 @@ def describe_change(old: object, new: object, fields: tuple[str, ...]) -> str:
     return ", ".join(parts)
 
 
+INFO_REFRESH_S = 1.0
 SCENARIO_FIELDS = ("server", "workers", "loop", "http", "tokens", "socket")
 LOAD_FIELDS = ("endpoint", "ms", "mode", "users", "rate", "engine")
 
@@ -81,6 +82,9 @@ class Lab:
         self._markers: deque[Marker] = deque(maxlen=200)
         self._events: deque[TreeEvent] = deque(maxlen=50)
         self._ticker: asyncio.Task[None] | None = None
+        self._info: TreeInfo | None = None
+        self._info_at = 0.0
+        self._info_stale = True
         self._recovery: asyncio.Task[None] | None = None
         self._prediction_key: tuple[Scenario, LoadSpec] | None = None
         self._prediction: Prediction | None = None
@@ -142,6 +146,7 @@ class Lab:
         )
         await tree.start()  # raises LaunchError after cleaning up
         self._tree = tree
+        self._info_stale = True
         self._port = tree.port  # restarts reuse the port so the load keeps its URL
 
     async def apply(self, scenario: Scenario) -> None:
@@ -160,7 +165,7 @@ class Lab:
                     self._set_state("running", f"scaling: {label}")
                     await self._tree.scale(scenario.workers)
                     self.scenario = scenario
-                    self._event("scaled", self._tree.info().master_pid, label)
+                    self._event("scaled", self._tree.master_pid or 0, label)
                     self._set_state("running", "")
             except LaunchError as exc:
                 self._set_state("error", f"could not apply {label}: {exc}")
@@ -183,7 +188,7 @@ class Lab:
             await self._start_tree(self.scenario)
             await self._resume_load()
             raise
-        self._event("restarted", self._tree.info().master_pid if self._tree else 0, label)
+        self._event("restarted", self._tree.master_pid or 0 if self._tree else 0, label)
         await self._resume_load()
         self._set_state("running", "")
 
@@ -261,7 +266,7 @@ class Lab:
     def _watch(self, now: float) -> None:
         tree, proc = self._tree, self._load_proc
         if tree is not None and not tree.alive:
-            self._event("crashed", tree.info().master_pid, "the server master exited")
+            self._event("crashed", tree.master_pid or 0, "the server master exited")
             self._recovery = asyncio.create_task(self._recover_tree(), name="lab-recover-tree")
             return
         if self._load_on and proc is not None and not proc.alive:
@@ -272,9 +277,19 @@ class Lab:
         if tree is not None:
             self._poll_tree(tree)
 
+    def _tree_info(self, tree: ServerTree | None, now: float) -> TreeInfo | None:
+        # Listing the master's children walks all of /proc (~15 ms here): refresh it when the master
+        # reports a worker start or exit, or once a second as a backstop, not on every frame.
+        if tree is None:
+            return None
+        if self._info is None or self._info_stale or now - self._info_at >= INFO_REFRESH_S:
+            self._info, self._info_at, self._info_stale = tree.info(), now, False
+        return self._info
+
     def _poll_tree(self, tree: ServerTree) -> None:
         # The master reports each worker start (and why) and each exit status it reaped.
         for ev in tree.poll():
+            self._info_stale = True
             if ev.kind == "start":
                 self._event("worker_started", ev.pid, ev.reason or "")
             else:
@@ -290,7 +305,7 @@ class Lab:
                     self._tree = None
                 await self._start_tree(self.scenario)
                 await self._resume_load()
-                self._event("restarted", self._tree.info().master_pid if self._tree else 0, "after a crash")
+                self._event("restarted", self._tree.master_pid or 0 if self._tree else 0, "after a crash")
                 self._set_state("running", "recovered from a server crash")
         except LaunchError as exc:
             self._set_state("error", f"the server crashed and could not be restarted: {exc}")
@@ -332,7 +347,7 @@ class Lab:
         m = self._metrics
         client = m.client(now)
         tree = self._tree
-        info = tree.info() if tree is not None else None
+        info = self._tree_info(tree, now)
         pids = list(info.worker_pids) if info else []
         m.forget_workers(set(pids))
         workers = m.workers(now, pids)
