@@ -118,10 +118,12 @@ def _worker_notes(f: Figures) -> list[str]:
     lagging = [w for w in alive if w.loop_lag_ms >= LAG_MS]
     if lagging:
         worst = max(lagging, key=lambda w: w.loop_lag_ms)
-        lines.append(
-            f"Event loop blocked up to {worst.loop_lag_ms:,.0f} ms in worker {worst.pid}: a blocking call "
-            "inside async def stalls every request on that worker."
-        )
+        if f.load.endpoint in ("io/blocking", "cpu/async"):
+            cause = "a blocking call inside async def stalls every request on that worker"
+        else:
+            # These handlers never hold the loop that long: the process waited for a core.
+            cause = "the process waited for a core (the machine is busy), not for the handler"
+        lines.append(f"Event loop late by up to {worst.loop_lag_ms:,.0f} ms in worker {worst.pid}: {cause}.")
     waiting = sum(w.pool_waiting for w in alive)
     if waiting:
         lines.append(f"{waiting:,} requests wait for a threadpool token: more tokens (or async) would help.")
