@@ -120,6 +120,8 @@ def _worker_notes(f: Figures) -> list[str]:
         worst = max(lagging, key=lambda w: w.loop_lag_ms)
         if f.load.endpoint in ("io/blocking", "cpu/async"):
             cause = "a blocking call inside async def stalls every request on that worker"
+        elif f.load.endpoint == "cpu/sync":
+            cause = "threadpool threads running Python hold the GIL, and the loop waits its turn"
         else:
             # These handlers never hold the loop that long: the process waited for a core.
             cause = "the process waited for a core (the machine is busy), not for the handler"
