@@ -92,7 +92,8 @@ def main() -> None:
         r = run(users, ms, args.seconds, args.warmup, args.fps, args.workers, ["--lab-hz", args.lab_hz])
         verdict = "ok" if r["interval_p99_ms"] <= 33.0 and r["gui_cpu_percent"] <= 30.0 else "MISSES TARGET"
         print(
-            f"{users:5d} users x {ms:3d} ms: {r['fps']:.1f} frames/s, interval p50 {r['interval_p50_ms']:.1f} "
+            f"{users:5d} users x {ms:3d} ms: {r['fps']:.1f} frames/s, "
+            f"interval p50 {r['interval_p50_ms']:.1f} "
             f"p99 {r['interval_p99_ms']:.1f} max {r['interval_max_ms']:.0f} ms; render p50 "
             f"{r['render_p50_ms']:.1f} p99 {r['render_p99_ms']:.1f} ms; GUI CPU {r['gui_cpu_percent']:.0f} % "
             f"of a core  [{verdict}]"

@@ -19,6 +19,7 @@ from gui.theme import Colors
 from server.lab.snapshot import Snapshot
 
 WINDOW_S = 90.0
+MARKER_ROWS = (0.95, 0.85, 0.75, 0.65, 0.55)  # label heights, as fractions of the plot
 
 
 class CurveSet:
@@ -77,6 +78,10 @@ class PlotsPanel(QWidget):
         self.shares.getAxis("bottom").setTicks([[]])
         self.cpu_curves = CurveSet(self.cpu, colors)
         self.lag_curves = CurveSet(self.lag, colors)
+        for plot in (self.cpu, self.lag):
+            # one entry per process: two columns keep the legend off most of the plot
+            plot.legend.setColumnCount(2)
+            plot.legend.setLabelTextSize("8pt")
         self.cpu.setYRange(0, 100)
         self.cpu.enableAutoRange(axis="y", enable=True)
         # markers: one labelled vertical line per plot and marker, keyed by (t, label)
@@ -152,20 +157,26 @@ class PlotsPanel(QWidget):
 
     def _show_markers(self, snap: Snapshot) -> None:
         oldest = snap.t - self._window_s
-        wanted = {(m.t, m.label) for m in snap.markers if m.t >= oldest}
+        wanted = {(m.t, m.label): i for i, m in enumerate(snap.markers) if m.t >= oldest}
         for key in [k for k in self.markers if k not in wanted]:
             for plot, line in zip(self.time_plots, self.markers.pop(key), strict=True):
                 plot.removeItem(line)
-        for key in wanted - self.markers.keys():
+        for key in wanted.keys() - self.markers.keys():
             lines = []
             for i, plot in enumerate(self.time_plots):
                 line = pg.InfiniteLine(
                     angle=90,
                     movable=False,
                     pen=pg.mkPen(self._colors.marker, width=1, style=Qt.PenStyle.DashLine),
-                    # the label once, on the throughput plot, so the small plots stay readable
+                    # the label once, on the throughput plot, so the small plots stay readable;
+                    # left of its line (new markers appear at the right edge), and stepped down so
+                    # changes made in quick succession stay legible
                     label=key[1] if i == 0 else None,
-                    labelOpts={"position": 0.95, "color": self._colors.marker, "anchors": [(0, 0), (0, 0)]},
+                    labelOpts={
+                        "position": MARKER_ROWS[wanted[key] % len(MARKER_ROWS)],
+                        "color": self._colors.marker,
+                        "anchors": [(1, 0.5), (1, 0.5)],
+                    },
                 )
                 plot.addItem(line, ignoreBounds=True)
                 lines.append(line)

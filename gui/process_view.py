@@ -9,6 +9,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
+    QHeaderView,
     QLabel,
     QListWidget,
     QSplitter,
@@ -70,19 +71,30 @@ class ProcessView(QWidget):
         self.tree.setIndentation(14)
         for col in range(1, len(COLUMNS)):
             self.tree.headerItem().setTextAlignment(col, Qt.AlignmentFlag.AlignRight)
-        self.tree.header().setStretchLastSection(True)
-        self.tree.setColumnWidth(0, 110)
+        header = self.tree.header()
+        header.setStretchLastSection(True)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.events = QListWidget()
         self.events.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        split = QSplitter(Qt.Orientation.Vertical)
+        self.events.setMinimumWidth(240)
+        self.events.setWordWrap(True)
+        events = QWidget()
+        events_box = QVBoxLayout(events)
+        events_box.setContentsMargins(0, 0, 0, 0)
+        events_title = QLabel("EVENTS")
+        events_title.setObjectName("heading")
+        events_box.addWidget(events_title)
+        events_box.addWidget(self.events)
+        split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.tree)
-        split.addWidget(self.events)
+        split.addWidget(events)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 1)
         box = QVBoxLayout(self)
         box.setContentsMargins(6, 4, 6, 4)
         box.addWidget(self.title)
         box.addWidget(split)
+        self.title.hide()  # the tree's own header says enough; the title is for the flow panel swap
         self.master = QTreeWidgetItem(self.tree, ["master"] + [""] * (len(COLUMNS) - 1))
         self.master.setExpanded(True)
         self.rows: dict[int, QTreeWidgetItem] = {}  # worker pid → row under the master

@@ -1,0 +1,42 @@
+"""The console script: headless tools never import Qt; anything else opens the app."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from types import SimpleNamespace
+
+import pytest
+
+import gui.main
+from gui.cli import overrides, parse
+
+
+@pytest.mark.parametrize(("tool", "module"), [("serve", "server.serve"), ("run", "server.cli_run")])
+def test_headless_tools_get_the_rest_of_argv(monkeypatch: pytest.MonkeyPatch, tool: str, module: str) -> None:
+    seen: list[object] = []
+
+    def fake_import(name: str) -> SimpleNamespace:
+        seen.append(name)
+        return SimpleNamespace(main=lambda argv: seen.append(argv) or 3)
+
+    monkeypatch.setattr(gui.main.importlib, "import_module", fake_import)
+    monkeypatch.setattr(sys, "argv", ["asgiscope", tool, "--workers", "2"])
+    with pytest.raises(SystemExit) as exit_:
+        gui.main.main()
+    assert exit_.value.code == 3
+    assert seen == [module, ["--workers", "2"]]
+
+
+def test_the_headless_path_imports_no_qt() -> None:
+    code = (
+        "import sys, gui.main, gui.cli, gui.model; print(any(m.startswith('PySide6') for m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_flags_override_controls() -> None:
+    args = parse(["--autostart", "--workers", "3", "--handler", "threadpool", "--rate", "250"])
+    assert args.autostart and args.screenshot is None
+    assert overrides(args) == {"workers": 3, "handler": "threadpool", "rate": 250.0}
