@@ -13,10 +13,9 @@ import os
 import secrets
 import time
 from collections import deque
-from dataclasses import replace
 
+from server.lab.assemble import Session, assemble
 from server.lab.collector import Collector
-from server.lab.insight import Figures, client_bound, insights
 from server.lab.metrics import Metrics
 from server.lab.procstats import ProcSampler
 from server.lab.snapshot import (
@@ -24,7 +23,6 @@ from server.lab.snapshot import (
     LabState,
     Marker,
     Prediction,
-    ProcessStats,
     Snapshot,
     Telemetry,
     TreeEvent,
@@ -344,99 +342,29 @@ class Lab:
         return self._prediction
 
     def _build(self, now: float) -> Snapshot:
-        m = self._metrics
-        client = m.client(now)
-        tree = self._tree
-        info = self._tree_info(tree, now)
-        pids = list(info.worker_pids) if info else []
-        m.forget_workers(set(pids))
-        workers = m.workers(now, pids)
-        samples = self._procs.sample(
-            ([info.master_pid] if info else [])
-            + pids
-            + ([self._load_proc.pid] if self._load_proc and self._load_proc.pid else [])
-            + [os.getpid()],
-            now,
-        )
-        workers = [
-            replace(w, cpu_percent=samples[w.pid].cpu_percent, rss_mb=samples[w.pid].rss_mb) for w in workers
-        ]
-        processes: list[ProcessStats] = []
-        if info:
-            s = samples[info.master_pid]
-            processes.append(ProcessStats("master", s.pid, s.cpu_percent, s.rss_mb))
-        processes += [ProcessStats("worker", w.pid, w.cpu_percent, w.rss_mb) for w in workers]
-        if self._load_proc and self._load_proc.pid:
-            s = samples[self._load_proc.pid]
-            processes.append(ProcessStats("load", s.pid, s.cpu_percent, s.rss_mb))
-        me = samples[os.getpid()]
-        processes.append(ProcessStats("gui", me.pid, me.cpu_percent, me.rss_mb))
-
         cstats = self._collector.stats() if self._collector is not None else None
-        telemetry = (
-            Telemetry(cstats.records, cstats.datagrams, cstats.lost, cstats.rejected)
-            if cstats
-            else Telemetry()
-        )
-        prediction = self._predict()
-        server_rps = m.server_rps(now)
-        figures = Figures(
-            load=self.load,
-            load_running=self._load_on,
-            client_rps=client.rps,
-            server_rps=server_rps,
-            sent_rps=client.sent_rps,
-            client_cpu_percent=client.cpu_percent,
-            overflow=client.overflow,
-            errors=client.errors,
-            prediction=prediction,
-            workers=tuple(workers),
-            telemetry=telemetry,
-            warm=self._load_on and now - self._load_since > 1.5 * m.window_s,
-        )
-        bound = client_bound(figures)
-        t = now - self._t0
-        series = m.series
-        if self._state not in ("idle", "stopped") and series.due(t):
-            on = self._load_on
-            series.record(
-                t,
-                {
-                    "client_rps": client.rps if on else float("nan"),
-                    "server_rps": server_rps,
-                    "predicted_rps": prediction.throughput_rps if on else float("nan"),
-                    "p50_ms": client.latency.p50_ms if on else float("nan"),
-                    "p99_ms": client.latency.p99_ms if on else float("nan"),
-                },
-                {(p.role if p.role != "worker" else f"worker {p.pid}"): p.cpu_percent for p in processes},
-                {w.pid: w.loop_lag_ms for w in workers},
-            )
-        horizon = t - 130.0
-        return Snapshot(
-            t=t,
-            state=self._state,
-            message=self._message,
-            scenario=self.scenario,
-            load=self.load,
-            load_running=self._load_on,
-            url=self.url,
-            client_rps=client.rps,
-            latency=client.latency,
-            latency_total=client.latency_total,
-            requests=client.requests,
-            errors=client.errors,
-            in_flight=client.in_flight,
-            overflow=client.overflow,
-            server_rps=server_rps,
-            server_requests=m.server_requests,
-            prediction=prediction,
-            client_bound=bound,
-            insights=insights(figures, bound),
-            master_pid=info.master_pid if info else 0,
-            workers=tuple(workers),
-            processes=tuple(processes),
-            events=tuple(self._events),
-            telemetry=telemetry,
-            markers=tuple(mk for mk in self._markers if mk.t >= horizon),
-            series=series.series(),
+        return assemble(
+            self._metrics,
+            self._procs,
+            now,
+            Session(
+                t=now - self._t0,
+                state=self._state,
+                message=self._message,
+                scenario=self.scenario,
+                load=self.load,
+                load_on=self._load_on,
+                warm=self._load_on and now - self._load_since > 1.5 * self._metrics.window_s,
+                url=self.url,
+                info=self._tree_info(self._tree, now),
+                load_pid=self._load_proc.pid if self._load_proc is not None else None,
+                telemetry=(
+                    Telemetry(cstats.records, cstats.datagrams, cstats.lost, cstats.rejected)
+                    if cstats
+                    else Telemetry()
+                ),
+                prediction=self._predict(),
+                events=tuple(self._events),
+                markers=tuple(self._markers),
+            ),
         )

@@ -1,0 +1,128 @@
+"""Assembling a Snapshot: the session's own facts plus what the metrics measured, judged in words."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+
+from server.lab.insight import Figures, client_bound, insights
+from server.lab.metrics import Metrics
+from server.lab.procstats import ProcSampler
+from server.lab.snapshot import (
+    LabState,
+    Marker,
+    Prediction,
+    ProcessStats,
+    Snapshot,
+    Telemetry,
+    TreeEvent,
+)
+from server.launch.tree import TreeInfo
+from server.load.spec import LoadSpec
+from server.scenario import Scenario
+
+MARKER_HORIZON_S = 130.0  # a little past the plots' longest window
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """What the Lab knows that the metrics do not."""
+
+    t: float  # session seconds
+    state: LabState
+    message: str
+    scenario: Scenario
+    load: LoadSpec
+    load_on: bool
+    warm: bool  # the load has run longer than one window
+    url: str
+    info: TreeInfo | None
+    load_pid: int | None
+    telemetry: Telemetry
+    prediction: Prediction
+    events: tuple[TreeEvent, ...]
+    markers: tuple[Marker, ...]
+
+
+def assemble(m: Metrics, procs: ProcSampler, now: float, s: Session) -> Snapshot:
+    client = m.client(now)
+    info = s.info
+    pids = list(info.worker_pids) if info else []
+    m.forget_workers(set(pids))
+    me = os.getpid()
+    samples = procs.sample(
+        ([info.master_pid] if info else []) + pids + ([s.load_pid] if s.load_pid else []) + [me], now
+    )
+    workers = [
+        replace(w, cpu_percent=samples[w.pid].cpu_percent, rss_mb=samples[w.pid].rss_mb)
+        for w in m.workers(now, pids)
+    ]
+    processes: list[ProcessStats] = []
+    if info:
+        ms = samples[info.master_pid]
+        processes.append(ProcessStats("master", ms.pid, ms.cpu_percent, ms.rss_mb))
+    processes += [ProcessStats("worker", w.pid, w.cpu_percent, w.rss_mb) for w in workers]
+    if s.load_pid:
+        ls = samples[s.load_pid]
+        processes.append(ProcessStats("load", ls.pid, ls.cpu_percent, ls.rss_mb))
+    processes.append(ProcessStats("gui", me, samples[me].cpu_percent, samples[me].rss_mb))
+
+    server_rps = m.server_rps(now)
+    figures = Figures(
+        load=s.load,
+        load_running=s.load_on,
+        client_rps=client.rps,
+        server_rps=server_rps,
+        sent_rps=client.sent_rps,
+        client_cpu_percent=client.cpu_percent,
+        overflow=client.overflow,
+        errors=client.errors,
+        prediction=s.prediction,
+        workers=tuple(workers),
+        telemetry=s.telemetry,
+        warm=s.warm,
+    )
+    bound = client_bound(figures)
+    if s.state not in ("idle", "stopped") and m.series.due(s.t):
+        nan = float("nan")
+        on = s.load_on
+        m.series.record(
+            s.t,
+            {
+                "client_rps": client.rps if on else nan,
+                "server_rps": server_rps,
+                "predicted_rps": s.prediction.throughput_rps if on else nan,
+                "p50_ms": client.latency.p50_ms if on else nan,
+                "p99_ms": client.latency.p99_ms if on else nan,
+            },
+            {(p.role if p.role != "worker" else f"worker {p.pid}"): p.cpu_percent for p in processes},
+            {w.pid: w.loop_lag_ms for w in workers},
+        )
+    return Snapshot(
+        t=s.t,
+        state=s.state,
+        message=s.message,
+        scenario=s.scenario,
+        load=s.load,
+        load_running=s.load_on,
+        url=s.url,
+        client_rps=client.rps,
+        latency=client.latency,
+        latency_total=client.latency_total,
+        requests=client.requests,
+        errors=client.errors,
+        in_flight=client.in_flight,
+        overflow=client.overflow,
+        server_rps=server_rps,
+        server_requests=m.server_requests,
+        prediction=s.prediction,
+        client_bound=bound,
+        insights=insights(figures, bound),
+        master_pid=info.master_pid if info else 0,
+        workers=tuple(workers),
+        processes=tuple(processes),
+        events=s.events,
+        telemetry=s.telemetry,
+        markers=tuple(mk for mk in s.markers if mk.t >= s.t - MARKER_HORIZON_S),
+        series=m.series.series(),
+    )
