@@ -52,6 +52,12 @@ class Probes:
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._run(), name="asgiscope-probes")
 
+    def cancel(self) -> None:
+        """Stop without waiting (for cleanup paths that cannot await)."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+
     async def stop(self) -> None:
         task, self._task = self._task, None
         if task is not None:
