@@ -119,6 +119,7 @@ def assemble(m: Metrics, procs: ProcSampler, now: float, s: Session) -> Snapshot
         client_bound=bound,
         insights=insights(figures, bound),
         master_pid=info.master_pid if info else 0,
+        restarts=info.restarts if info else 0,
         workers=tuple(workers),
         processes=tuple(processes),
         events=s.events,

@@ -21,6 +21,7 @@ from server.load.spec import LoadReport
 from server.protocol import KIND_LAG, KIND_POOL, KIND_REQUEST, Batch
 
 NS = 1e-9
+MAX_SERVER_LAG_S = 5.0
 
 
 @dataclass(slots=True)
@@ -57,6 +58,9 @@ class Metrics:
         self.series = SeriesRecorder(history_s=history_s)
         self._workers: dict[int, _Worker] = {}
         self._server = Bins()
+        # How late telemetry arrives: a worker whose loop is blocked flushes late, and a window that
+        # closed before its records came would read low. Server windows end that much in the past.
+        self._delays: deque[tuple[float, float]] = deque()
         self.reset_client()
 
     # ---- client side -------------------------------------------------------------------------
@@ -108,10 +112,14 @@ class Metrics:
             w = self._workers[pid] = _Worker(pid=pid, ends=Bins())
         return w
 
-    def add_batches(self, batches: list[Batch]) -> None:
+    def add_batches(self, batches: list[Batch], now: float) -> None:
         for batch in batches:
             rec = batch.records
             w = self._worker(batch.pid)
+            if rec.size:
+                # The oldest record waited longest in the worker's buffer before it was sent.
+                oldest = int(np.where(rec["kind"] == KIND_REQUEST, rec["b"], rec["a"]).min())
+                self._delays.append((now, now - oldest * NS))
             req = rec[rec["kind"] == KIND_REQUEST]
             if req.size:
                 ends = req["b"] * NS
@@ -136,8 +144,14 @@ class Metrics:
     def server_requests(self) -> int:
         return int(self._server.total)
 
+    def server_lag_s(self, now: float) -> float:
+        while self._delays and self._delays[0][0] < now - 3.0:
+            self._delays.popleft()
+        worst = max((d for _, d in self._delays), default=0.0)
+        return min(MAX_SERVER_LAG_S, max(self.lag_s, worst + 0.05))
+
     def server_rps(self, now: float) -> float:
-        return self._server.rate(now, self.window_s, self.lag_s)
+        return self._server.rate(now, self.window_s, self.server_lag_s(now))
 
     def forget_workers(self, keep: set[int]) -> None:
         """Drop per-worker state of pids that are no longer part of the tree."""
@@ -145,7 +159,8 @@ class Metrics:
             del self._workers[pid]
 
     def workers(self, now: float, pids: list[int]) -> list[WorkerStats]:
-        counts = {pid: self._worker(pid).ends.sum(now, self.window_s, self.lag_s) for pid in pids}
+        lag = self.server_lag_s(now)
+        counts = {pid: self._worker(pid).ends.sum(now, self.window_s, lag) for pid in pids}
         total = sum(counts.values())
         out = []
         for pid in pids:
@@ -160,7 +175,7 @@ class Metrics:
                     pid=pid,
                     requests=w.requests,
                     share=counts[pid] / total if total else 0.0,
-                    throughput_rps=w.ends.rate(now, self.window_s, self.lag_s),
+                    throughput_rps=w.ends.rate(now, self.window_s, lag),
                     in_flight=w.in_flight,
                     pool_total=w.pool_total,
                     pool_busy=w.pool_busy,

@@ -254,7 +254,7 @@ class Lab:
 
     def _tick(self, now: float) -> None:
         if self._collector is not None:
-            self._metrics.add_batches(self._collector.drain())
+            self._metrics.add_batches(self._collector.drain(), now)
         if self._load_proc is not None:
             self._metrics.add_reports(self._load_proc.drain())
         if not self._busy and self._recovery is None:

@@ -133,6 +133,7 @@ class Snapshot:
     insights: tuple[str, ...] = ()
     # the tree
     master_pid: int = 0
+    restarts: int = 0  # workers the master started to replace dead ones, this tree
     workers: tuple[WorkerStats, ...] = ()
     processes: tuple[ProcessStats, ...] = ()
     events: tuple[TreeEvent, ...] = ()  # recent, oldest first
