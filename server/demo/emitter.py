@@ -18,6 +18,9 @@ from typing import Final
 from server import protocol
 
 BATCH: Final = 64  # records per datagram; also the flush threshold
+# A record never waits longer than this in the buffer. The flush timer cannot guarantee it alone: a loop
+# blocked by handlers runs its timers only between them, seconds late, so every record() checks too.
+MAX_AGE_NS: Final = 20_000_000
 # Room for a few datagrams in flight; the kernel default (~200 KB) is plenty for 2 KiB datagrams,
 # but a worker that briefly outruns the collector should not drop at the first burst.
 SNDBUF: Final = 1 << 20
@@ -47,6 +50,7 @@ class Emitter:
         self._pid = os.getpid() if pid is None else pid
         self._batch = batch
         self._records: list[bytes] = []
+        self._oldest_ns = 0  # time of the first pending record
         self._pack = protocol.RECORD.pack  # bound once: it is the hot path
         self.seq = 0  # next datagram's sequence number
         self.sent = 0  # datagrams handed to the kernel
@@ -70,10 +74,15 @@ class Emitter:
         return len(self._records)
 
     def record(self, kind: int, route: int, status: int, tid: int, a: int, b: int, c: int) -> None:
-        """Append one record (fields as in ``protocol``); sends a datagram when the batch is full."""
+        """Append one record (fields as in ``protocol``); sends a datagram when the batch is full or
+        its oldest record is older than MAX_AGE_NS."""
         records = self._records
         records.append(self._pack(kind, route, status, tid, a, b, c))
-        if len(records) >= self._batch:
+        # Every kind's newest time field is "now": a request's end (b), else the sample time (a).
+        now = a if a > b else b
+        if len(records) == 1:
+            self._oldest_ns = now
+        elif len(records) >= self._batch or now - self._oldest_ns >= MAX_AGE_NS:
             self.flush()
 
     def flush(self) -> None:
