@@ -21,7 +21,7 @@ from server import protocol
 from server.demo.config import WorkerConfig
 from server.demo.telemetry import instrument
 from server.lab.collector import Collector
-from tests.uvicorn_proc import Server, free_port, run_server
+from tests.uvicorn_proc import Server, free_port, run_server, uvicorn_cmd
 
 TOKENS = 8
 ROUTE = protocol.ROUTE_IDS
@@ -274,11 +274,10 @@ async def test_threadpool_never_exceeds_its_tokens(fresh: Rig) -> None:
     assert elapsed >= n / TOKENS * 0.2 * 0.95
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="gunicorn needs fcntl")
-async def test_forked_gunicorn_workers_report_without_loss() -> None:
-    token = secrets.token_bytes(protocol.TOKEN_BYTES)
-    port = free_port()
-    cmd = [
+def two_workers(kind: str, port: int) -> list[str]:
+    if kind == "uvicorn":  # uvicorn's supervisor spawns its workers
+        return uvicorn_cmd(port, ["--workers", "2"])
+    return [  # gunicorn's arbiter forks them
         sys.executable,
         "-m",
         "gunicorn",
@@ -293,6 +292,21 @@ async def test_forked_gunicorn_workers_report_without_loss() -> None:
         "2",
         "server.demo.app:app_factory()",
     ]
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "uvicorn",
+        pytest.param(
+            "gunicorn", marks=pytest.mark.skipif(sys.platform == "win32", reason="gunicorn needs fcntl")
+        ),
+    ],
+)
+async def test_each_worker_of_a_tree_reports_without_loss(kind: str) -> None:
+    token = secrets.token_bytes(protocol.TOKEN_BYTES)
+    port = free_port()
+    cmd = two_workers(kind, port)
     with Collector(token) as collector, run_server(worker_config(collector, token), cmd, port=port) as srv:
         # Readiness means one worker answered; wait until both announced themselves.
         deadline = time.monotonic() + 10
@@ -303,7 +317,7 @@ async def test_forked_gunicorn_workers_report_without_loss() -> None:
                 for r in b.records[b.records["kind"] == protocol.KIND_HELLO]:
                     hellos[b.pid] = int(r["b"])
             await asyncio.sleep(0.05)
-        assert set(hellos.values()) == {srv.pid}  # forked by the arbiter
+        assert set(hellos.values()) == {srv.pid}  # children of the master we started
         t0 = time.monotonic_ns()
         results = await fetch_all(srv.url, ["/io/async?ms=5"] * 400, concurrency=20)
         assert [s for s, _ in results] == [200] * 400
