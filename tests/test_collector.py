@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from server import protocol
-from server.demo.emitter import Emitter
+from server.demo.emitter import MAX_AGE_NS, Emitter
 from server.lab.collector import RCVBUF, Collector, CollectorStats, SequenceTracker
 
 TOKEN = secrets.token_bytes(protocol.TOKEN_BYTES)
@@ -167,3 +167,18 @@ def test_receive_buffer_is_as_large_as_the_kernel_allows() -> None:
     with Collector(TOKEN) as c:
         # Linux doubles the requested size (bookkeeping) and caps the request at rmem_max.
         assert c.rcvbuf >= min(RCVBUF, cap)
+
+
+def test_emitter_flushes_a_record_older_than_max_age_on_the_next_record(collector: Collector) -> None:
+    # A loop blocked by back-to-back handlers runs its flush timer late; records still go out.
+    emitter = Emitter(collector.address, TOKEN)
+    try:
+        emitter.record(protocol.KIND_REQUEST, 1, 200, 0, 1_000, 2_000, 0)
+        emitter.record(protocol.KIND_REQUEST, 1, 200, 0, 3_000, 4_000, 0)
+        assert emitter.pending == 2
+        emitter.record(protocol.KIND_REQUEST, 1, 200, 0, 5_000, 2_000 + MAX_AGE_NS, 0)
+        assert (emitter.pending, emitter.seq) == (0, 1)
+    finally:
+        emitter.close()
+    wait_for(lambda: collector.stats().datagrams == 1)
+    assert [len(b.records) for b in collector.drain()] == [3]

@@ -80,9 +80,10 @@ class Emitter:
         records.append(self._pack(kind, route, status, tid, a, b, c))
         # Every kind's newest time field is "now": a request's end (b), else the sample time (a).
         now = a if a > b else b
-        if len(records) == 1:
+        count = len(records)
+        if count == 1:
             self._oldest_ns = now
-        elif len(records) >= self._batch or now - self._oldest_ns >= MAX_AGE_NS:
+        if count >= self._batch or now - self._oldest_ns >= MAX_AGE_NS:
             self.flush()
 
     def flush(self) -> None:
