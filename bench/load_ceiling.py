@@ -149,7 +149,9 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=4.0)
-    parser.add_argument("--engines", default="aiohttp,httpx", help="comma-separated; engine*K = K processes")
+    parser.add_argument(
+        "--engines", default="raw,aiohttp,httpx", help="comma-separated; engine*K = K processes"
+    )
     parser.add_argument("--write", type=Path, default=None, help="update this markdown file's section")
     args = parser.parse_args()
     wrk = shutil.which("wrk") or shutil.which("/usr/bin/wrk")

@@ -4,13 +4,15 @@
 caller's connection: a closed-loop user always uses its own slot, an open-loop request borrows a free
 one. aiohttp ignores it (its one pool hands every concurrent request its own keep-alive connection);
 httpx needs it, because one shared ``AsyncClient`` pool collapses under contention (~60 req/s at 100
-users, encode/httpx #3215) while one client per user stays flat (~1,100 req/s).
+users, encode/httpx #3215) while one client per user stays flat (~1,100 req/s). ``raw``
+(``raw_engine.py``) keeps one keep-alive connection per slot.
 
 Exceptions are not swallowed here: the loops catch them and ``classify`` names the kind.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal, Protocol
 
 import aiohttp
@@ -141,9 +143,17 @@ class HttpxEngine:
             await client.aclose()
 
 
-ENGINES: dict[Engine, type[AiohttpEngine] | type[HttpxEngine]] = {
+def _raw_engine() -> HttpEngine:
+    # Imported late: raw_engine builds on this module's ErrorKind, timeouts and classifier.
+    from server.load.raw_engine import RawEngine
+
+    return RawEngine()
+
+
+ENGINES: dict[Engine, Callable[[], HttpEngine]] = {
     "aiohttp": AiohttpEngine,
     "httpx": HttpxEngine,
+    "raw": _raw_engine,
 }
 
 

@@ -11,7 +11,7 @@ import json
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal, get_args
 
-Engine = Literal["aiohttp", "httpx"]
+Engine = Literal["aiohttp", "httpx", "raw"]
 Mode = Literal["closed", "open"]
 Endpoint = Literal["hello", "io/async", "io/sync", "io/blocking", "cpu/async", "cpu/sync"]
 
