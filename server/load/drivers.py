@@ -16,6 +16,11 @@ from server.load.recorder import Recorder
 # After a transport failure (refused, reset) a user waits this long: a dead server must not turn the
 # load process into a busy loop that eats the core the server needs.
 ERROR_BACKOFF_S = 0.01
+# New users start staggered, not all in the same instant (Locust's spawn rate): a burst of connects is
+# accepted whole by whichever worker wakes first (asyncio accepts the entire backlog per wake-up), which
+# can leave another worker with no connection at all for the rest of the run.
+SPAWN_GAP_S = 0.002
+SPAWN_RAMP_MAX_S = 0.5
 
 
 @dataclass(slots=True)
@@ -81,15 +86,19 @@ class ClosedLoop:
             self._active.pop().retired = True
         if n > len(self._active):
             self._engine.prepare(n)  # httpx: one client per user, built before the user starts
-            for slot in range(len(self._active), n):
+            first = len(self._active)
+            gap = min(SPAWN_GAP_S, SPAWN_RAMP_MAX_S / (n - first))
+            for slot in range(first, n):
                 user = _User(slot)
                 self._active.append(user)
-                task = asyncio.create_task(self._run(user))
+                task = asyncio.create_task(self._run(user, (slot - first) * gap))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
 
-    async def _run(self, user: _User) -> None:
+    async def _run(self, user: _User, delay_s: float) -> None:
         engine, recorder, target = self._engine, self._recorder, self._target
+        if delay_s:
+            await asyncio.sleep(delay_s)
         while not user.retired:
             if not await send(engine, recorder, user.slot, target.url, time.perf_counter()):
                 await asyncio.sleep(ERROR_BACKOFF_S)
