@@ -1,7 +1,7 @@
 """Receives the workers' telemetry datagrams on 127.0.0.1 and hands decoded batches on.
 
 A plain thread, not an asyncio datagram endpoint: a qasync datagram handler manages ~25k datagrams/s,
-a thread blocked in ``recv`` ~400k/s, and it keeps decoding off the GUI's loop. The Lab takes what
+a thread reading in bursts ~400k/s, and it keeps decoding off the GUI's loop. The Lab takes what
 arrived with ``drain()`` 10-30 times a second.
 
 UDP drops silently when the receive buffer overflows, so the buffer is large and every worker numbers
@@ -10,6 +10,7 @@ its datagrams: a gap in a pid's sequence is counted as lost datagrams.
 
 from __future__ import annotations
 
+import select
 import socket
 import threading
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from server import protocol
 RCVBUF: Final = 4 << 20  # Linux caps this at net.core.rmem_max (4 MiB on these machines)
 RECV_MAX: Final = 65_536
 POLL_S: Final = 0.05  # how often the thread checks for stop() while no datagram arrives
+PAUSE_S: Final = 0.02  # after reading a burst, wait this long before the next read
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +75,7 @@ class Collector:
         try:
             self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
             self._sock.bind((host, port))
-            self._sock.settimeout(POLL_S)
+            self._sock.setblocking(False)
         except BaseException:
             self._sock.close()
             raise
@@ -151,22 +153,44 @@ class Collector:
         self.stop()
 
     def _run(self) -> None:
-        recv, token, decode = self._sock.recv, self._token, protocol.decode
-        while not self._stopping.is_set():
+        sock, stopping = self._sock, self._stopping
+        while not stopping.is_set():
             try:
-                datagram = recv(RECV_MAX)
-            except TimeoutError:
-                continue
-            except OSError:
+                readable, _, _ = select.select([sock], [], [], POLL_S)
+            except (OSError, ValueError):
                 return  # socket closed under us
-            try:
-                batch = decode(datagram, token)
-            except protocol.WireError as err:
-                with self._lock:
-                    self._rejected[err.reason] = self._rejected.get(err.reason, 0) + 1
+            if not readable:
                 continue
-            with self._lock:
+            self._take(self._read_all())
+            # Let the next datagrams gather: one wakeup then serves many (per datagram that is 2-3x
+            # cheaper at 150-2,000 datagrams/s, measured). The Lab drains every 33-100 ms, so this
+            # adds no visible latency, and even a 208 KiB buffer (Linux's default cap) holds 20 ms
+            # of 10,000 datagrams/s.
+            stopping.wait(PAUSE_S)
+
+    def _read_all(self) -> list[bytes]:
+        datagrams: list[bytes] = []
+        recv = self._sock.recv
+        while True:
+            try:
+                datagrams.append(recv(RECV_MAX))
+            except OSError:  # BlockingIOError: nothing left (or the socket was closed)
+                return datagrams
+
+    def _take(self, datagrams: list[bytes]) -> None:
+        token, decode = self._token, protocol.decode
+        batches: list[protocol.Batch] = []
+        rejected: list[str] = []
+        for datagram in datagrams:
+            try:
+                batches.append(decode(datagram, token))
+            except protocol.WireError as err:
+                rejected.append(err.reason)
+        with self._lock:
+            for reason in rejected:
+                self._rejected[reason] = self._rejected.get(reason, 0) + 1
+            for batch in batches:
                 self._seq.see(batch.pid, batch.seq)
                 self._records += len(batch.records)
-                self._datagrams += 1
-                self._pending.append(batch)
+            self._datagrams += len(batches)
+            self._pending.extend(batches)
