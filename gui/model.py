@@ -70,7 +70,7 @@ class Controls:
     loop: LoopKind = "asyncio"
     http: HttpKind = "h11"
     socket: SocketKind = "shared"
-    engine: Engine = "aiohttp"
+    engine: Engine = "raw"
     mode: Mode = "closed"
 
     @property

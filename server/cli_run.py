@@ -42,7 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--rate", type=float, default=None, help="open loop: requests per second (implies --mode open)"
     )
-    g.add_argument("--engine", default="aiohttp", help="aiohttp (default, fastest) or httpx")
+    g.add_argument(
+        "--engine", default="raw", help="raw (default: asyncio + httptools, the fastest), aiohttp or httpx"
+    )
     g.add_argument("--max-in-flight", type=int, default=2000, help="open loop: cap on requests in flight")
     g.add_argument("--no-load", action="store_true", help="send nothing: watch a server another tool drives")
     m = p.add_argument_group("measurement")

@@ -19,7 +19,7 @@ import math
 from dataclasses import dataclass
 
 from server.lab.snapshot import Limit, Prediction
-from server.load.spec import LoadSpec
+from server.load.spec import Engine, LoadSpec
 from server.scenario import Scenario
 
 
@@ -29,7 +29,14 @@ class Costs:
 
     server_h11_s: float = 320e-6
     server_httptools_s: float = 200e-6
-    client_s: float = 110e-6  # the aiohttp engine; httpx costs ~5x more
+    client_raw_s: float = 41e-6
+    client_aiohttp_s: float = 106e-6
+    client_httpx_s: float = 790e-6
+
+    def client_s(self, engine: Engine) -> float:
+        return {"raw": self.client_raw_s, "aiohttp": self.client_aiohttp_s, "httpx": self.client_httpx_s}[
+            engine
+        ]
 
     def server_s(self, scenario: Scenario) -> float:
         return self.server_httptools_s if scenario.http == "httptools" else self.server_h11_s
@@ -63,7 +70,7 @@ def predict(
     # client some too, on the same cores: that caps throughput when handlers are short.
     handler_cpu_s = s if ep.startswith("cpu/") else 0.0
     per_req_cpu = c.server_s(scenario) + handler_cpu_s
-    core_cap = min(w / per_req_cpu, cores / (per_req_cpu + c.client_s))
+    core_cap = min(w / per_req_cpu, cores / (per_req_cpu + c.client_s(load.engine)))
 
     bounds: list[tuple[float, Limit, str]] = []
     if open_loop:
@@ -86,6 +93,11 @@ def predict(
     else:
         why = f"~{per_req_cpu * 1e3:.2f} ms of server CPU per request on {min(w, cores)} of {cores} cores"
         bounds.append(_bound("cores", core_cap, why))
+    # One load process runs on one core: its own CPU per request caps what it can send.
+    engine_cap = 1.0 / c.client_s(load.engine)
+    bounds.append(
+        _bound("client", engine_cap, f"one {load.engine} load process tops out near {engine_cap:,.0f} req/s")
+    )
     if client_ceiling_rps is not None:
         bounds.append(_bound("client", client_ceiling_rps, "the load generator's measured ceiling"))
 

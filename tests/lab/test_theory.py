@@ -67,3 +67,11 @@ def test_open_loop_below_and_above_capacity() -> None:
 def test_client_ceiling_binds_when_given() -> None:
     p = predict(Scenario(workers=2), LoadSpec(endpoint="hello", users=50), cores=2, client_ceiling_rps=1000.0)
     assert p.limit == "client" and p.throughput_rps == 1000
+
+
+def test_a_slow_client_engine_is_predicted_to_bind() -> None:
+    load = LoadSpec(endpoint="io/async", ms=100, users=2000)
+    httpx = predict(Scenario(workers=4), load.with_changes(engine="httpx"), cores=2)
+    raw = predict(Scenario(workers=4), load.with_changes(engine="raw"), cores=2)
+    assert httpx.limit == "client" and httpx.throughput_rps < 1500
+    assert raw.limit == "cores" and raw.throughput_rps > httpx.throughput_rps * 3
