@@ -105,6 +105,10 @@ class ServerTree:
         )
         if reason is not None:
             code = self._proc.poll()
+            if code is None and process.has_exited(self._proc.pid):
+                # Seen as a zombie a moment before waitpid() can reap it: give it that moment.
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    code = self._proc.wait(timeout=1.0)
             await self.stop()
             detail = f"; master exit code {code}" if code is not None else ""
             raise LaunchError(
