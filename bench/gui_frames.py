@@ -10,7 +10,7 @@ report), autostarted. After a warm-up it measures, over the steady part of the r
 
 Target: interval p99 <= 33 ms, <= 30 % of a core. Optionally also at a calmer load for contrast.
 
-    .venv/bin/python bench/gui_frames.py [--seconds 20] [--warmup 6] [--fps 30] [--users 2000]
+    .venv/bin/python bench/gui_frames.py [--seconds 20] [--warmup 6] [--fps 60] [--users 2000]
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seconds", type=float, default=20.0)
     p.add_argument("--warmup", type=float, default=6.0)
-    p.add_argument("--fps", type=float, default=30.0)
+    p.add_argument("--fps", type=float, default=60.0)
     p.add_argument("--users", type=int, default=2000)
     p.add_argument("--ms", type=int, default=0)
     p.add_argument("--workers", type=int, default=2)

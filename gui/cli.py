@@ -30,7 +30,9 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--quit-after", metavar="SECONDS", type=float, help="close the app after this long")
     p.add_argument("--port", type=int, default=0, help="server port (default: any free one)")
-    p.add_argument("--fps", type=float, default=30.0, help="plot refresh rate (default 30)")
+    p.add_argument(
+        "--fps", type=float, default=60.0, help="frame rate (default 60; plots redraw one per frame)"
+    )
     p.add_argument("--lab-hz", type=float, default=20.0, help="snapshots per second (default 20)")
     p.add_argument("--settings", metavar="FILE", help="INI file for settings instead of the user's")
     p.add_argument("--reset", action="store_true", help="ignore stored settings (defaults, then flags)")

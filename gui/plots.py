@@ -7,7 +7,7 @@ vertical line wherever a setting changed. Nothing is computed here: every array 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -19,6 +19,7 @@ from gui.theme import Colors
 from server.lab.snapshot import Snapshot
 
 WINDOW_S = 90.0
+LEFT_AXIS_PX = 56
 MARKER_ROWS = (0.95, 0.85, 0.75, 0.65, 0.55)  # label heights, as fractions of the plot
 
 
@@ -88,6 +89,7 @@ class PlotsPanel(QWidget):
         self.markers: dict[tuple[float, str], list[pg.InfiniteLine]] = {}
         self._share_pids: tuple[int, ...] = ()
         self._series_key: tuple[float, ...] = ()
+        self._stale: list[Callable[[Snapshot], None]] = []
 
     def _plot(self, title: str, units: str, *, row: int, col: int, colspan: int = 1) -> pg.PlotItem:
         plot = self.view.addPlot(row=row, col=col, colspan=colspan)
@@ -102,6 +104,9 @@ class PlotsPanel(QWidget):
             axis.setTextPen(self._colors.dim)
             # repaint an axis from a pixmap unless its range changed
             axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        # A fixed axis width: tick labels that grow ("800" → "1,000") would otherwise resize the
+        # axis, re-lay-out the grid and repaint every plot in the scene.
+        plot.getAxis("left").setWidth(LEFT_AXIS_PX)
         return plot
 
     def _time_plot(self, title: str, units: str, *, row: int, col: int, colspan: int = 1) -> pg.PlotItem:
@@ -113,35 +118,64 @@ class PlotsPanel(QWidget):
         plot.enableAutoRange(axis="y", enable=True)
         return plot
 
-    def show_snapshot(self, snap: Snapshot) -> None:
+    def show_snapshot(self, snap: Snapshot, *, budget: int | None = None) -> None:
         """Redraw when the series gained a sample (~10 Hz); other frames cost nothing here.
 
         Scrolling faster than the series is sampled would move the curves by a fraction of a pixel
         (90 s over ~800 px is ~0.1 s per pixel) at three times the paint cost. Curves hold session
         time; the x axis is "seconds before now", so the axes stay still and repaint from cache, and
         the curves slide left by moving them (setPos), not by recomputing their paths.
+
+        ``budget`` spreads one sample's redraw over several frames, at most that many plots per call:
+        repainting all five in one frame cost up to ~35 ms of CPU at the load ceiling, one at a time
+        ~7 ms. None redraws everything now (tests, exports).
         """
         s = snap.series
         key = (len(s.t), float(s.t[-1]) if len(s.t) else 0.0, len(snap.workers), len(snap.markers))
-        if key == self._series_key:
-            return
-        self._series_key = key
-        t = s.t
-        self.client.setData(t, s.client_rps, connect="finite")
-        self.server.setData(t, s.server_rps, connect="finite")
-        self.predicted.setData(t, s.predicted_rps, connect="finite")
-        self.p50.setData(t, s.p50_ms, connect="finite")
-        self.p99.setData(t, s.p99_ms, connect="finite")
-        self.cpu_curves.update(t, s.cpu, {k: str(k) for k in s.cpu})
-        self.lag_curves.update(t, s.loop_lag_ms, {pid: f"worker {pid}" for pid in s.loop_lag_ms})
-        for curve in self._curves():
+        if key != self._series_key:
+            self._series_key = key
+            self._stale = list(self._groups)
+        todo = self._stale if budget is None else self._stale[:budget]
+        self._stale = [] if budget is None else self._stale[budget:]
+        for group in todo:
+            group(snap)
+
+    @property
+    def _groups(self) -> tuple[Callable[[Snapshot], None], ...]:
+        return (self._show_throughput, self._show_latency, self._show_shares, self._show_cpu, self._show_lag)
+
+    def _show_throughput(self, snap: Snapshot) -> None:
+        s = snap.series
+        for curve, values in (
+            (self.client, s.client_rps),
+            (self.server, s.server_rps),
+            (self.predicted, s.predicted_rps),
+        ):
+            curve.setData(s.t, values, connect="finite")
             curve.setPos(-snap.t, 0.0)
-        self._show_shares(snap)
+        # markers are made and removed with the throughput plot, and each plot moves its own lines
         self._show_markers(snap)
 
-    def _curves(self) -> list[pg.PlotDataItem]:
-        fixed = [self.client, self.server, self.predicted, self.p50, self.p99]
-        return fixed + list(self.cpu_curves.curves.values()) + list(self.lag_curves.curves.values())
+    def _show_latency(self, snap: Snapshot) -> None:
+        s = snap.series
+        for curve, values in ((self.p50, s.p50_ms), (self.p99, s.p99_ms)):
+            curve.setData(s.t, values, connect="finite")
+            curve.setPos(-snap.t, 0.0)
+        self._move_markers(snap, self.time_plots.index(self.latency))
+
+    def _show_cpu(self, snap: Snapshot) -> None:
+        s = snap.series
+        self.cpu_curves.update(s.t, s.cpu, {k: str(k) for k in s.cpu})
+        for curve in self.cpu_curves.curves.values():
+            curve.setPos(-snap.t, 0.0)
+        self._move_markers(snap, self.time_plots.index(self.cpu))
+
+    def _show_lag(self, snap: Snapshot) -> None:
+        s = snap.series
+        self.lag_curves.update(s.t, s.loop_lag_ms, {pid: f"worker {pid}" for pid in s.loop_lag_ms})
+        for curve in self.lag_curves.curves.values():
+            curve.setPos(-snap.t, 0.0)
+        self._move_markers(snap, self.time_plots.index(self.lag))
 
     def _show_shares(self, snap: Snapshot) -> None:
         workers = snap.workers
@@ -181,6 +215,10 @@ class PlotsPanel(QWidget):
                 plot.addItem(line, ignoreBounds=True)
                 lines.append(line)
             self.markers[key] = lines
+        self._move_markers(snap, 0)
+
+    def _move_markers(self, snap: Snapshot, plot_index: int) -> None:
+        # Each plot moves its own marker lines when it redraws: moving all four from one plot's
+        # redraw would dirty the whole scene and repaint every plot in that frame.
         for (t, _label), lines in self.markers.items():
-            for line in lines:
-                line.setValue(t - snap.t)
+            lines[plot_index].setValue(t - snap.t)

@@ -40,7 +40,8 @@ from server.lab.snapshot import Snapshot
 log = logging.getLogger(__name__)
 
 DEFAULT_SIZE = (1400, 900)
-TEXT_EVERY = 6  # numbers in words at 5 Hz: readable, and far fewer relayouts
+TEXT_HZ = 5.0  # numbers in words at 5 Hz: readable, and far fewer relayouts
+PLOTS_PER_FRAME = 1  # a new sample repaints one plot per frame, not all five in one
 
 
 class MainWindow(QMainWindow):
@@ -54,7 +55,7 @@ class MainWindow(QMainWindow):
         store: Store | None,
         colors: Colors,
         cores: int,
-        fps: float = 30.0,
+        fps: float = 60.0,
         icon: QIcon | None = None,
         clock: FrameClock | None = None,
     ) -> None:
@@ -109,6 +110,7 @@ class MainWindow(QMainWindow):
         self.timer = QTimer(self)
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)
         self.timer.setInterval(int(1000 / fps))
+        self._text_every = max(1, round(fps / TEXT_HZ))
         self.timer.timeout.connect(self.render_frame)
         self._snapshot_failed = False
         self._last_snapshot: Snapshot | None = None
@@ -211,11 +213,11 @@ class MainWindow(QMainWindow):
         if snap is not self._last_snapshot:
             self._last_snapshot = snap
             self._frame += 1
-            self.show_snapshot(snap, text=self._frame % TEXT_EVERY == 1)
+            self.show_snapshot(snap, text=self._frame % self._text_every == 1, plot_budget=PLOTS_PER_FRAME)
         self.clock.end()
 
-    def show_snapshot(self, snap: Snapshot, *, text: bool = True) -> None:
-        self.plots.show_snapshot(snap)
+    def show_snapshot(self, snap: Snapshot, *, text: bool = True, plot_budget: int | None = None) -> None:
+        self.plots.show_snapshot(snap, budget=plot_budget)
         if text:
             self.insight.show_snapshot(snap)
             self.processes.show_snapshot(snap)
