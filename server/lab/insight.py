@@ -51,6 +51,8 @@ def _pct(x: float) -> str:
 
 
 def insights(f: Figures, bound: ClientBound | None) -> tuple[str, ...]:
+    """What to notice, most important first. Client-bound, errors and telemetry loss are not
+    repeated here: they have Snapshot fields of their own, which views show as warnings."""
     lines: list[str] = []
     p = f.prediction
     if not f.load_running:
@@ -58,8 +60,6 @@ def insights(f: Figures, bound: ClientBound | None) -> tuple[str, ...]:
         if p is not None:
             lines.append(f"Predicted when on: {p.explanation}.")
         return tuple(lines)
-    if bound is not None:
-        lines.append(f"Client-bound: {bound.reason}.")
     if p is not None and f.warm:
         ratio = f.client_rps / p.throughput_rps if p.throughput_rps > 0 else math.nan
         lines.append(
@@ -75,16 +75,6 @@ def insights(f: Figures, bound: ClientBound | None) -> tuple[str, ...]:
         lines.append(
             f"Open loop: {f.overflow:,} sends skipped because {f.load.max_in_flight:,} requests were "
             "already waiting: the server is past capacity and latency grows without bound."
-        )
-    total_errors = sum(f.errors.values())
-    if total_errors:
-        kinds = ", ".join(f"{k} {n:,}" for k, n in sorted(f.errors.items()))
-        lines.append(f"Errors: {kinds}.")
-    t = f.telemetry
-    if t.lost:
-        share = t.lost / max(1, t.datagrams + t.lost)
-        lines.append(
-            f"Telemetry lost {t.lost:,} datagrams ({_pct(share)}): server-side counts are low by that."
         )
     return tuple(lines)
 
