@@ -1,53 +1,91 @@
 """What a scenario should do, from first principles, shown beside what it does.
 
 With N users (closed loop) or a rate R (open loop), handler time S, W workers, T threadpool tokens per
-worker and C cores:
+worker and C cores, the bound that binds is the smallest of:
 
 - ``async def`` + ``await`` I/O:  X = N / S            (the loop overlaps every wait)
 - ``def`` in the threadpool:      X = min(N, W*T) / S  (one token per request in flight)
 - ``async def`` + blocking call:  X = min(N, W) / S    (the loop is stuck; only processes help)
 - CPU-bound, either handler:      X = min(N, W, C) / S (the GIL: threads add no CPU throughput)
+- cores: every request also costs CPU outside the handler (parsing, routing, telemetry, the client),
+  measured per request on these machines (``Costs``); one worker uses at most one core.
 
-and every request also costs the server and the client some CPU of their own (parsing, routing,
-telemetry), which caps throughput by cores when S is small. Latency follows from Little's law,
-R = N / X, in a closed loop; in an open loop it is S below capacity and grows without bound above it.
+The number shown is sharper than the smallest bound: the cores are a queue that requests share, and
+near saturation they wait in it, so throughput bends below the bound before it reaches it. Exact
+Mean Value Analysis of the closed loop (users, handler time as think time, the cores as one queueing
+station, Seidmann's approximation for several cores) gives that bend. Latency follows from Little's
+law, R = N / X; in an open loop it is S below capacity and grows without bound above it.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from server.lab.snapshot import Limit, Prediction
-from server.load.spec import Engine, LoadSpec
-from server.scenario import Scenario
+from server.load.spec import Endpoint, Engine, LoadSpec
+from server.scenario import HttpKind, Scenario
+
+
+def _server_costs() -> dict[HttpKind, float]:
+    return {"h11": 330e-6, "httptools": 210e-6}
+
+
+def _endpoint_costs() -> dict[Endpoint, float]:
+    # Extra server CPU by handler kind: the timer of asyncio.sleep, and the threadpool hop of a def
+    # handler (thread hand-off and GIL transfers both ways), measured at 1,500 req/s.
+    return {
+        "hello": 0.0,
+        "io/async": 110e-6,
+        "io/sync": 750e-6,
+        "io/blocking": 30e-6,
+        "cpu/async": 0.0,
+        "cpu/sync": 750e-6,
+    }
+
+
+def _client_costs() -> dict[Engine, float]:
+    return {"raw": 41e-6, "aiohttp": 106e-6, "httpx": 790e-6}
 
 
 @dataclass(frozen=True, slots=True)
 class Costs:
     """CPU seconds per request outside the handler, measured on these machines (docs/benchmarks.md)."""
 
-    server_h11_s: float = 320e-6
-    server_httptools_s: float = 200e-6
-    client_raw_s: float = 41e-6
-    client_aiohttp_s: float = 106e-6
-    client_httpx_s: float = 790e-6
+    server: dict[HttpKind, float] = field(default_factory=_server_costs)
+    endpoint: dict[Endpoint, float] = field(default_factory=_endpoint_costs)
+    client: dict[Engine, float] = field(default_factory=_client_costs)
+    open_loop_extra_s: float = 130e-6  # a task per request instead of a waiting user
+    lab_s: float = 35e-6  # collecting and decoding telemetry, in the app's own process
+    # asyncio.sleep wakes on epoll's millisecond ticks: ~1 ms late on average; time.sleep is not
+    timer_slack_s: float = 1.0e-3
+    round_trip_s: float = 0.15e-3
 
-    def client_s(self, engine: Engine) -> float:
-        return {"raw": self.client_raw_s, "aiohttp": self.client_aiohttp_s, "httpx": self.client_httpx_s}[
-            engine
-        ]
+    def client_s(self, load: LoadSpec) -> float:
+        return self.client[load.engine] + (self.open_loop_extra_s if load.mode == "open" else 0.0)
 
-    def server_s(self, scenario: Scenario) -> float:
-        return self.server_httptools_s if scenario.http == "httptools" else self.server_h11_s
+    def server_s(self, scenario: Scenario, endpoint: Endpoint) -> float:
+        return self.server[scenario.http] + self.endpoint[endpoint]
 
 
 def plural(k: int) -> str:
     return "" if k == 1 else "s"
 
 
-def _bound(name: Limit, value: float, why: str) -> tuple[float, Limit, str]:
-    return (value, name, why)
+def mva(users: int, think_s: float, demand_s: float, servers: int) -> float:
+    """Throughput of a closed loop of ``users`` that each think ``think_s`` and then need
+    ``demand_s`` of a station with ``servers`` identical servers (exact MVA, Seidmann's approximation:
+    a c-server station is a queue of demand D/c plus a pure delay of D(c-1)/c)."""
+    if users <= 0 or demand_s <= 0:
+        return users / think_s if think_s > 0 else math.inf
+    d = demand_s / servers
+    z = think_s + demand_s * (servers - 1) / servers
+    x, q = 0.0, 0.0
+    for n in range(1, users + 1):
+        r = d * (1.0 + q)
+        x = n / (z + r)
+        q = x * r
+    return x
 
 
 def predict(
@@ -64,49 +102,57 @@ def predict(
     s = 0.0 if ep == "hello" else load.ms / 1000.0
     w, t = scenario.workers, scenario.tokens
     open_loop = load.mode == "open"
-    n = float(load.users)
+    n = load.users
 
-    # Every request costs the server CPU outside the handler (parsing, routing, telemetry) and the
-    # client some too, on the same cores: that caps throughput when handlers are short.
-    handler_cpu_s = s if ep.startswith("cpu/") else 0.0
-    per_req_cpu = c.server_s(scenario) + handler_cpu_s
-    core_cap = min(w / per_req_cpu, cores / (per_req_cpu + c.client_s(load.engine)))
+    # Time a request spends outside any queue: the handler, the timer's lateness, the round trip.
+    slack = c.timer_slack_s if ep == "io/async" and s > 0 else 0.0
+    busy = s + slack + c.round_trip_s
+    cpu_bound = ep.startswith("cpu/")
+    server_cpu = c.server_s(scenario, ep) + (s if cpu_bound else 0.0)
+    total_cpu = server_cpu + c.client_s(load) + c.lab_s
+    # One worker runs on at most one core; all processes share the machine's cores.
+    core_cap = min(w / server_cpu, cores / total_cpu)
 
     bounds: list[tuple[float, Limit, str]] = []
     if open_loop:
-        bounds.append(_bound("rate", load.rate, f"the open loop sends {load.rate:g} req/s"))
+        bounds.append((load.rate, "rate", f"the open loop sends {load.rate:g} req/s"))
     elif s > 0:
-        bounds.append(_bound("users", n / s, f"{load.users} users each wait {load.ms} ms"))
+        bounds.append((n / busy, "users", f"{n} users each wait {load.ms} ms"))
     if ep == "io/sync" and s > 0:
         why = f"{w} worker{plural(w)} x {t} threadpool tokens = {w * t} requests at a time"
-        bounds.append(_bound("tokens", w * t / s, why))
+        bounds.append((w * t / busy, "tokens", why))
     elif ep == "io/blocking" and s > 0:
         why = f"time.sleep blocks each worker's event loop: {w} request{plural(w)} at a time"
-        bounds.append(_bound("loop", w / s, why))
-    if ep.startswith("cpu/"):
+        bounds.append((w / busy, "loop", why))
+    if cpu_bound:
         k = min(w, cores)
         why = (
             f"CPU work holds the GIL: {k} request{plural(k)} at a time "
             f"({w} worker{plural(w)} on {cores} cores; threads add none)"
         )
-        bounds.append(_bound("workers" if w < cores else "cores", core_cap, why))
+        bounds.append((core_cap, "workers" if w < cores else "cores", why))
     else:
-        why = f"~{per_req_cpu * 1e3:.2f} ms of server CPU per request on {min(w, cores)} of {cores} cores"
-        bounds.append(_bound("cores", core_cap, why))
+        why = f"~{server_cpu * 1e3:.2f} ms of server CPU per request on {min(w, cores)} of {cores} cores"
+        bounds.append((core_cap, "cores", why))
     # One load process runs on one core: its own CPU per request caps what it can send.
-    engine_cap = 1.0 / c.client_s(load.engine)
+    engine_cap = 1.0 / c.client_s(load)
     bounds.append(
-        _bound("client", engine_cap, f"one {load.engine} load process tops out near {engine_cap:,.0f} req/s")
+        (engine_cap, "client", f"one {load.engine} load process tops out near {engine_cap:,.0f} req/s")
     )
     if client_ceiling_rps is not None:
-        bounds.append(_bound("client", client_ceiling_rps, "the load generator's measured ceiling"))
+        bounds.append((client_ceiling_rps, "client", "the load generator's measured ceiling"))
 
     x, limit, why = min(bounds, key=lambda b: b[0])
+    if not open_loop and limit in ("users", "cores", "workers"):
+        # The cores are the one queue here: the closed loop bends below its bounds near the knee.
+        # CPU-bound handlers' time is spent in that queue, not outside it.
+        think = busy - s if cpu_bound else busy
+        x = min(x, mva(n, think, total_cpu, min(w, cores) if cpu_bound else cores))
 
     if open_loop:
-        latency_ms = s * 1000.0 if limit == "rate" else math.inf
+        latency_ms = (busy + total_cpu) * 1000.0 if limit == "rate" else math.inf
     else:
-        latency_ms = max(s * 1000.0, n / x * 1000.0)  # Little's law: R = N / X
+        latency_ms = max(busy * 1000.0, n / x * 1000.0)  # Little's law: R = N / X
     return Prediction(
         throughput_rps=x,
         latency_ms=latency_ms,

@@ -35,7 +35,7 @@ def run_json(*args: str) -> dict:  # type: ignore[type-arg]
 )
 def test_measured_throughput_matches_theory(args: tuple[str, ...], expected: float) -> None:
     r = run_json(*args)
-    assert r["predicted"]["throughput_rps"] == pytest.approx(expected, rel=0.01)
+    assert r["predicted"]["throughput_rps"] == pytest.approx(expected, rel=0.03)
     assert r["measured"]["throughput_rps"] == pytest.approx(expected, rel=0.2)
     assert r["server"]["throughput_rps"] == pytest.approx(expected, rel=0.2)
     assert r["measured"]["errors"] == 0
