@@ -115,6 +115,7 @@ class MainWindow(QMainWindow):
         self._snapshot_failed = False
         self._last_snapshot: Snapshot | None = None
         self._frame = 0
+        self._text_frame = -(10**9)
         self._closed = False
 
     # -- actions ---------------------------------------------------------------------------------
@@ -210,10 +211,15 @@ class MainWindow(QMainWindow):
                 self.report(f"reading the lab failed: {exc}")
             return
         self._snapshot_failed = False
-        if snap is not self._last_snapshot:
-            self._last_snapshot = snap
-            self._frame += 1
-            self.show_snapshot(snap, text=self._frame % self._text_every == 1, plot_budget=PLOTS_PER_FRAME)
+        self._frame += 1
+        # Plots run every frame, even on a snapshot already seen: a new series sample's redraw is
+        # spread over the next frames, one plot each. Text changes only with a new snapshot.
+        fresh = snap is not self._last_snapshot
+        self._last_snapshot = snap
+        text = fresh and self._frame - self._text_frame >= self._text_every
+        if text:
+            self._text_frame = self._frame
+        self.show_snapshot(snap, text=text, plot_budget=PLOTS_PER_FRAME)
         self.clock.end()
 
     def show_snapshot(self, snap: Snapshot, *, text: bool = True, plot_budget: int | None = None) -> None:
