@@ -149,3 +149,18 @@ def test_settings_round_trip_and_bad_values_fall_back(tmp_path: Path) -> None:
     bad.setValue("scenario", "not json")
     bad.sync()
     assert Store(QSettings(path, QSettings.Format.IniFormat)).controls(cores=2) == Controls()
+
+
+def test_frames_spread_a_sample_over_all_plots(window: MainWindow, fake_lab: FakeLab) -> None:
+    # The render timer sees one snapshot for several frames; every plot must be drawn within them,
+    # one per frame, not just the first ones (the lower plots once stayed empty).
+    fake_lab.snap = make_snapshot(t=30.0)
+    window.render_frame()
+    p = window.plots
+    assert len(p.client.getData()[0]) > 0
+    assert set(p.lag_curves.curves) == set()  # not yet: one plot per frame
+    for _ in range(4):
+        window.render_frame()
+    assert set(p.cpu_curves.curves) == {"master", "worker 1001", "worker 1002"}
+    assert set(p.lag_curves.curves) == {1001, 1002}
+    assert list(p.bars.opts["height"]) == pytest.approx([100 / 3, 200 / 3])
