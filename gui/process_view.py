@@ -104,10 +104,13 @@ class ProcessView(QWidget):
     def show_snapshot(self, snap: Snapshot) -> None:
         processes = {(p.role, p.pid): p for p in snap.processes}
         master = processes.get(("master", snap.master_pid))
+        name = f"master ({snap.scenario.server})"
+        if snap.restarts:
+            name += f", {snap.restarts} restart{'s' if snap.restarts > 1 else ''}"
         if master is not None:
-            cells = _process_cells(master, f"master ({snap.scenario.server})")
+            cells = _process_cells(master, name)
         else:
-            cells = (f"master ({snap.scenario.server})", str(snap.master_pid or "\u2013")) + ("",) * 8
+            cells = (name, str(snap.master_pid or "\u2013")) + ("",) * 8
         _set(self.master, cells)
 
         for pid in [pid for pid in self.rows if pid not in {w.pid for w in snap.workers}]:

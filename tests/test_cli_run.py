@@ -108,3 +108,11 @@ def test_bad_flags_exit_2_and_say_which(args: tuple[str, ...], needle: str) -> N
     assert proc.returncode == 2
     assert needle in proc.stderr
     assert proc.stdout == ""
+
+
+def test_a_saturated_client_is_reported_as_the_bottleneck() -> None:
+    # httpx spends ~0.8 ms of CPU per request: at /hello it pins its core long before the server's.
+    r = run_json("--workers", "2", "--endpoint", "hello", "--users", "50", "--engine", "httpx")
+    assert r["client_bound"] is not None and "core" in r["client_bound"]
+    assert r["predicted"]["limit"] == "client"
+    assert r["measured"]["throughput_rps"] == pytest.approx(r["predicted"]["throughput_rps"], rel=0.35)

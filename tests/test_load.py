@@ -170,15 +170,7 @@ async def test_client_count_equals_server_count(server: Server) -> None:
     lp = LoadProcess(server.url, spec)
     await lp.start()
     try:
-        await asyncio.sleep(1.5)
-        await lp.update(spec.with_changes(running=False))
-        reports = lp.drain()  # everything since the start
-        for _ in range(30):  # retired users finish their current request first
-            await asyncio.sleep(0.1)
-            reports += lp.drain()
-            if reports[-1].in_flight == 0 and reports[-1].users == 0:
-                break
-        reports += await _collect_all(lp, 0.3)
+        reports = await run_then_pause(lp, spec, 1.5)
         assert reports[-1].sent == 0 and reports[-1].in_flight == 0
         assert lp.alive  # paused, not stopped
     finally:
@@ -189,9 +181,18 @@ async def test_client_count_equals_server_count(server: Server) -> None:
     assert client == server.count("/io/async?ms=23")
 
 
-async def _collect_all(lp: LoadProcess, seconds: float) -> list[LoadReport]:
+async def run_then_pause(lp: LoadProcess, spec: LoadSpec, seconds: float) -> list[LoadReport]:
+    """Every report of ``seconds`` of load, then of the pause until nothing is in flight."""
     await asyncio.sleep(seconds)
-    return lp.drain()
+    await lp.update(spec.with_changes(running=False))
+    reports = lp.drain()  # everything since the start
+    for _ in range(30):  # retired users finish their current request first
+        await asyncio.sleep(0.1)
+        reports += lp.drain()
+        if reports[-1].in_flight == 0 and reports[-1].users == 0:
+            break
+    await asyncio.sleep(0.3)
+    return reports + lp.drain()
 
 
 async def test_httpx_engine_and_live_engine_switch(server: Server) -> None:

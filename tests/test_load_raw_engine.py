@@ -19,7 +19,7 @@ from server.load.drivers import send
 from server.load.raw_engine import RawEngine
 from server.load.recorder import Recorder
 from server.load.spec import LoadReport, LoadSpec
-from tests.test_load import Server, _collect, _free_port, _rate, _start_server
+from tests.test_load import Server, _collect, _free_port, _rate, _start_server, run_then_pause
 
 
 @pytest.fixture(scope="module")
@@ -37,16 +37,7 @@ async def test_closed_loop_latency_and_counts_match_the_server(server: Server) -
     lp = LoadProcess(server.url, spec)
     await lp.start()
     try:
-        await asyncio.sleep(1.5)
-        await lp.update(spec.with_changes(running=False))
-        reports = lp.drain()  # everything since the start
-        for _ in range(30):  # retired users finish their current request first
-            await asyncio.sleep(0.1)
-            reports += lp.drain()
-            if reports[-1].in_flight == 0 and reports[-1].users == 0:
-                break
-        await asyncio.sleep(0.2)
-        reports += lp.drain()
+        reports = await run_then_pause(lp, spec, 1.5)
     finally:
         await lp.stop()
     assert not any(r.errors for r in reports)

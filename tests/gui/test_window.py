@@ -164,3 +164,12 @@ def test_frames_spread_a_sample_over_all_plots(window: MainWindow, fake_lab: Fak
     assert set(p.cpu_curves.curves) == {"master", "worker 1001", "worker 1002"}
     assert set(p.lag_curves.curves) == {1001, 1002}
     assert list(p.bars.opts["height"]) == pytest.approx([100 / 3, 200 / 3])
+
+
+def test_process_view_counts_worker_restarts(window: MainWindow) -> None:
+    from dataclasses import replace
+
+    window.show_snapshot(replace(make_snapshot(), restarts=2))
+    assert window.processes.master.text(0).endswith("2 restarts")
+    window.show_snapshot(make_snapshot())
+    assert "restart" not in window.processes.master.text(0)
