@@ -87,3 +87,24 @@ def test_sigterm_closes_the_app_cleanly(tmp_path: Path) -> None:
     while (left := marked(token)) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not left, [(p.pid, p.name(), p.cmdline()[:4]) for p in left]
+
+
+@pytest.mark.timeout(90)
+def test_a_sigkilled_app_leaves_nothing_within_3_s(tmp_path: Path) -> None:
+    # No chance to clean up: the lifelines (parent-death pipe, parent polling, stdin EOF) must do it.
+    token = secrets.token_hex(8)
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", MARK: token}
+    cmd = [sys.executable, "-m", "gui", "--autostart", "--settings", str(tmp_path / "s.ini")]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while len(marked(token)) < 5 and time.monotonic() < deadline:  # app, master, 2 workers, load
+            time.sleep(0.2)
+        assert len(marked(token)) >= 5
+    finally:
+        proc.kill()
+        proc.wait()
+    deadline = time.monotonic() + 3.0
+    while (left := marked(token)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not left, [(p.pid, p.name(), p.cmdline()[:4]) for p in left]
