@@ -22,7 +22,8 @@ REQUEST    route id, HTTP status, native thread id of a threadpool handler (0 = 
 LAG        a = sample time ns, b = loop lag ns (timer overshoot)
 POOL       tid = tokens total, status = requests in flight in this worker, a = time ns,
            b = tokens borrowed, c = tasks waiting for a token
-HELLO      a = time ns, b = parent pid (a worker announces itself once at start)
+HELLO      tid = the loop thread's native id, a = time ns, b = parent pid (a worker announces
+           itself once at start)
 =========  =====================================================================================
 """
 
