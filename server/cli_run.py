@@ -33,6 +33,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="asgiscope run", description=__doc__.splitlines()[0] if __doc__ else None)
     add_scenario_arguments(p)
+    p.set_defaults(port=0)  # a measurement needs no well-known port: any free one (serve uses 8000)
     g = p.add_argument_group("load")
     g.add_argument(
         "--endpoint", default="io/async", help="hello, io/async, io/sync, io/blocking, cpu/async, cpu/sync"

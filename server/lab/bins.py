@@ -27,7 +27,9 @@ class Bins:
         self._newest = idx
 
     def add(self, t: float, count: float = 1.0) -> None:
-        idx = int(t // self.width_s)
+        self._add_to(int(t // self.width_s), count)
+
+    def _add_to(self, idx: int, count: float) -> None:
         self._advance(idx)
         self.total += count
         if idx > self._newest - self._n:  # older than the horizon: counted in the total only
@@ -36,18 +38,17 @@ class Bins:
     def add_span(self, t0: float, t1: float, count: float) -> None:
         """Spread ``count`` events evenly over [t0, t1): a load report covers an interval, and
         dropping it whole into one bin makes a 1 s rate jitter by a tenth."""
-        if t1 - t0 <= 0:
-            self.add(t1, count)
-            return
         first, last = int(t0 // self.width_s), int(t1 // self.width_s)
-        if first == last:
-            self.add(t1, count)
+        if t1 - t0 <= 0 or first == last:
+            self._add_to(last, count)
             return
         for idx in range(first, last + 1):
+            # By index, not by re-deriving it from a time: (idx * 0.1) // 0.1 is idx - 1 for about
+            # half of all idx in floating point, which would shift the piece into the previous bin.
             lo = max(t0, idx * self.width_s)
             hi = min(t1, (idx + 1) * self.width_s)
             if hi > lo:
-                self.add(lo, count * (hi - lo) / (t1 - t0))
+                self._add_to(idx, count * (hi - lo) / (t1 - t0))
 
     def add_many(self, times: np.ndarray) -> None:
         """Add one event at each of ``times`` (seconds)."""

@@ -56,7 +56,7 @@ def insights(f: Figures, bound: ClientBound | None) -> tuple[str, ...]:
     lines: list[str] = []
     p = f.prediction
     if not f.load_running:
-        lines.append("Load is off: press Space (or Start) to send requests.")
+        lines.append("No load is being sent.")
         if p is not None:
             lines.append(f"Predicted when on: {p.explanation}.")
         return tuple(lines)

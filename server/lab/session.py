@@ -45,6 +45,7 @@ def describe_change(old: object, new: object, fields: tuple[str, ...]) -> str:
 
 
 INFO_REFRESH_S = 1.0
+LOAD_CRASHES_MAX = 3
 SCENARIO_FIELDS = ("server", "workers", "loop", "http", "tokens", "socket")
 LOAD_FIELDS = ("endpoint", "ms", "mode", "users", "rate", "engine")
 
@@ -70,9 +71,11 @@ class Lab:
         self._tree: ServerTree | None = None
         self._load_proc: LoadProcess | None = None
         self._load_on = False
-        self._load_since = 0.0
+        self._steady_since = 0.0  # since when load and server have been as they are now
         self._ops = asyncio.Lock()  # scenario/load changes apply one at a time, in order
         self._busy = False  # an op is restarting things: the watchdog keeps out
+        self._closing = False
+        self._load_crashes: deque[float] = deque(maxlen=LOAD_CRASHES_MAX)
         self._state: LabState = "idle"
         self._message = ""
         self._metrics = Metrics()
@@ -109,12 +112,19 @@ class Lab:
 
     async def close(self) -> None:
         self._set_state("stopping", "stopping")
+        self._closing = True
         for task in (self._ticker, self._recovery):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
         self._ticker = self._recovery = None
+        # An apply or load change in progress finishes first, so a tree it starts is stopped here,
+        # not left behind; later ones see _closing and do nothing.
+        async with self._ops:
+            await self._shut_down()
+
+    async def _shut_down(self) -> None:
         if self._load_proc is not None:
             await self._load_proc.stop()
             self._load_proc = None
@@ -151,18 +161,22 @@ class Lab:
         """Move to ``scenario``: scale live when only workers differ, else restart the tree."""
         async with self._ops:
             old = self.scenario
-            if scenario == old or self._tree is None:
+            if self._collector is None:  # not started yet: start() will use it
                 self.scenario = scenario
                 return
-            label = describe_change(old, scenario, SCENARIO_FIELDS)
+            if self._closing or (scenario == old and self._tree is not None):
+                return
+            label = describe_change(old, scenario, SCENARIO_FIELDS) or "start the server again"
             self._busy = True
             try:
-                if old.needs_restart(scenario):
+                if self._tree is None or old.needs_restart(scenario):
+                    # No tree (a restart that failed and could not fall back) also starts afresh.
                     await self._restart(scenario, label)
                 else:
                     self._set_state("running", f"scaling: {label}")
                     await self._tree.scale(scenario.workers)
                     self.scenario = scenario
+                    self._steady_since = time.monotonic()
                     self._event("scaled", self._tree.master_pid or 0, label)
                     self._set_state("running", "")
             except LaunchError as exc:
@@ -181,6 +195,7 @@ class Lab:
         try:
             await self._start_tree(scenario)
             self.scenario = scenario
+            self._steady_since = time.monotonic()
         except LaunchError:
             # Leave a working server behind: bring the previous scenario back, then report.
             await self._start_tree(self.scenario)
@@ -193,6 +208,8 @@ class Lab:
     # ---- load --------------------------------------------------------------------------------
     async def set_load(self, load: LoadSpec) -> None:
         async with self._ops:
+            if self._closing:
+                return
             new = load.with_changes(running=self._load_on)
             label = describe_change(self.load, new, LOAD_FIELDS)
             self.load = new
@@ -200,16 +217,17 @@ class Lab:
                 await self._load_proc.update(new)
             if label and self._load_on:
                 self._marker(label)
+                self._steady_since = time.monotonic()  # the window still holds the old load
 
     async def start_load(self) -> None:
         async with self._ops:
-            if self._load_on:
+            if self._load_on or self._closing:
                 return
             self.load = self.load.with_changes(running=True)
             self._metrics.reset_client()
             await self._ensure_load_proc()
             self._load_on = True
-            self._load_since = time.monotonic()
+            self._steady_since = time.monotonic()
             self._marker("load on")
 
     async def stop_load(self) -> None:
@@ -217,10 +235,10 @@ class Lab:
             if not self._load_on:
                 return
             self.load = self.load.with_changes(running=False)
-            if self._load_proc is not None:
-                await self._load_proc.update(self.load)
-            self._load_on = False
+            self._load_on = False  # first: a dead load process must not leave the load "on"
             self._marker("load off")
+            if self._load_proc is not None and self._load_proc.alive:
+                await self._load_proc.update(self.load)
 
     def reset_measurement(self) -> None:
         """Start cumulative client figures (count, percentiles, errors) afresh, e.g. after warm-up."""
@@ -304,6 +322,7 @@ class Lab:
                 await self._start_tree(self.scenario)
                 await self._resume_load()
                 self._event("restarted", self._tree.master_pid or 0 if self._tree else 0, "after a crash")
+                self._steady_since = time.monotonic()
                 self._set_state("running", "recovered from a server crash")
         except LaunchError as exc:
             self._set_state("error", f"the server crashed and could not be restarted: {exc}")
@@ -313,6 +332,16 @@ class Lab:
     async def _recover_load(self) -> None:
         try:
             async with self._ops:
+                now = time.monotonic()
+                self._load_crashes.append(now)
+                if len(self._load_crashes) == LOAD_CRASHES_MAX and now - self._load_crashes[0] < 30.0:
+                    # Dying again and again: respawning would only hide it.
+                    self._load_on = False
+                    self.load = self.load.with_changes(running=False)
+                    self._set_state(
+                        "error", f"the load generator crashed {LOAD_CRASHES_MAX} times in 30 s; load is off"
+                    )
+                    return
                 await self._ensure_load_proc()
                 self._message = "recovered from a load generator crash"
         except Exception as exc:  # a load process that cannot start is shown, not raised into the loop
@@ -354,7 +383,7 @@ class Lab:
                 scenario=self.scenario,
                 load=self.load,
                 load_on=self._load_on,
-                warm=self._load_on and now - self._load_since > 1.5 * self._metrics.window_s,
+                warm=self._load_on and now - self._steady_since > 1.5 * self._metrics.window_s,
                 url=self.url,
                 info=self._tree_info(self._tree, now),
                 load_pid=self._load_proc.pid if self._load_proc is not None else None,

@@ -95,20 +95,28 @@ class ServerTree:
             if listener is not None:
                 listener.close()  # the master has its own copy; ours would keep a dead port "open"
         assert self._proc is not None
-        reason = await wait_ready(
-            host=HOST,
-            port=self.port,
-            expected_workers=self.scenario.workers,
-            master_exited=lambda: process.has_exited(self._master()),
-            worker_count=lambda: len(self._workers()),
-            within=self._ready_timeout,
-        )
+        try:
+            reason = await wait_ready(
+                host=HOST,
+                port=self.port,
+                expected_workers=self.scenario.workers,
+                master_exited=lambda: process.has_exited(self._master()),
+                worker_count=lambda: len(self._workers()),
+                within=self._ready_timeout,
+            )
+        except BaseException:
+            # Cancelled while waiting (the app closing during a restart): nobody else holds this
+            # tree yet, so it must not outlive the wait.
+            self._abort()
+            await asyncio.shield(asyncio.to_thread(self._finish, self._proc))
+            raise
         if reason is not None:
             code = self._proc.poll()
             if code is None and process.has_exited(self._proc.pid):
                 # Seen as a zombie a moment before waitpid() can reap it: give it that moment.
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    code = self._proc.wait(timeout=1.0)
+                proc = self._proc
+                await poll_until(lambda: proc.poll() is not None, 1.0)
+                code = proc.poll()
             await self.stop()
             detail = f"; master exit code {code}" if code is not None else ""
             raise LaunchError(
@@ -257,17 +265,32 @@ class ServerTree:
         proc = self._proc
         self._seen |= process.tree_pids(proc.pid)
         self._stopped = True
-        if not process.has_exited(proc.pid):
-            with contextlib.suppress(ProcessLookupError):
-                proc.send_signal(signal.SIGTERM)
-            await poll_until(lambda: process.has_exited(proc.pid), GRACEFUL_TIMEOUT + STOP_MARGIN)
-        # The master is exited but not reaped yet, so its pid still names the group: no pid reuse risk.
-        process.kill_group(proc.pid)
-        await asyncio.to_thread(self._finish, proc)
+        try:
+            if not process.has_exited(proc.pid):
+                with contextlib.suppress(ProcessLookupError):
+                    proc.send_signal(signal.SIGTERM)
+                await poll_until(lambda: process.has_exited(proc.pid), GRACEFUL_TIMEOUT + STOP_MARGIN)
+        finally:
+            # Even when cancelled mid-way (the app closing during a restart): the group dies and the
+            # pipes close. The master is exited or killed but not reaped yet, so its pid still names
+            # the group: no pid reuse risk.
+            process.kill_group(proc.pid)
+            await asyncio.shield(asyncio.to_thread(self._finish, proc))
+
+    def _abort(self) -> None:
+        """SIGKILL the whole tree now (no graceful stop); the caller still runs ``_finish``."""
+        assert self._proc is not None
+        self._seen |= process.tree_pids(self._proc.pid)
+        self._stopped = True
+        process.kill_group(self._proc.pid)
 
     def _finish(self, proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
-        left = process.wait_gone(self._seen, 3.0)
+        # Pids already reaped (the master just now, workers the master reported exited) may belong
+        # to someone else by now: only the others are waited for and killed.
+        with self._lock:
+            reaped = {e.pid for e in self._events if e.kind == "exit"} | {proc.pid}
+        left = process.wait_gone(self._seen - reaped, 3.0)
         process.kill_each(left)  # only if one left the group (setsid): never seen so far
         if self._owner_w is not None:
             os.close(self._owner_w)

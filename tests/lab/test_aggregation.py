@@ -18,13 +18,15 @@ def test_bins_rate_from_event_times() -> None:
     assert b.total == 5000
 
 
-def test_bins_spread_reports_over_their_interval() -> None:
+@pytest.mark.parametrize("t", [2.0, 50.0, 1234.5, 987654.3])
+def test_bins_spread_reports_over_their_interval(t: float) -> None:
     b = Bins()
-    t = 50.0
     for i in range(50):  # 10 reports/s of 30 each, not aligned with bin edges
         b.add_span(t + i * 0.1 + 0.037, t + (i + 1) * 0.1 + 0.037, 30)
-    for now in np.arange(53.0, 55.0, 0.05):
+    for now in np.arange(t + 3.0, t + 5.0, 0.05):
         assert b.rate(float(now), 1.0, 0.1) == pytest.approx(300, rel=0.02)
+    # every 100 ms bin got its own share, not two reports' worth or none
+    assert b.sum(t + 4.0, 0.1, 0.0) == pytest.approx(30, rel=0.02)
 
 
 def test_bins_forget_what_is_past_the_horizon() -> None:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
+import time
 
 import psutil
 import pytest
 
-from server.lab.session import Lab
+from server.lab.session import Lab, LabError
 from server.lab.snapshot import Snapshot
 from server.load.spec import LoadSpec
 from server.scenario import Scenario
@@ -104,3 +107,56 @@ async def test_a_crashed_master_is_restarted() -> None:
         assert snap.master_pid not in (0, first)
         assert any(e.kind == "crashed" for e in snap.events)
         assert "recovered" in snap.message
+
+
+def server_processes() -> list[psutil.Process]:
+    """Our descendants that belong to a server tree (masters, workers, their helpers)."""
+    out = []
+    for p in psutil.Process().children(recursive=True):
+        try:
+            if any("server.launch" in a or "multiprocessing" in a for a in p.cmdline()):
+                out.append(p)
+        except psutil.Error:
+            continue
+    return out
+
+
+@pytest.mark.parametrize("cancel_after", [0.05, 0.8])
+async def test_closing_during_a_restart_leaves_no_server_behind(cancel_after: float) -> None:
+    # The window closed mid-restart: the apply is cancelled wherever it is (stopping the old tree,
+    # or waiting for the new one), and close() must still leave nothing running.
+    lab = Lab(Scenario(workers=1), LoadSpec(endpoint="hello", users=2))
+    await lab.start()
+    try:
+        apply = asyncio.create_task(lab.apply(lab.scenario.with_changes(http="httptools")))
+        await asyncio.sleep(cancel_after)
+        apply.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await apply
+    finally:
+        await lab.close()
+    deadline = time.monotonic() + 3.0
+    while (left := server_processes()) and time.monotonic() < deadline:  # noqa: ASYNC110 -- polling the OS
+        await asyncio.sleep(0.1)
+    assert not left, [(p.pid, p.cmdline()[:4]) for p in left]
+
+
+async def test_apply_after_a_failed_restart_starts_the_server_again() -> None:
+    lab = Lab(Scenario(workers=1), LoadSpec(endpoint="hello", users=2))
+    async with lab:
+        port = int(lab.url.rsplit(":", 1)[1])
+        # Take the port away between the old tree's stop and the new tree's start: the restart and
+        # its fall-back both fail, and the Lab is left without a server.
+        await lab._tree.stop()  # type: ignore[union-attr]
+        blocker = socket.socket()
+        blocker.bind(("127.0.0.1", port))
+        blocker.listen()
+        try:
+            with pytest.raises(LabError):
+                await lab.apply(lab.scenario.with_changes(http="httptools"))
+            assert lab.snapshot().state == "error" or lab._tree is None
+        finally:
+            blocker.close()
+        await lab.apply(lab.scenario.with_changes(http="httptools"))
+        snap = await settle(lab, 0.5)
+        assert snap.state == "running" and snap.scenario.http == "httptools" and len(snap.workers) == 1
