@@ -110,7 +110,7 @@ def report(first: Snapshot, last: Snapshot, settled: Snapshot, no_load: bool) ->
     dt = last.t - first.t
     before = {w.pid: w.requests for w in first.workers}
     workers: list[dict[str, Any]] = [
-        {"pid": w.pid, "requests": w.requests - before.get(w.pid, 0)} for w in last.workers
+        {"pid": w.pid, "requests": w.requests - before.get(w.pid, 0)} for w in last.workers if w.alive
     ]
     server_requests = last.server_requests - first.server_requests
     total = sum(w["requests"] for w in workers) or 1

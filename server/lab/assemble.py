@@ -16,6 +16,7 @@ from server.lab.snapshot import (
     Snapshot,
     Telemetry,
     TreeEvent,
+    WorkerStats,
 )
 from server.launch.tree import TreeInfo
 from server.load.spec import LoadSpec
@@ -41,6 +42,7 @@ class Session:
     telemetry: Telemetry
     prediction: Prediction
     events: tuple[TreeEvent, ...]
+    dead: tuple[int, ...]  # workers that exited a moment ago: shown as dead for a while
     markers: tuple[Marker, ...]
 
 
@@ -57,11 +59,15 @@ def assemble(m: Metrics, procs: ProcSampler, now: float, s: Session) -> Snapshot
         replace(w, cpu_percent=samples[w.pid].cpu_percent, rss_mb=samples[w.pid].rss_mb)
         for w in m.workers(now, pids)
     ]
+    # A worker that just died stays visible (alive=False) so an audience sees it go and its replacement
+    # come; it is appended after the measurements above, which cover living workers only.
+    live = set(pids)
+    workers += [WorkerStats(pid=pid, alive=False) for pid in dict.fromkeys(s.dead) if pid not in live]
     processes: list[ProcessStats] = []
     if info:
         ms = samples[info.master_pid]
         processes.append(ProcessStats("master", ms.pid, ms.cpu_percent, ms.rss_mb))
-    processes += [ProcessStats("worker", w.pid, w.cpu_percent, w.rss_mb) for w in workers]
+    processes += [ProcessStats("worker", w.pid, w.cpu_percent, w.rss_mb) for w in workers if w.alive]
     if s.load_pid:
         ls = samples[s.load_pid]
         processes.append(ProcessStats("load", ls.pid, ls.cpu_percent, ls.rss_mb))
@@ -96,7 +102,7 @@ def assemble(m: Metrics, procs: ProcSampler, now: float, s: Session) -> Snapshot
                 "p99_ms": client.latency.p99_ms if on else nan,
             },
             {(p.role if p.role != "worker" else f"worker {p.pid}"): p.cpu_percent for p in processes},
-            {w.pid: w.loop_lag_ms for w in workers},
+            {w.pid: w.loop_lag_ms for w in workers if w.alive},
         )
     return Snapshot(
         t=s.t,

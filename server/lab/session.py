@@ -46,6 +46,7 @@ def describe_change(old: object, new: object, fields: tuple[str, ...]) -> str:
 
 INFO_REFRESH_S = 1.0
 LOAD_CRASHES_MAX = 3
+DEAD_SHOWN_S = 5.0  # a worker that exited stays on screen, marked dead, this long
 SCENARIO_FIELDS = ("server", "workers", "loop", "http", "tokens", "socket")
 LOAD_FIELDS = ("endpoint", "ms", "mode", "users", "rate", "engine")
 
@@ -394,6 +395,11 @@ class Lab:
                 ),
                 prediction=self._predict(),
                 events=tuple(self._events),
+                dead=tuple(
+                    e.pid
+                    for e in self._events
+                    if e.kind == "worker_exited" and e.t >= self.now() - DEAD_SHOWN_S
+                ),
                 markers=tuple(self._markers),
             ),
         )
