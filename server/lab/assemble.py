@@ -82,10 +82,8 @@ def assemble(m: Metrics, procs: ProcSampler, now: float, s: Session) -> Snapshot
         sent_rps=client.sent_rps,
         client_cpu_percent=client.cpu_percent,
         overflow=client.overflow,
-        errors=client.errors,
         prediction=s.prediction,
         workers=tuple(workers),
-        telemetry=s.telemetry,
         warm=s.warm,
     )
     bound = client_bound(figures)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from server.lab.snapshot import ClientBound, Prediction, Telemetry, WorkerStats
+from server.lab.snapshot import ClientBound, Prediction, WorkerStats
 from server.load.spec import LoadSpec
 
 CLIENT_CPU_LIMIT = 90.0  # % of a core: above it the load process cannot send any faster
@@ -26,10 +26,8 @@ class Figures:
     sent_rps: float
     client_cpu_percent: float
     overflow: int
-    errors: dict[str, int]
     prediction: Prediction | None
     workers: tuple[WorkerStats, ...]
-    telemetry: Telemetry
     warm: bool  # the load has run long enough (> one window) for rates to mean something
 
 

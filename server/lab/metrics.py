@@ -7,7 +7,6 @@ percentiles) so a slider move shows within a second; cumulative figures are kept
 
 from __future__ import annotations
 
-import math
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -47,7 +46,6 @@ class ClientFigures:
     in_flight: int
     overflow: int
     sent_rps: float
-    intended_rps: float
     cpu_percent: float  # the load process(es), % of one core, over the window
 
 
@@ -68,7 +66,6 @@ class Metrics:
         """Start cumulative client figures afresh (a new load run)."""
         self._completed = Bins()
         self._sent = Bins()
-        self._intended = Bins()
         self._latency = LatencyWindow()
         self._errors: dict[str, int] = {}
         self._overflow = 0
@@ -80,7 +77,6 @@ class Metrics:
             t0 = r.t - r.interval_s
             self._completed.add_span(t0, r.t, r.completed)
             self._sent.add_span(t0, r.t, r.sent)
-            self._intended.add_span(t0, r.t, r.intended)
             self._latency.add_encoded(r.t, r.histogram)
             for kind, n in r.errors.items():
                 self._errors[kind] = self._errors.get(kind, 0) + n
@@ -101,7 +97,6 @@ class Metrics:
             in_flight=self._in_flight,
             overflow=self._overflow,
             sent_rps=self._sent.rate(now, self.window_s, self.lag_s),
-            intended_rps=self._intended.rate(now, self.window_s, self.lag_s),
             cpu_percent=cpu,
         )
 
@@ -185,7 +180,3 @@ class Metrics:
                 )
             )
         return out
-
-
-def finite_or_nan(x: float) -> float:
-    return x if math.isfinite(x) else float("nan")
