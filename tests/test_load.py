@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import os
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,10 +13,12 @@ from pathlib import Path
 import psutil
 import pytest
 
+from server.demo.config import WorkerConfig
 from server.load import hist
 from server.load.client import LoadProcess
 from server.load.group import LoadGroup, split_spec
 from server.load.spec import LoadReport, LoadSpec
+from tests.uvicorn_proc import free_port, run_server
 
 WARMUP_S = 0.5
 _SERVER_ARGS = ("server.demo.app:app_factory", "--factory", "--host", "127.0.0.1", "--workers", "1")
@@ -37,41 +35,12 @@ class Server:
         return sum(needle in line for line in self.log.read_text().splitlines())
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _start_server(log: Path) -> Iterator[Server]:
-    port = _free_port()
-    env = dict(os.environ, ASGISCOPE_WORKER=json.dumps({"watch_parent": False}))
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", *_SERVER_ARGS, "--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                urllib.request.urlopen(url + "/hello", timeout=1).read()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"server did not start:\n{log.read_text()}") from None
-                time.sleep(0.1)
-        yield Server(url, log)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    """The demo app with its access log (one line per response) in ``log``."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "uvicorn", *_SERVER_ARGS, "--port", str(port)]
+    with run_server(WorkerConfig(watch_parent=False), cmd, port=port, stdout=log) as srv:
+        yield Server(srv.url, log)
 
 
 @pytest.fixture(scope="module")
@@ -242,7 +211,7 @@ async def test_status_errors_are_counted_by_kind(server: Server) -> None:
 
 
 async def test_bad_url_counts_connect_errors(server: Server) -> None:
-    lp = LoadProcess(f"http://127.0.0.1:{_free_port()}", LoadSpec(users=5))
+    lp = LoadProcess(f"http://127.0.0.1:{free_port()}", LoadSpec(users=5))
     await lp.start()
     try:
         reports = await _collect(lp, 0.6)

@@ -19,7 +19,8 @@ from server.load.drivers import send
 from server.load.raw_engine import RawEngine
 from server.load.recorder import Recorder
 from server.load.spec import LoadReport, LoadSpec
-from tests.test_load import Server, _collect, _free_port, _rate, _start_server, run_then_pause
+from tests.test_load import Server, _collect, _rate, _start_server, run_then_pause
+from tests.uvicorn_proc import free_port
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +81,7 @@ async def test_404_is_counted_as_status_4xx(server: Server) -> None:
 
 
 async def test_nothing_listening_counts_connect_errors() -> None:
-    lp = LoadProcess(f"http://127.0.0.1:{_free_port()}", LoadSpec(users=5, engine="raw"))
+    lp = LoadProcess(f"http://127.0.0.1:{free_port()}", LoadSpec(users=5, engine="raw"))
     await lp.start()
     try:
         reports = await _collect(lp, 0.6)

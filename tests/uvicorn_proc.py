@@ -78,17 +78,21 @@ def uvicorn_cmd(port: int, extra: Sequence[str] = ()) -> list[str]:
 
 @contextlib.contextmanager
 def run_server(
-    config: WorkerConfig, cmd: Sequence[str] | None = None, *, port: int | None = None
+    config: WorkerConfig,
+    cmd: Sequence[str] | None = None,
+    *,
+    port: int | None = None,
+    stdout: Path | None = None,
 ) -> Iterator[Server]:
     """Start the demo app (``uvicorn_cmd`` unless ``cmd`` is given), wait until it answers, and kill
-    its whole process group on exit, whatever happens."""
+    its whole process group on exit, whatever happens. ``stdout`` (uvicorn's access log) goes to that
+    file when given."""
     port = free_port() if port is None else port
     argv = list(cmd) if cmd is not None else uvicorn_cmd(port)
     env = {**os.environ, **config.to_env(), "PYTHONPATH": str(ROOT)}
-    with tempfile.TemporaryFile() as stderr:
-        proc = subprocess.Popen(
-            argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True
-        )
+    with tempfile.TemporaryFile() as stderr, contextlib.ExitStack() as files:
+        out = files.enter_context(stdout.open("w")) if stdout is not None else subprocess.DEVNULL
+        proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=stderr, start_new_session=True)
         try:
             url = f"http://127.0.0.1:{port}"
             deadline = time.monotonic() + 20
