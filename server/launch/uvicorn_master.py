@@ -10,15 +10,42 @@ module as ``__mp_main__``: the ``__main__`` guard is what prevents an endless re
 
 from __future__ import annotations
 
+import logging
+import pickle
 import socket
 import sys
+import time
+from multiprocessing.connection import wait
 
 from uvicorn import Config
-from uvicorn.supervisors import Multiprocess
+from uvicorn.config import STARTUP_FAILURE
+from uvicorn.supervisors.multiprocess import Multiprocess, Process
 
 from server.launch.events import EventWriter
 from server.launch.master import DEMO_APP, boot_master
 from server.launch.spec import MasterSpec
+
+logger = logging.getLogger("uvicorn.error")
+
+
+def health(worker: Process, timeout: float) -> bool | None:
+    """The worker's startup flag (True once serving), or None if it is dead or did not answer in time.
+
+    uvicorn's own ping waits out the whole timeout (30 s here) for a worker that dies meanwhile: the
+    supervisor holds both ends of the ping pipe, so no EOF ever comes. Waiting on the process sentinel
+    as well notices the death at once. (Relies on uvicorn >= 0.54's Process: parent_conn, the pong
+    thread answering with ``server.started``.)
+    """
+    if not worker.process.is_alive():
+        return None
+    try:
+        worker.parent_conn.send(b"ping")
+        ready = wait([worker.parent_conn, worker.process.sentinel], timeout)
+        if worker.parent_conn in ready:
+            return bool(worker.parent_conn.recv())
+    except (OSError, EOFError, pickle.UnpicklingError):
+        pass
+    return None
 
 
 class ReportingMultiprocess(Multiprocess):
@@ -28,8 +55,16 @@ class ReportingMultiprocess(Multiprocess):
 
     def init_processes(self) -> None:
         super().init_processes()
-        for process in self.processes:
-            self.events.started(process.pid, "boot")
+        # Boot is reported once every worker serves: a worker still importing would let the first one
+        # accept every early keep-alive connection, a worker imbalance the app would then "explain".
+        deadline = time.monotonic() + self.config.timeout_worker_healthcheck
+        for worker in self.processes:
+            while time.monotonic() < deadline and not self.should_exit.is_set():
+                if health(worker, timeout=1.0) is not False:  # serving, or dead (supervision replaces it)
+                    break
+                time.sleep(0.05)
+        for worker in self.processes:
+            self.events.started(worker.pid, "boot")
 
     def handle_ttin(self) -> None:
         super().handle_ttin()
@@ -42,13 +77,26 @@ class ReportingMultiprocess(Multiprocess):
             self.events.exited(newest.pid, newest.exitcode)
 
     def keep_subprocess_alive(self) -> None:
-        before = list(self.processes)
-        super().keep_subprocess_alive()
-        # The supervisor replaces a dead worker in place, at the same index.
-        for old, new in zip(before, self.processes, strict=False):
-            if old is not new:
-                self.events.exited(old.pid, old.exitcode)
-                self.events.started(new.pid, "replace")
+        """uvicorn's loop with a death-aware health check, and reports; a dead worker is replaced in place."""
+        if self.should_exit.is_set():
+            return
+        for idx, worker in enumerate(self.processes):
+            if health(worker, self.config.timeout_worker_healthcheck) is not None:
+                continue
+            worker.kill()  # dead already, or hung: either way it goes
+            worker.join()
+            self.events.exited(worker.pid, worker.exitcode)
+            if worker.exitcode == STARTUP_FAILURE:
+                # It failed before serving (broken app or socket): every replacement would fail the same way.
+                logger.error(f"Child process [{worker.pid}] failed to start, stopping the parent process.")
+                self.should_exit.set()
+                return
+            if self.should_exit.is_set():
+                return
+            replacement = Process(self.config, self.sockets)
+            replacement.start()
+            self.processes[idx] = replacement
+            self.events.started(replacement.pid, "replace")
 
 
 def make_config(spec: MasterSpec) -> Config:
