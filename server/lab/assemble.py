@@ -81,6 +81,7 @@ def assemble(m: Metrics, procs: ProcSampler, now: float, s: Session) -> Snapshot
         server_rps=server_rps,
         sent_rps=client.sent_rps,
         client_cpu_percent=client.cpu_percent,
+        client_wait_percent=client.wait_percent,
         overflow=client.overflow,
         prediction=s.prediction,
         workers=tuple(workers),

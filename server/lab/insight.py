@@ -25,6 +25,7 @@ class Figures:
     server_rps: float
     sent_rps: float
     client_cpu_percent: float
+    client_wait_percent: float  # ready to run but waiting for a core (0 where the OS does not say)
     overflow: int
     prediction: Prediction | None
     workers: tuple[WorkerStats, ...]
@@ -38,6 +39,13 @@ def client_bound(f: Figures) -> ClientBound | None:
         return ClientBound(
             f"the load generator used {f.client_cpu_percent:.0f}% of a core: it cannot send faster, "
             "so the server may be faster than shown"
+        )
+    if f.client_cpu_percent + f.client_wait_percent >= CLIENT_CPU_LIMIT:
+        # Never idle, yet short of a core: the machine's other processes (the server too) hold the cores.
+        return ClientBound(
+            f"the load generator never idled: {f.client_cpu_percent:.0f}% of a core running and "
+            f"{f.client_wait_percent:.0f}% waiting for one (every core is busy), so it cannot send faster "
+            "and the server may be faster than shown"
         )
     if f.load.mode == "open" and f.sent_rps < (1 - OPEN_LOOP_MISS) * f.load.rate and f.overflow == 0:
         return ClientBound(f"the open loop sent {f.sent_rps:,.0f} of {f.load.rate:,.0f} req/s intended")

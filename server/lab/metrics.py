@@ -47,6 +47,7 @@ class ClientFigures:
     overflow: int
     sent_rps: float
     cpu_percent: float  # the load process(es), % of one core, over the window
+    wait_percent: float  # ... and waiting in the run queue for a core, % of the window
 
 
 class Metrics:
@@ -70,7 +71,7 @@ class Metrics:
         self._errors: dict[str, int] = {}
         self._overflow = 0
         self._in_flight = 0
-        self._cpu: deque[tuple[float, float]] = deque()
+        self._cpu: deque[tuple[float, float, float]] = deque()
 
     def add_reports(self, reports: list[LoadReport]) -> None:
         for r in reports:
@@ -82,12 +83,14 @@ class Metrics:
                 self._errors[kind] = self._errors.get(kind, 0) + n
             self._overflow += r.overflow
             self._in_flight = r.in_flight
-            self._cpu.append((r.t, r.cpu_percent))
+            self._cpu.append((r.t, r.cpu_percent, r.wait_percent))
 
     def client(self, now: float) -> ClientFigures:
         while self._cpu and self._cpu[0][0] < now - self.window_s:
             self._cpu.popleft()
-        cpu = sum(c for _, c in self._cpu) / len(self._cpu) if self._cpu else 0.0
+        n = len(self._cpu) or 1
+        cpu = sum(c for _, c, _ in self._cpu) / n
+        wait = sum(w for _, _, w in self._cpu) / n
         return ClientFigures(
             rps=self._completed.rate(now, self.window_s, self.lag_s),
             latency=self._latency.window(now),
@@ -98,6 +101,7 @@ class Metrics:
             overflow=self._overflow,
             sent_rps=self._sent.rate(now, self.window_s, self.lag_s),
             cpu_percent=cpu,
+            wait_percent=wait,
         )
 
     # ---- server side -------------------------------------------------------------------------

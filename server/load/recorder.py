@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from server.load import hist
 from server.load.engines import ErrorKind, status_error
+from server.load.sched import runqueue_wait_s
 from server.load.spec import LoadReport
 
 
@@ -19,13 +20,16 @@ class Recorder:
         self,
         clock: Callable[[], float] = time.monotonic,
         cpu_clock: Callable[[], float] = time.process_time,
+        wait_clock: Callable[[], float | None] = runqueue_wait_s,
     ) -> None:
         self._clock = clock
         # process_time() is this process's user+system CPU: one call per report, far cheaper than psutil.
         self._cpu_clock = cpu_clock
+        self._wait_clock = wait_clock
         self.in_flight = 0
         self._start = clock()
         self._cpu_start = cpu_clock()
+        self._wait_start = wait_clock()
         self._reset()
 
     def _reset(self) -> None:
@@ -69,8 +73,9 @@ class Recorder:
 
     def report(self, users: int) -> LoadReport:
         """Close the interval: counts since the previous report, then start a new one."""
-        now, cpu = self._clock(), self._cpu_clock()
+        now, cpu, wait = self._clock(), self._cpu_clock(), self._wait_clock()
         wall = max(now - self._start, 1e-9)
+        waited = wait - self._wait_start if wait is not None and self._wait_start is not None else 0.0
         result = LoadReport(
             t=now,
             interval_s=wall,
@@ -83,8 +88,9 @@ class Recorder:
             overflow=self._overflow,
             intended=self._intended,
             cpu_percent=round((cpu - self._cpu_start) / wall * 100.0, 1),
+            wait_percent=round(waited / wall * 100.0, 1),
             users=users,
         )
-        self._start, self._cpu_start = now, cpu
+        self._start, self._cpu_start, self._wait_start = now, cpu, wait
         self._reset()
         return result

@@ -92,6 +92,7 @@ class LoadReport:
     overflow: int = 0  # open loop: sends skipped because max_in_flight was reached
     intended: int = 0  # open loop: sends that were due in this interval
     cpu_percent: float = 0.0  # this process, % of one core, over the interval
+    wait_percent: float = 0.0  # ready to run but waiting for a core, % of the interval (0 if unknown)
     users: int = 0  # closed loop users currently active
 
     def to_json(self) -> str:
