@@ -162,7 +162,8 @@ def render_table(r: dict[str, Any]) -> str:
     if r["load"]:
         ld = r["load"]
         how = f"{ld['users']} users" if ld["mode"] == "closed" else f"open loop {ld['rate']:g} req/s"
-        lines.append(f"load      /{ld['endpoint']} ms={ld['ms']}, {how}, engine {ld['engine']}")
+        target = f"/{ld['endpoint']}" + ("" if ld["endpoint"] == "hello" else f"?ms={ld['ms']}")
+        lines.append(f"load      {target}, {how}, engine {ld['engine']}")
     lines.append(f"measured over {r['duration_s']:.1f} s")
     lines.append("")
     lines.append(f"{'':22}{'measured':>12}{'predicted':>12}")
