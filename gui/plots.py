@@ -7,6 +7,7 @@ vertical line wherever a setting changed. Nothing is computed here: every array 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -32,10 +33,12 @@ class CurveSet:
         self._legend = legend
         self._made = 0
         self.curves: dict[object, pg.PlotDataItem] = {}
+        self.unlisted: set[object] = set()  # keys whose line is still drawn but left the legend
 
     def update(self, t: np.ndarray, data: Mapping[Any, np.ndarray], names: Mapping[Any, str]) -> None:
         for key in [k for k in self.curves if k not in data]:
             self._plot.removeItem(self.curves.pop(key))
+            self.unlisted.discard(key)
         for key, values in data.items():
             curve = self.curves.get(key)
             if curve is None:
@@ -45,6 +48,20 @@ class CurveSet:
                 self.curves[key] = curve
             n = min(len(t), len(values))
             curve.setData(t[-n:] if n else t[:0], values[-n:] if n else values[:0], connect="finite")
+            self._list(key, curve, names, ended=bool(n) and math.isnan(values[-1]))
+
+    def _list(self, key: object, curve: pg.PlotDataItem, names: Mapping[Any, str], *, ended: bool) -> None:
+        """A process that is gone keeps its line (its history is true) but leaves the legend, which
+        otherwise fills with dead pids for as long as their line scrolls by."""
+        legend = self._plot.legend if self._legend else None
+        if legend is None:
+            return
+        if ended and key not in self.unlisted:
+            legend.removeItem(curve)
+            self.unlisted.add(key)
+        elif not ended and key in self.unlisted:
+            legend.addItem(curve, names.get(key, str(key)))
+            self.unlisted.discard(key)
 
 
 class PlotsPanel(QWidget):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QSettings
@@ -173,3 +175,21 @@ def test_process_view_counts_worker_restarts(window: MainWindow) -> None:
     assert window.processes.master.text(0).endswith("2 restarts")
     window.show_snapshot(make_snapshot())
     assert "restart" not in window.processes.master.text(0)
+
+
+def test_a_gone_worker_keeps_its_line_but_leaves_the_legend(window: MainWindow) -> None:
+    snap = make_snapshot(pids=(1, 2))
+    lag = {pid: values.copy() for pid, values in snap.series.loop_lag_ms.items()}
+    lag[1][-5:] = np.nan  # worker 1 died half a second ago: its history stays true
+    gone = replace(snap, series=replace(snap.series, loop_lag_ms=lag))
+    plots = window.plots
+    window.show_snapshot(gone)
+
+    def legend(plot: pg.PlotItem) -> list[str]:
+        return [label.text for _, label in plot.legend.items]
+
+    assert set(plots.lag_curves.curves) == {1, 2}
+    assert legend(plots.lag) == ["worker 2"]
+    # The same key back with values (the load process, restarted), one sample later.
+    window.show_snapshot(make_snapshot(t=31.0, pids=(1, 2)))
+    assert sorted(legend(plots.lag)) == ["worker 1", "worker 2"]
