@@ -1,9 +1,15 @@
-"""What telemetry costs: the same load at ``/hello`` with telemetry on and off, in alternating rounds.
+"""What telemetry costs: an instrumented and a bare server measured side by side, at the same instant.
 
-Two single-worker uvicorn servers are started once each, one instrumented (reporting to a live
-Collector in this process, as the Lab does) and one not. Rounds alternate on/off, off/on, ... so
-that drift in the machine's load hits both modes alike; the server not being measured is frozen with
-SIGSTOP so its probe ticks do not steal CPU from the other. Load: wrk when installed, else aiohttp.
+Two single-worker uvicorn servers share one core (pinned to CPU 0) and are loaded *simultaneously* at
+``/hello`` (the cheapest route: the worst case for relative overhead), each by its own wrk on the other
+core. Both are always busy, so the scheduler splits the core between them; each server's requests per
+CPU-second is then its capacity, measured under exactly the same conditions as the other's. Machine
+noise (neighbours, frequency, steal) hits both alike, which alternating rounds cannot promise on a
+shared VM. Every round starts a fresh pair of processes. The headline is the median over rounds of
+on/off requests per CPU-second.
+
+The method's own resolution comes first: an A/A phase runs two bare servers the same way and must read
+~1.00 with a narrow spread, or the verdict says the run cannot judge 3 %.
 
 Also micro-benchmarks the pieces in-process: the emitter per record and the middleware per request.
 
@@ -13,7 +19,6 @@ Also micro-benchmarks the pieces in-process: the emitter per record and the midd
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import os
 import platform
@@ -31,49 +36,57 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Final
 
 import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.telemetry_micro import demo_app_cost_us, emitter_cost_us, probe_tick_cost_us  # noqa: E402
 from server import protocol  # noqa: E402
-from server.demo.app import create_app  # noqa: E402
 from server.demo.config import WorkerConfig  # noqa: E402
-from server.demo.emitter import Emitter  # noqa: E402
-from server.demo.probes import Probes  # noqa: E402
-from server.demo.telemetry import instrument  # noqa: E402
 from server.lab.collector import Collector  # noqa: E402
 
-Mode = Literal["on", "off"]
 TARGET = 0.97
 HEADING = "## Telemetry overhead"
+SERVER_CPU: Final = 0  # both servers: they share this core, the scheduler splits it between them
+CLIENT_CPU: Final = 1  # both load generators and the collector
+APP: Final = "server.demo.app:app_factory"
+# --breakdown: each step adds a piece of the telemetry to the one before (bench/telemetry_variants.py).
+STEPS: Final = ("passthrough", "status", "bookkeeping", "no_probes", "full")
+STEP_WHAT: Final = {
+    "passthrough": "an ASGI layer that does nothing",
+    "status": "+ send wrapper catching the status, two clock reads",
+    "bookkeeping": "+ thread-id slot in the scope, in-flight count, route id",
+    "no_probes": "+ the record packed and batched, datagrams sent (the real middleware)",
+    "full": "+ the 100 Hz loop-lag and threadpool probe (telemetry as shipped)",
+}
 
 
 @dataclass(frozen=True, slots=True)
 class Round:
-    mode: Mode
-    rps: float
-    server_cpu_us: float  # server CPU time (user + system) per request
-    bench_cpu_us: float  # this process's CPU per request: the collector thread, in "on" rounds
+    a_rps: float
+    b_rps: float
+    a_cpu_us: float  # server CPU (user + system) per request
+    b_cpu_us: float
 
+    @property
+    def efficiency(self) -> float:
+        """a's requests per CPU-second over b's: > 1 when a is the cheaper server."""
+        return self.b_cpu_us / self.a_cpu_us
 
-# -- placement -------------------------------------------------------------------------------------
-# Where the scheduler puts the server relative to the client changes CPU per request by 10-20% on a
-# 2-core machine, and it sticks for a while: unpinned, one mode can sit on the good placement for a
-# whole run. Pin the servers to one core and the client and collector to the other when possible.
-SERVER_CPU: Final = 0
-CLIENT_CPU: Final = 1
+    @property
+    def share(self) -> float:
+        """a's share of the CPU the two servers used (≈ 0.5 when the core is split fairly)."""
+        a, b = self.a_cpu_us * self.a_rps, self.b_cpu_us * self.b_rps
+        return a / (a + b)
 
 
 def pinned(cmd: list[str], cpu: int) -> list[str]:
     if shutil.which("taskset") and (os.cpu_count() or 1) >= 2:
         return ["taskset", "-c", str(cpu), *cmd]
     return cmd
-
-
-# -- servers ---------------------------------------------------------------------------------------
 
 
 def _free_port() -> int:
@@ -84,10 +97,10 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def demo_server(config: WorkerConfig) -> Iterator[tuple[str, int]]:
-    """One uvicorn worker in its own process group; (url, pid). Killed with its group on exit."""
+def demo_server(config: WorkerConfig, app: str = APP) -> Iterator[tuple[str, psutil.Process]]:
+    """One uvicorn worker in its own process group, pinned to SERVER_CPU; killed with its group on exit."""
     port = _free_port()
-    cmd = pinned([sys.executable, "-m", "uvicorn", "server.demo.app:app_factory", "--factory"], SERVER_CPU)
+    cmd = pinned([sys.executable, "-m", "uvicorn", app, "--factory"], SERVER_CPU)
     cmd += ["--host", "127.0.0.1", "--port", str(port), "--no-access-log", "--log-level", "warning"]
     env = {**os.environ, **config.to_env(), "PYTHONPATH": str(ROOT)}
     with tempfile.TemporaryFile() as err:
@@ -104,10 +117,9 @@ def demo_server(config: WorkerConfig) -> Iterator[tuple[str, int]]:
                         err.seek(0)
                         raise RuntimeError(f"server did not start:\n{err.read()[-2000:].decode()}") from None
                     time.sleep(0.05)
-            yield url, proc.pid
+            yield url, psutil.Process(proc.pid)
         finally:
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGCONT)
                 os.killpg(proc.pid, signal.SIGTERM)
             try:
                 proc.wait(timeout=5)
@@ -116,145 +128,79 @@ def demo_server(config: WorkerConfig) -> Iterator[tuple[str, int]]:
                 proc.wait()
 
 
-# -- load ------------------------------------------------------------------------------------------
+def load_command(url: str, seconds: int, connections: int) -> list[str]:
+    return pinned(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", url + "/hello"], CLIENT_CPU)
 
 
-def wrk_load(url: str, seconds: float, connections: int) -> tuple[int, float]:
-    """(requests completed, seconds taken)."""
-    out = subprocess.run(
-        pinned(["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", url + "/hello"], CLIENT_CPU),
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    match = re.search(r"(\d+) requests in ([\d.]+)(m?s)", out)
+def requests_done(out: str) -> int:
+    match = re.search(r"(\d+) requests in", out)
     if match is None:
-        raise RuntimeError(f"unexpected wrk output:\n{out}")
-    took = float(match.group(2)) / (1000 if match.group(3) == "ms" else 1)
-    return int(match.group(1)), took
+        raise RuntimeError(f"unexpected load output:\n{out}")
+    return int(match.group(1))
 
 
-def aiohttp_load(url: str, seconds: float, connections: int) -> tuple[int, float]:
-    import aiohttp
-
-    async def run() -> tuple[int, float]:
-        done = 0
-        async with aiohttp.ClientSession(url, connector=aiohttp.TCPConnector(limit=0)) as session:
-            deadline = time.monotonic() + seconds
-
-            async def user() -> None:
-                nonlocal done
-                while time.monotonic() < deadline:
-                    async with session.get("/hello") as r:
-                        await r.read()
-                    done += 1
-
-            start = time.monotonic()
-            await asyncio.gather(*(user() for _ in range(connections)))
-            return done, time.monotonic() - start
-
-    return asyncio.run(run())
+def cpu_s(proc: psutil.Process) -> float:
+    t = proc.cpu_times()
+    return float(t.user + t.system)
 
 
-# -- micro-benchmarks ------------------------------------------------------------------------------
+def side_by_side(
+    a: tuple[str, psutil.Process], b: tuple[str, psutil.Process], seconds: int, connections: int
+) -> Round:
+    """Load both servers at once for ``seconds``; each one's req/s and CPU per request."""
+    (a_url, a_proc), (b_url, b_proc) = a, b
+    a0, b0 = cpu_s(a_proc), cpu_s(b_proc)
+    loads = [
+        subprocess.Popen(load_command(url, seconds, connections), stdout=subprocess.PIPE, text=True)
+        for url in (a_url, b_url)
+    ]
+    outs = [p.communicate()[0] for p in loads]
+    a1, b1 = cpu_s(a_proc), cpu_s(b_proc)
+    na, nb = (max(requests_done(o), 1) for o in outs)
+    return Round(na / seconds, nb / seconds, (a1 - a0) / na * 1e6, (b1 - b0) / nb * 1e6)
 
 
-def probe_tick_cost_us(address: tuple[str, int], token: bytes, seconds: float = 1.0) -> float:
-    """CPU per probe tick (lag + pool records, and a flush every tick: the worst case), ticking as
-    fast as the loop allows. A worker ticks 100 times a second and flushes on every second tick."""
-    emitter = Emitter(address, token)
-
-    async def run() -> float:
-        probes = Probes(emitter, lambda: 0, interval=1e-9, flush=1e-9)
-        start = time.process_time()
-        probes.start()
-        await asyncio.sleep(seconds)
-        await probes.stop()
-        return (time.process_time() - start) / max(emitter.seq, 1) * 1e6
-
-    try:
-        return asyncio.run(run())
-    finally:
-        emitter.close()
-
-
-def emitter_cost_us(address: tuple[str, int], token: bytes, n: int = 500_000) -> float:
-    """Per record, flushes (one datagram per 64 records) included."""
-    emitter = Emitter(address, token)
-    record = emitter.record
-    start = time.perf_counter_ns()
-    for i in range(n):
-        record(protocol.KIND_REQUEST, 1, 200, 0, i, i, 0)
-    elapsed = time.perf_counter_ns() - start
-    emitter.close()
-    return elapsed / n / 1000
-
-
-def demo_app_cost_us(
-    address: tuple[str, int], token: bytes, n: int = 5_000, reps: int = 15
-) -> tuple[float, float]:
-    """(bare, instrumented) µs per ``/hello`` through the demo FastAPI app, in-process: no server,
-    no network. Alternating repetitions; the minimum of each is the least disturbed."""
-    host, port = address
-    config = WorkerConfig(telemetry_host=host, telemetry_port=port, token_hex=token.hex())
-
-    async def no_body() -> Any:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def nothing(message: Any) -> None:
-        return None
-
-    def scope() -> dict[str, Any]:
-        return {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": "GET",
-            "scheme": "http",
-            "path": "/hello",
-            "raw_path": b"/hello",
-            "query_string": b"",
-            "root_path": "",
-            "headers": [(b"host", b"127.0.0.1")],
-            "client": ("127.0.0.1", 1),
-            "server": ("127.0.0.1", 2),
-        }
-
-    async def per_request(app: Any) -> float:
-        start = time.perf_counter_ns()
-        for _ in range(n):
-            await app(scope(), no_body, nothing)
-        return (time.perf_counter_ns() - start) / n / 1000
-
-    async def run() -> tuple[float, float]:
-        apps = [create_app(WorkerConfig()), create_app(config, wrap=instrument)]
-        lifespans = []
-        for app in apps:
-            inbox: asyncio.Queue[Any] = asyncio.Queue()
-            outbox: asyncio.Queue[Any] = asyncio.Queue()
-
-            async def lifespan(app: Any = app, inbox: Any = inbox, outbox: Any = outbox) -> None:
-                await app(
-                    {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, inbox.get, outbox.put
-                )
-
-            lifespans.append((asyncio.create_task(lifespan()), inbox, outbox))
-            await inbox.put({"type": "lifespan.startup"})
-            await outbox.get()
-        times: list[list[float]] = [[], []]
-        for _ in range(reps):
-            for k, app in enumerate(apps):
-                times[k].append(await per_request(app))
-        for task, inbox, outbox in lifespans:
-            await inbox.put({"type": "lifespan.shutdown"})
-            await outbox.get()
-            await task
-        return min(times[0]), min(times[1])
-
-    return asyncio.run(run())
+def phase(
+    name: str,
+    a_cfg: WorkerConfig,
+    b_cfg: WorkerConfig,
+    collector: Collector,
+    args: argparse.Namespace,
+    a_app: str = APP,
+) -> list[Round]:
+    rounds: list[Round] = []
+    for i in range(args.rounds):
+        # A fresh pair every round: two identical server processes differ by a few % for the whole of
+        # their lives (memory layout, hash seed), so one pair would carry its luck into every round.
+        with demo_server(a_cfg, a_app) as a, demo_server(b_cfg) as b:
+            side_by_side(a, b, 1, args.connections)  # warm-up: first connections, caches
+            # Swap which load starts first each round, so neither server always gets the head start.
+            if i % 2 == 0:
+                r = side_by_side(a, b, args.seconds, args.connections)
+            else:
+                r = _swap(side_by_side(b, a, args.seconds, args.connections))
+        rounds.append(r)
+        collector.drain()  # as the Lab does; keeps memory flat
+        print(
+            f"{name} round {i + 1}: {r.a_rps:6.0f} / {r.b_rps:6.0f} req/s, "
+            f"{r.a_cpu_us:5.1f} / {r.b_cpu_us:5.1f} CPU-µs/req, efficiency {r.efficiency:.3f}, "
+            f"CPU share {r.share:.2f}",
+            flush=True,
+        )
+    return rounds
 
 
-# -- report ----------------------------------------------------------------------------------------
+def _swap(r: Round) -> Round:
+    return Round(r.b_rps, r.a_rps, r.b_cpu_us, r.a_cpu_us)
+
+
+def spread(rounds: list[Round]) -> tuple[float, float, float]:
+    """(median, first quartile, third quartile) of the rounds' efficiencies."""
+    effs = sorted(r.efficiency for r in rounds)
+    if len(effs) < 2:
+        return effs[0], effs[0], effs[0]
+    q1, _, q3 = statistics.quantiles(effs, n=4)
+    return statistics.median(effs), q1, q3
 
 
 def write_docs(path: Path, section: str) -> None:
@@ -270,52 +216,6 @@ def write_docs(path: Path, section: str) -> None:
     path.write_text(text)
 
 
-def cpu_s(proc: psutil.Process) -> float:
-    t = proc.cpu_times()
-    return float(t.user + t.system)
-
-
-def run_rounds(collector: Collector, token: bytes, args: argparse.Namespace) -> list[Round]:
-    load = wrk_load if shutil.which("wrk") else aiohttp_load
-    host, port = collector.address
-    on_cfg = WorkerConfig(telemetry_host=host, telemetry_port=port, token_hex=token.hex(), watch_parent=False)
-    off_cfg = WorkerConfig(watch_parent=False)
-    me = psutil.Process()
-    rounds: list[Round] = []
-    with demo_server(on_cfg) as (on_url, on_pid), demo_server(off_cfg) as (off_url, off_pid):
-        servers = {"on": (on_url, psutil.Process(on_pid)), "off": (off_url, psutil.Process(off_pid))}
-        for _, proc in servers.values():
-            os.killpg(proc.pid, signal.SIGSTOP)
-
-        def measure(mode: Mode, seconds: float) -> Round:
-            url, proc = servers[mode]
-            os.killpg(proc.pid, signal.SIGCONT)
-            try:
-                server0, bench0 = cpu_s(proc), cpu_s(me)
-                requests, took = load(url, seconds, args.connections)
-                server1, bench1 = cpu_s(proc), cpu_s(me)
-            finally:
-                os.killpg(proc.pid, signal.SIGSTOP)
-            per = 1e6 / max(requests, 1)
-            return Round(mode, requests / took, (server1 - server0) * per, (bench1 - bench0) * per)
-
-        for warm in ("on", "off"):  # warm-up: imports, first connections, caches
-            measure(warm, 1)
-        collector.drain()
-        for i in range(args.rounds):
-            order: tuple[Mode, Mode] = ("on", "off") if i % 2 == 0 else ("off", "on")
-            for mode in order:
-                r = measure(mode, args.seconds)
-                rounds.append(r)
-                print(
-                    f"round {i + 1} {mode:>3}: {r.rps:7.0f} req/s, server {r.server_cpu_us:5.1f} CPU-µs/req,"
-                    f" bench process {r.bench_cpu_us:4.1f} CPU-µs/req",
-                    flush=True,
-                )
-            collector.drain()  # as the Lab does; keeps memory flat
-    return rounds
-
-
 def load_average() -> str:
     try:
         return f"{os.getloadavg()[0]:.1f}"
@@ -326,22 +226,35 @@ def load_average() -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=8)
-    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--seconds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--docs", type=Path, default=ROOT / "docs" / "benchmarks.md")
     parser.add_argument("--no-docs", action="store_true")
+    parser.add_argument(
+        "--breakdown", action="store_true", help="also price each piece of the telemetry, step by step"
+    )
     args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("this benchmark needs wrk (apt-get install wrk): one per server, both at once")
 
-    client = "wrk" if shutil.which("wrk") else "aiohttp"
-    placement = "unpinned"
+    placement = "unpinned (no taskset or one core): the method's premise does not hold"
     if pinned([], 0) and hasattr(os, "sched_setaffinity"):
-        # This thread, and so the collector thread started after it, go with the client.
+        # This thread, and so the collector thread started after it, go with the clients.
         os.sched_setaffinity(0, {CLIENT_CPU})
-        placement = f"server pinned to CPU {SERVER_CPU}, client and collector to CPU {CLIENT_CPU}"
+        placement = f"both servers pinned to CPU {SERVER_CPU}, both wrk and the collector to CPU {CLIENT_CPU}"
     token = secrets.token_bytes(protocol.TOKEN_BYTES)
     load_before = load_average()
     with Collector(token) as collector:
-        rounds = run_rounds(collector, token, args)
+        host, port = collector.address
+        on = WorkerConfig(telemetry_host=host, telemetry_port=port, token_hex=token.hex(), watch_parent=False)
+        off = WorkerConfig(watch_parent=False)
+        control = phase("A/A off/off", off, off, collector, args)
+        judged = phase("on/off", on, off, collector, args)
+        steps: dict[str, list[Round]] = {}
+        if args.breakdown:
+            for step in STEPS[:-1]:
+                steps[step] = phase(step, on, off, collector, args, f"bench.telemetry_variants:{step}")
+            steps[STEPS[-1]] = judged
         time.sleep(0.1)
         stats = collector.stats()
         load_after = load_average()
@@ -349,75 +262,86 @@ def main() -> int:
         tick_us = probe_tick_cost_us(collector.address, token)
         app_bare_us, app_on_us = demo_app_cost_us(collector.address, token)
 
-    on = [r for r in rounds if r.mode == "on"]
-    off = [r for r in rounds if r.mode == "off"]
-
-    def med(rs: list[Round], field: str) -> float:
-        return float(statistics.median(getattr(r, field) for r in rs))
-
-    ratio = med(on, "rps") / med(off, "rps")
-    # Each round's on and off ran back to back: their ratio cancels slow drift in background load,
-    # so it is the headline; the ratio of the medians is printed too.
-    paired = statistics.median(a.rps / b.rps for a, b in zip(on, off, strict=True))
-    # One worker is one core at most: its CPU per request bounds its throughput.
-    cpu_ratio = med(off, "server_cpu_us") / med(on, "server_cpu_us")
-    collector_us = med(on, "bench_cpu_us") - med(off, "bench_cpu_us")
-    # What the micro-benchmarks predict when the cores are the bottleneck: the extra CPU per request
-    # (middleware in the worker, collector in the Lab) over what a request costs without telemetry.
-    base_us = med(off, "server_cpu_us")
-    mw_us = app_on_us - app_bare_us
-    model_worker = base_us / (base_us + mw_us)
-    model = base_us / (base_us + mw_us + max(collector_us, 0.0))
-    ratios = sorted(a.rps / b.rps for a, b in zip(on, off, strict=True))
-    q1, q3 = (statistics.quantiles(ratios, n=4)[k] for k in (0, 2)) if len(ratios) > 1 else (paired, paired)
-    # A verdict needs the rounds to agree more closely than the margin being judged.
-    if q3 - q1 > 1 - TARGET:
-        verdict = (
-            f"inconclusive for the target {TARGET}: per-round ratios' middle half spans {q1:.2f}-{q3:.2f}"
-        )
+    aa, aa_q1, aa_q3 = spread(control)
+    eff, q1, q3 = spread(judged)
+    # Judged on the middle half of the rounds, not the median alone: three quarters of the rounds must
+    # agree. And the method itself must read two identical servers as equal (A/A median ~1.00).
+    if abs(aa - 1) > (1 - TARGET) / 2:
+        verdict = f"inconclusive: the A/A control reads {aa:.3f}, the method is biased in this run"
+    elif q1 >= TARGET:
+        verdict = f"meets the target {TARGET}"
+    elif q3 < TARGET:
+        verdict = f"misses the target {TARGET}"
     else:
-        verdict = f"{'meets' if paired >= TARGET else 'misses'} the target {TARGET}"
+        verdict = f"inconclusive for the target {TARGET}: the middle half of the rounds straddles it"
+    rps_ratio = statistics.median(r.a_rps / r.b_rps for r in judged)
+    on_us = statistics.median(r.a_cpu_us for r in judged)
+    off_us = statistics.median(r.b_cpu_us for r in judged)
+    collector_note = f"{stats.records} records in {stats.datagrams} datagrams, {stats.lost} lost"
     lines = [
-        f"throughput on/off: median of per-round ratios {paired:.3f} ({verdict}); "
-        f"ratio of medians {ratio:.3f} (on {med(on, 'rps'):.0f}, off {med(off, 'rps'):.0f} req/s)",
-        f"server CPU per request: on {med(on, 'server_cpu_us'):.1f} µs, off {base_us:.1f} µs "
-        f"(off/on {cpu_ratio:.3f}); collector {collector_us:.2f} CPU-µs per request",
-        f"micro-benchmarks: probe tick {tick_us:.1f} CPU-µs (x100/s per worker); "
-        f"emitter {emit_us:.3f} µs per record (packing + one datagram per 64 "
-        f"records); demo app `/hello` in-process {app_bare_us:.1f} µs bare, {app_on_us:.1f} µs "
-        f"instrumented (+{mw_us:.2f} µs, middleware + emitter); predicted on/off from CPU cost "
-        f"{model_worker:.3f} counting the worker's extra CPU, {model:.3f} if the collector's also "
-        "comes out of the same cores",
-        f"collector: {stats.records} records in {stats.datagrams} datagrams, {stats.lost} lost; "
-        f"1-min load average {load_before} before, {load_after} after",
+        f"on/off requests per server CPU-second: median {eff:.3f}, middle half {q1:.3f}-{q3:.3f}: {verdict}",
+        f"A/A control (two bare servers, same method): median {aa:.3f}, middle half {aa_q1:.3f}-{aa_q3:.3f}",
+        f"server CPU per request: on {on_us:.1f} µs, off {off_us:.1f} µs; throughput on/off {rps_ratio:.3f} "
+        "(the core is split by the scheduler, so req/s follows CPU per request and the CPU share)",
+        f"micro-benchmarks: probe tick {tick_us:.1f} CPU-µs (x100/s per worker); emitter {emit_us:.3f} µs "
+        f"per record (packing + one datagram per 64 records); demo app `/hello` in-process "
+        f"{app_bare_us:.1f} µs bare, {app_on_us:.1f} µs instrumented (+{app_on_us - app_bare_us:.2f} µs)",
+        f"collector: {collector_note}; 1-min load average {load_before} before, {load_after} after",
     ]
+    breakdown = ""
+    if steps:
+        steps_table = [
+            "| step | what it adds | on/off (median) | middle half | cost of the step |",
+            "|---|---|---|---|---|",
+        ]
+        before = 1.0
+        for step, rounds in steps.items():
+            median, lo, hi = spread(rounds)
+            cost = (before - median) * 100
+            steps_table.append(
+                f"| `{step}` | {STEP_WHAT[step]} | {median:.3f} | {lo:.3f}-{hi:.3f} | {cost:+.1f} % |"
+            )
+            before = median
+        breakdown = "\n".join(steps_table) + "\n"
+        print(breakdown)
     print("\n".join(lines))
-
     if not args.no_docs:
-        rows = "\n".join(
-            f"| {i + 1} | {a.rps:.0f} | {b.rps:.0f} | {a.rps / b.rps:.3f} | {a.server_cpu_us:.1f} |"
-            f" {b.server_cpu_us:.1f} |"
-            for i, (a, b) in enumerate(zip(on, off, strict=True))
-        )
+
+        def rows(rounds: list[Round]) -> str:
+            return "\n".join(
+                f"| {i + 1} | {r.a_rps:.0f} | {r.b_rps:.0f} | {r.a_cpu_us:.1f} | {r.b_cpu_us:.1f} | "
+                f"{r.share:.2f} | {r.efficiency:.3f} |"
+                for i, r in enumerate(rounds)
+            )
+
+        table = "| round | a req/s | b req/s | a CPU µs/req | b CPU µs/req | a CPU share | efficiency a/b |\n"
+        table += "|---|---|---|---|---|---|---|\n"
         section = (
             f"{HEADING}\n\n"
-            f"`bench/telemetry_overhead.py`, {time.strftime('%Y-%m-%d')}: {client} "
-            f"`-c{args.connections}`, {args.seconds:g} s per round, {args.rounds} rounds alternating "
-            f"on/off, `/hello`, one uvicorn worker (default loop/http: uvloop + httptools when "
-            f"installed), {os.cpu_count()} cores, Python {platform.python_version()}; server, client "
-            f"and collector on the same machine ({placement}), the idle server SIGSTOPped. CPU = the server "
-            f"process's user + system time per request. 1-min load average {load_before} before, "
-            f"{load_after} after (above ~1, other work shared the cores and req/s swings with it).\n\n"
-            f"| round | on req/s | off req/s | on/off | on CPU µs/req | off CPU µs/req |\n"
-            f"|---|---|---|---|---|---|\n{rows}\n"
-            f"| **median** | **{med(on, 'rps'):.0f}** | **{med(off, 'rps'):.0f}** | "
-            f"**{paired:.3f}** (per-round) | **{med(on, 'server_cpu_us'):.1f}** | **{base_us:.1f}** |"
-            f"\n\n" + "".join(f"- {line}\n" for line in lines) + "\n"
-            "Reading these figures: the worker-side cost is what the in-process micro-benchmarks "
-            "measure, a couple of µs per request against ~100 µs of server CPU. The end-to-end "
-            "figures share two cores with the load generator, the collector and whatever else runs; "
-            "when their rounds disagree by more than the 3% being judged, the verdict says so "
-            "instead of pretending.\n"
+            f"`bench/telemetry_overhead.py`, {time.strftime('%Y-%m-%d')}: two single-worker uvicorn servers "
+            f"(default loop/http: uvloop + httptools), loaded at the same time at `/hello` by one wrk "
+            f"`-c{args.connections}` each, {args.rounds} rounds of {args.seconds} s per phase, "
+            f"{os.cpu_count()} cores, Python {platform.python_version()}; {placement}. Efficiency = "
+            "requests per server CPU-second of a over b; CPU = the server process's user + system time.\n\n"
+            f"A/A control, a and b both bare:\n\n{table}{rows(control)}\n\n"
+            f"a with telemetry on, b bare:\n\n{table}{rows(judged)}\n\n"
+            + (
+                f"Step by step (`--breakdown`, a = the step, b bare, same method):\n\n{breakdown}\n"
+                if breakdown
+                else ""
+            )
+            + "".join(f"- {line}\n" for line in lines)
+            + "\nWhy side by side: alternating on/off rounds on this shared VM swung ±15 % between rounds "
+            "(CPU per request itself moved from 95 to 165 µs), far more than the 3 % being judged. "
+            "Two servers sharing one core at the same instant see the same machine, and the A/A phase "
+            "shows how "
+            "closely the method reads.\n\n"
+            "What it means: the cost is a fixed ~10 µs of server CPU per request (the step table shows "
+            "where), so it weighs most on the cheapest request. It lowers a CPU-bound ceiling by that "
+            "share, `/hello` and `/io/async` alike (a 100 ms sleep costs the loop no CPU); it does not "
+            "move a prediction bound by users, tokens or sleep time (Little's law), which is what most "
+            "scenarios show. The CPU costs in server/theory.py were measured through the Lab, telemetry "
+            "on, so the predictions include it.\n\n"
         )
         write_docs(args.docs, section)
         print(f"wrote {args.docs.relative_to(ROOT) if args.docs.is_relative_to(ROOT) else args.docs}")
