@@ -104,6 +104,9 @@ class ServerTree:
                 worker_count=lambda: len(self._workers()),
                 within=self._ready_timeout,
             )
+            if reason is None and process.has_exited(self._proc.pid):
+                # Died while the last probe was in flight: an orphaned worker may still have answered it.
+                reason = "the server exited during startup"
         except BaseException:
             # Cancelled while waiting (the app closing during a restart): nobody else holds this
             # tree yet, so it must not outlive the wait.

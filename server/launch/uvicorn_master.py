@@ -59,8 +59,10 @@ class ReportingMultiprocess(Multiprocess):
         # accept every early keep-alive connection, a worker imbalance the app would then "explain".
         deadline = time.monotonic() + self.config.timeout_worker_healthcheck
         for worker in self.processes:
-            while time.monotonic() < deadline and not self.should_exit.is_set():
-                if health(worker, timeout=1.0) is not False:  # serving, or dead (supervision replaces it)
+            # Until it serves, or dies (supervision replaces it), or the deadline: a worker still
+            # importing does not answer at all yet, which is not the same as dead.
+            while time.monotonic() < deadline and not self.should_exit.is_set() and worker.process.is_alive():
+                if health(worker, timeout=1.0) is True:
                     break
                 time.sleep(0.05)
         for worker in self.processes:
