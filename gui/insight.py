@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from server.lab.snapshot import Snapshot
@@ -88,7 +89,29 @@ class InsightBar(QFrame):
         # A fixed height: text that gains a line must not resize the plots below (a resized plot
         # scene repaints in full, ~25 ms at the load ceiling). Room for the state, five lines of
         # insight, a warning and the errors.
-        self.setFixedHeight(self.fontMetrics().lineSpacing() * 8 + 16)
+        self._base_height = self.fontMetrics().lineSpacing() * 8 + 16
+        self._words = words
+        self._laid_out_width = -1
+        self.setFixedHeight(self._base_height)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if event.size().width() != self._laid_out_width:
+            # A new width wraps the text anew: start again from the base height and grow from there.
+            self._laid_out_width = event.size().width()
+            self.setFixedHeight(self._base_height)
+
+    def _fit(self) -> None:
+        """Grow (never shrink) when the text wraps to more lines than fit: a narrow window or a long
+        insight. Growing re-lays-out the plots once, not on every change of the text."""
+        labels = [w for w in (self.state, self.lines, self.warning, self.errors) if not w.isHidden()]
+        width = self.lines.width()
+        if width <= 0:
+            return
+        needed = sum(label.heightForWidth(width) for label in labels)
+        needed += self._words.spacing() * max(len(labels) - 1, 0) + 12 + 4
+        if needed > self.height():
+            self.setFixedHeight(needed)
 
     def show_snapshot(self, snap: Snapshot) -> None:
         self.client.set_text(_num(snap.client_rps))
@@ -127,3 +150,4 @@ class InsightBar(QFrame):
         else:
             self.errors.setText("")
         self.errors.setVisible(bool(snap.errors))
+        self._fit()

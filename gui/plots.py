@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
 
 from gui.theme import Colors
@@ -126,9 +127,17 @@ class PlotsPanel(QWidget):
         plot.getAxis("left").setWidth(LEFT_AXIS_PX)
         return plot
 
+    def _legend_brush(self) -> QColor:
+        color = QColor(self._colors.plot_bg)
+        color.setAlpha(170)  # lines that cross the legend stay visible through it
+        return color
+
     def _time_plot(self, title: str, units: str, *, row: int, col: int, colspan: int = 1) -> pg.PlotItem:
         plot = self._plot(title, units, row=row, col=col, colspan=colspan)
-        plot.addLegend(offset=(8, 4), labelTextColor=self._colors.text, brush=self._colors.plot_bg)
+        legend = plot.addLegend(offset=(8, 4), labelTextColor=self._colors.text, brush=self._legend_brush())
+        # Under the data, not over it: in a small window a two-column legend spans the whole plot and
+        # hid every line above it (the newest samples are on the right, where the legend ends).
+        legend.setZValue(plot.vb.childGroup.zValue() - 1)
         plot.setMouseEnabled(x=False, y=False)
         plot.setXRange(-self._window_s, 0, padding=0)
         plot.setLabel("bottom", "seconds ago", color=self._colors.dim)

@@ -14,6 +14,7 @@ from pytestqt.qtbot import QtBot
 
 from gui.driver import LabDriver
 from gui.export import save_png, save_svg
+from gui.insight import InsightBar
 from gui.model import Controls
 from gui.settings import Store
 from gui.theme import Colors
@@ -190,6 +191,36 @@ def test_a_gone_worker_keeps_its_line_but_leaves_the_legend(window: MainWindow) 
 
     assert set(plots.lag_curves.curves) == {1, 2}
     assert legend(plots.lag) == ["worker 2"]
+    # In a small window the legend spans the plot: it must lie under the lines, not hide them.
+    for plot in plots.time_plots:
+        assert plot.legend.zValue() < plot.vb.childGroup.zValue()
+        assert plot.legend.opts["brush"].color().alpha() < 255
     # The same key back with values (the load process, restarted), one sample later.
     window.show_snapshot(make_snapshot(t=31.0, pids=(1, 2)))
     assert sorted(legend(plots.lag)) == ["worker 1", "worker 2"]
+
+
+def test_the_insight_bar_grows_to_show_all_its_text_in_a_narrow_window(qtbot: QtBot) -> None:
+    bar = InsightBar()
+    qtbot.addWidget(bar)
+    bar.resize(900, 100)
+    bar.show()
+    base = bar.height()
+    long_lines = (
+        "Measured 1,303 req/s vs predicted 1,266 (103%). Limit: one httpx load process tops out near 1,266.",
+        "Uneven accept: the busiest worker takes 64%, the idlest 36%. Workers accept() from one shared "
+        "socket and keep-alive connections stay where they landed; gunicorn with reuse_port spreads them.",
+    )
+    snap = make_snapshot(
+        insights=long_lines, client_bound=ClientBound("the load generator used 97% of a core")
+    )
+    bar.show_snapshot(snap)
+    qtbot.waitUntil(lambda: bar.lines.height() >= bar.lines.heightForWidth(bar.lines.width()))
+    for label in (bar.state, bar.lines, bar.warning):
+        assert label.height() >= label.heightForWidth(label.width()), label.text()
+    grown = bar.height()
+    assert grown > base
+    bar.show_snapshot(make_snapshot(insights=("Short.",)))
+    assert bar.height() == grown  # never shrinks with the text: the plots below keep their size
+    bar.resize(1600, grown)  # a new width starts again from the base height
+    qtbot.waitUntil(lambda: bar.height() == base)
