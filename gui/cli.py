@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import fields
-from typing import Any
+from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 from gui.model import Controls
 
@@ -38,8 +38,20 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--reset", action="store_true", help="ignore stored settings (defaults, then flags)")
     p.add_argument("--frame-stats", metavar="FILE", help="write GUI frame timing as JSON at exit")
     group = p.add_argument_group("scenario and load (override the stored settings)")
+    hints = get_type_hints(Controls)
+    defaults = Controls()
     for name, kind in OVERRIDES.items():
-        group.add_argument(f"--{name}", type=kind, default=None, metavar=name.upper())
+        default = getattr(defaults, name)
+        if get_origin(hints[name]) is Literal:
+            # A word the panel does not offer is refused here, with the choices, before anything starts.
+            choices = [str(c) for c in get_args(hints[name])]
+            group.add_argument(
+                f"--{name}", choices=choices, default=None, help=f"{', '.join(choices)} (default {default})"
+            )
+        else:
+            group.add_argument(
+                f"--{name}", type=kind, default=None, metavar=name.upper(), help=f"(default {default})"
+            )
     return p
 
 

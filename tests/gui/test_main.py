@@ -40,3 +40,27 @@ def test_flags_override_controls() -> None:
     args = parse(["--autostart", "--workers", "3", "--handler", "threadpool", "--rate", "250"])
     assert args.autostart and args.screenshot is None
     assert overrides(args) == {"workers": 3, "handler": "threadpool", "rate": 250.0}
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (
+            ["--handler", "sync"],
+            "argument --handler: invalid choice: 'sync' (choose from 'await', 'threadpool'",
+        ),
+        (["--server", "hypercorn"], "argument --server: invalid choice: 'hypercorn'"),
+        (["--workers", "two"], "argument --workers: invalid int value: 'two'"),
+    ],
+)
+def test_a_bad_flag_is_refused_with_the_choices_before_anything_starts(argv: list[str], needle: str) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "gui", *argv],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 2
+    assert needle in proc.stderr
+    assert "Traceback" not in proc.stderr
