@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from server.lab.snapshot import Snapshot
@@ -91,27 +90,23 @@ class InsightBar(QFrame):
         # insight, a warning and the errors.
         self._base_height = self.fontMetrics().lineSpacing() * 8 + 16
         self._words = words
-        self._laid_out_width = -1
         self.setFixedHeight(self._base_height)
 
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        if event.size().width() != self._laid_out_width:
-            # A new width wraps the text anew: start again from the base height and grow from there.
-            self._laid_out_width = event.size().width()
-            self.setFixedHeight(self._base_height)
-
     def _fit(self) -> None:
-        """Grow (never shrink) when the text wraps to more lines than fit: a narrow window or a long
-        insight. Growing re-lays-out the plots once, not on every change of the text."""
-        labels = [w for w in (self.state, self.lines, self.warning, self.errors) if not w.isHidden()]
+        """Room for all the text as wrapped at the current width, never less than the base height.
+
+        The height changes only when the text needs a line more, or a line less: each change
+        re-lays-out the plots below once (~25 ms), not on every new number in the text.
+        """
         width = self.lines.width()
-        if width <= 0:
+        if width <= 0 or not self.isVisible():
             return
+        labels = [w for w in (self.state, self.lines, self.warning, self.errors) if not w.isHidden()]
         needed = sum(label.heightForWidth(width) for label in labels)
-        needed += self._words.spacing() * max(len(labels) - 1, 0) + 12 + 4
-        if needed > self.height():
-            self.setFixedHeight(needed)
+        needed += self._words.spacing() * max(len(labels) - 1, 0) + 16
+        target = max(self._base_height, needed)
+        if target > self.height() or target < self.height() - self.fontMetrics().lineSpacing():
+            self.setFixedHeight(target)
 
     def show_snapshot(self, snap: Snapshot) -> None:
         self.client.set_text(_num(snap.client_rps))

@@ -35,23 +35,6 @@ COLUMNS = (
     "",
 )
 EVENT_LINES = 8
-# The widest text each column holds in practice: columns are sized once from these. Sizing them to
-# their contents on every update (ResizeToContents) re-measured every cell of the table at 5 Hz,
-# ~6 % of the GUI's CPU at the load ceiling.
-WIDEST = (
-    "master (gunicorn), 99 restarts",
-    "4194304",
-    "100",
-    "9999 MB",
-    "99,999,999",
-    "100 %",
-    "99999",
-    "1000/1000 +9999 waiting",
-    "99999 ms",
-    "",
-)
-
-
 def _worker_cells(w: WorkerStats) -> tuple[str, ...]:
     return (
         "worker",
@@ -88,11 +71,14 @@ class ProcessView(QWidget):
             self.tree.headerItem().setTextAlignment(col, Qt.AlignmentFlag.AlignRight)
         header = self.tree.header()
         header.setStretchLastSection(True)
+        # Columns grow to fit their text, checked as cells change. ResizeToContents did the same by
+        # re-measuring every cell of the table on each update (5 Hz): ~6 % of the GUI's CPU at the
+        # load ceiling.
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        metrics = self.tree.fontMetrics()
-        for col, (title, widest) in enumerate(zip(COLUMNS[:-1], WIDEST[:-1], strict=True)):
-            text = max(title, widest, key=metrics.horizontalAdvance)
-            header.resizeSection(col, metrics.horizontalAdvance(text) + 3 * metrics.averageCharWidth())
+        self._metrics = self.tree.fontMetrics()
+        self._pad = 3 * self._metrics.averageCharWidth()
+        for col, title in enumerate(COLUMNS[:-1]):
+            header.resizeSection(col, self._metrics.horizontalAdvance(title) + self._pad)
         self.events = QListWidget()
         self.events.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.events.setMinimumWidth(240)
@@ -130,7 +116,7 @@ class ProcessView(QWidget):
             cells = _process_cells(master, name)
         else:
             cells = (name, str(snap.master_pid or "\u2013")) + ("",) * 8
-        _set(self.master, cells)
+        self._set(self.master, cells)
 
         for pid in [pid for pid in self.rows if pid not in {w.pid for w in snap.workers}]:
             self.master.removeChild(self.rows.pop(pid))
@@ -139,7 +125,7 @@ class ProcessView(QWidget):
             if row is None:
                 row = QTreeWidgetItem(self.master)
                 self.rows[w.pid] = row
-            _set(row, _worker_cells(w))
+            self._set(row, _worker_cells(w))
             color = QColor(self._colors.text if w.alive else self._colors.error)
             if row.foreground(0).color() != color:
                 for col in range(len(COLUMNS)):
@@ -154,7 +140,7 @@ class ProcessView(QWidget):
             if row is None:
                 row = QTreeWidgetItem(self.tree)
                 self.others[key] = row
-            _set(row, _process_cells(p, "load generator" if p.role == "load" else "this GUI"))
+            self._set(row, _process_cells(p, "load generator" if p.role == "load" else "this GUI"))
 
         events = snap.events[-EVENT_LINES:]
         if events != self._events_shown:
@@ -165,9 +151,18 @@ class ProcessView(QWidget):
                 self.events.addItem(f"{e.t:7.1f} s  {e.kind.replace('_', ' ')}  pid {e.pid}{detail}")
 
 
-def _set(item: QTreeWidgetItem, cells: tuple[str, ...]) -> None:
-    for col, text in enumerate(cells):
-        if item.text(col) != text:
+    def _set(self, item: QTreeWidgetItem, cells: tuple[str, ...]) -> None:
+        header = self.tree.header()
+        last = len(COLUMNS) - 1  # stretches to the edge on its own
+        for col, text in enumerate(cells):
+            if item.text(col) == text:
+                continue
             item.setText(col, text)
             if col:
                 item.setTextAlignment(col, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            if col < last:
+                # The worker rows are indented under the master: the name column needs that room too.
+                indent = self.tree.indentation() if col == 0 and item.parent() is not None else 0
+                width = self._metrics.horizontalAdvance(text) + self._pad + indent
+                if width > header.sectionSize(col):
+                    header.resizeSection(col, width)
