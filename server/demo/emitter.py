@@ -24,7 +24,6 @@ MAX_AGE_NS: Final = 20_000_000
 # Room for a few datagrams in flight; the kernel default (~200 KB) is plenty for 2 KiB datagrams,
 # but a worker that briefly outruns the collector should not drop at the first burst.
 SNDBUF: Final = 1 << 20
-_REQUEST: Final = protocol.KIND_REQUEST
 
 
 class Emitter:
@@ -85,16 +84,6 @@ class Emitter:
         if count == 1:
             self._oldest_ns = now
         if count >= self._batch or now - self._oldest_ns >= MAX_AGE_NS:
-            self.flush()
-
-    def request(self, route: int, status: int, tid: int, start: int, end: int) -> None:
-        """``record(KIND_REQUEST, ...)`` without its generality: the per-request hot path."""
-        records = self._records
-        records.append(self._pack(_REQUEST, route, status, tid, start, end, 0))
-        count = len(records)
-        if count == 1:
-            self._oldest_ns = end
-        if count >= self._batch or end - self._oldest_ns >= MAX_AGE_NS:
             self.flush()
 
     def flush(self) -> None:

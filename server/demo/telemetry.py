@@ -21,6 +21,7 @@ from server import protocol
 from server.demo.config import WorkerConfig
 from server.demo.emitter import Emitter
 from server.demo.probes import INTERVAL_S, Probes
+from server.protocol import KIND_REQUEST as REQUEST
 from server.protocol import ROUTE_IDS
 
 # Scope key holding a one-slot list; the demo's ``def`` handlers write their native thread id into
@@ -84,7 +85,7 @@ class TelemetryMiddleware:
             await self.app(scope, receive, send_status)
         finally:
             self._in_flight -= 1
-            emitter.request(ROUTE_IDS.get(scope["path"], 0), status, slot[0], start, clock())
+            emitter.record(REQUEST, ROUTE_IDS.get(scope["path"], 0), status, slot[0], start, clock(), 0)
 
     def in_flight(self) -> int:
         return self._in_flight

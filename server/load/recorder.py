@@ -75,7 +75,10 @@ class Recorder:
         """Close the interval: counts since the previous report, then start a new one."""
         now, cpu, wait = self._clock(), self._cpu_clock(), self._wait_clock()
         wall = max(now - self._start, 1e-9)
-        waited = wait - self._wait_start if wait is not None and self._wait_start is not None else 0.0
+        # A thread that ended takes its wait out of the sum: never report less than nothing.
+        waited = (
+            max(0.0, wait - self._wait_start) if wait is not None and self._wait_start is not None else 0.0
+        )
         result = LoadReport(
             t=now,
             interval_s=wall,
