@@ -85,9 +85,9 @@ class InsightBar(QFrame):
         grid.addLayout(stats, 0, 0, Qt.AlignmentFlag.AlignTop)
         grid.addLayout(words, 0, 1)
         grid.setColumnStretch(1, 1)
-        # A fixed height: text that gains a line must not resize the plots below (a resized plot
-        # scene repaints in full, ~25 ms at the load ceiling). Room for the state, five lines of
-        # insight, a warning and the errors.
+        # A fixed height, changed only when the text needs a line more or less (_fit): a resized
+        # plot scene below repaints in full, ~25 ms at the load ceiling. The base has room for the
+        # state, five lines of insight, a warning and the errors.
         self._base_height = self.fontMetrics().lineSpacing() * 8 + 16
         self._words = words
         self.setFixedHeight(self._base_height)

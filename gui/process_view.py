@@ -35,6 +35,8 @@ COLUMNS = (
     "",
 )
 EVENT_LINES = 8
+
+
 def _worker_cells(w: WorkerStats) -> tuple[str, ...]:
     return (
         "worker",
@@ -149,7 +151,6 @@ class ProcessView(QWidget):
             for e in reversed(events):
                 detail = f": {e.detail}" if e.detail else ""
                 self.events.addItem(f"{e.t:7.1f} s  {e.kind.replace('_', ' ')}  pid {e.pid}{detail}")
-
 
     def _set(self, item: QTreeWidgetItem, cells: tuple[str, ...]) -> None:
         header = self.tree.header()
