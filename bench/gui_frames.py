@@ -38,7 +38,7 @@ def run(
         env = dict(os.environ)
         env.setdefault("QT_QPA_PLATFORM", "offscreen")
         cmd = [
-            sys.executable, "-m", "gui", "--autostart", "--reset",
+            sys.executable, "-m", "asgiscope", "--autostart", "--reset",
             "--settings", str(Path(tmp) / "settings.ini"),
             "--quit-after", str(warmup + seconds + 1.0), "--frame-stats", str(frames),
             "--fps", str(fps), *extra, "--users", str(users), "--ms", str(ms), "--workers", str(workers),

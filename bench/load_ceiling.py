@@ -25,11 +25,10 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from server.load.client import LoadProcess  # noqa: E402
-from server.load.group import LoadGroup  # noqa: E402
-from server.load.spec import LoadSpec  # noqa: E402
+from asgiscope.server.load.client import LoadProcess  # noqa: E402
+from asgiscope.server.load.group import LoadGroup  # noqa: E402
+from asgiscope.server.load.spec import LoadSpec  # noqa: E402
 
 USERS = 50
 WARMUP_S = 0.5
@@ -44,7 +43,7 @@ def free_port() -> int:
 
 def start_server(port: int) -> subprocess.Popen[bytes]:
     env = dict(os.environ, ASGISCOPE_WORKER=json.dumps({"watch_parent": False}))
-    args = ["server.demo.app:app_factory", "--factory", "--host", "127.0.0.1", "--port", str(port)]
+    args = ["asgiscope.server.demo.app:app_factory", "--factory", "--host", "127.0.0.1", "--port", str(port)]
     args += ["--workers", "1", "--http", "httptools", "--loop", "uvloop", "--no-access-log"]
     proc = subprocess.Popen([sys.executable, "-m", "uvicorn", *args, "--log-level", "warning"], env=env)
     deadline = time.monotonic() + 20

@@ -6,12 +6,12 @@ import asyncio
 import time
 from typing import Any
 
-from server import protocol
-from server.demo.app import create_app
-from server.demo.config import WorkerConfig
-from server.demo.emitter import Emitter
-from server.demo.probes import Probes
-from server.demo.telemetry import instrument
+from asgiscope.server import protocol
+from asgiscope.server.demo.app import create_app
+from asgiscope.server.demo.config import WorkerConfig
+from asgiscope.server.demo.emitter import Emitter
+from asgiscope.server.demo.probes import Probes
+from asgiscope.server.demo.telemetry import instrument
 
 
 def probe_tick_cost_us(address: tuple[str, int], token: bytes, seconds: float = 1.0) -> float:

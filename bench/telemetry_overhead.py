@@ -41,18 +41,17 @@ from typing import Final
 import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
+from asgiscope.server import protocol  # noqa: E402
+from asgiscope.server.demo.config import WorkerConfig  # noqa: E402
+from asgiscope.server.lab.collector import Collector  # noqa: E402
 from bench.telemetry_micro import demo_app_cost_us, emitter_cost_us, probe_tick_cost_us  # noqa: E402
-from server import protocol  # noqa: E402
-from server.demo.config import WorkerConfig  # noqa: E402
-from server.lab.collector import Collector  # noqa: E402
 
 TARGET = 0.97
 HEADING = "## Telemetry overhead"
 SERVER_CPU: Final = 0  # both servers: they share this core, the scheduler splits it between them
 CLIENT_CPU: Final = 1  # both load generators and the collector
-APP: Final = "server.demo.app:app_factory"
+APP: Final = "asgiscope.server.demo.app:app_factory"
 # --breakdown: each step adds a piece of the telemetry to the one before (bench/telemetry_variants.py).
 STEPS: Final = ("passthrough", "status", "bookkeeping", "no_probes", "full")
 STEP_WHAT: Final = {
@@ -102,7 +101,7 @@ def demo_server(config: WorkerConfig, app: str = APP) -> Iterator[tuple[str, psu
     port = _free_port()
     cmd = pinned([sys.executable, "-m", "uvicorn", app, "--factory"], SERVER_CPU)
     cmd += ["--host", "127.0.0.1", "--port", str(port), "--no-access-log", "--log-level", "warning"]
-    env = {**os.environ, **config.to_env(), "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, **config.to_env()}
     with tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stderr=err, start_new_session=True)
         url = f"http://127.0.0.1:{port}"

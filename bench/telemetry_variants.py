@@ -14,11 +14,11 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from server.demo import probes
-from server.demo.app import create_app
-from server.demo.config import WorkerConfig
-from server.demo.telemetry import TID_KEY, instrument
-from server.protocol import ROUTE_IDS
+from asgiscope.server.demo import probes
+from asgiscope.server.demo.app import create_app
+from asgiscope.server.demo.config import WorkerConfig
+from asgiscope.server.demo.telemetry import TID_KEY, instrument
+from asgiscope.server.protocol import ROUTE_IDS
 
 
 class _Passthrough:

@@ -8,9 +8,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from server.lab.session import Lab
-from server.load.spec import LoadSpec
-from server.scenario import Scenario
+from asgiscope.server.lab.session import Lab
+from asgiscope.server.load.spec import LoadSpec
+from asgiscope.server.scenario import Scenario
 
 CASES: list[tuple[str, Scenario, LoadSpec]] = [
     ("async io, 1 worker, 100 users x 100 ms", Scenario(workers=1), LoadSpec("io/async", 100, users=100)),

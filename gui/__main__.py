@@ -1,5 +1,5 @@
-"""``python -m gui`` runs the desktop app (and the headless tools, like the console script)."""
+"""``python -m asgiscope.gui`` runs the desktop app (and the headless tools, like the console script)."""
 
-from gui.main import main
+from asgiscope.gui.main import main
 
 main()

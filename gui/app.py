@@ -14,28 +14,28 @@ import logging
 import os
 import signal
 import sys
-from pathlib import Path
+from importlib import resources
 
 import pyqtgraph as pg
 import qasync
 from PySide6.QtCore import QMessageLogContext, QSettings, QtMsgType, qInstallMessageHandler
-from PySide6.QtGui import QIcon
+from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import QApplication
 
-from gui.cli import overrides
-from gui.driver import LabDriver
-from gui.export import save_png
-from gui.frames import FrameClock
-from gui.model import Controls
-from gui.settings import Store
-from gui.theme import Colors, apply_theme
-from gui.window import MainWindow
-from server.load.spec import LoadSpecError
-from server.scenario import ScenarioError
+from asgiscope.gui.cli import overrides
+from asgiscope.gui.driver import LabDriver
+from asgiscope.gui.export import save_png
+from asgiscope.gui.frames import FrameClock
+from asgiscope.gui.model import Controls
+from asgiscope.gui.settings import Store
+from asgiscope.gui.theme import Colors, apply_theme
+from asgiscope.gui.window import MainWindow
+from asgiscope.server.load.spec import LoadSpecError
+from asgiscope.server.scenario import ScenarioError
 
 log = logging.getLogger(__name__)
 
-ICON = Path(__file__).resolve().parent.parent / "assets" / "asgiscope.svg"
+ICON = ("asgiscope.assets", "asgiscope.svg")
 
 
 # Qt messages that say nothing about this app (the offscreen plugin repeats this one on every relayout)
@@ -45,6 +45,17 @@ QUIET = ("This plugin does not support propagateSizeHints()",)
 def _qt_message(kind: QtMsgType, _context: QMessageLogContext, message: str) -> None:
     if message not in QUIET:
         print(f"qt: {message}", file=sys.stderr)
+
+
+def _icon() -> QIcon:
+    """The window icon, read from the installed package (a wheel has no repository folder to look in)."""
+    package, name = ICON
+    pixmap = QPixmap()
+    with contextlib.suppress(OSError, ModuleNotFoundError):
+        pixmap.loadFromData(resources.files(package).joinpath(name).read_bytes())
+    if pixmap.isNull():
+        log.warning("window icon %s/%s could not be loaded", package, name)
+    return QIcon(pixmap)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -57,8 +68,7 @@ def run(args: argparse.Namespace) -> int:
     app.setApplicationDisplayName("asgiscope")
     # the loop ends when main() returns, after the Lab closed; not when the last window goes away
     app.setQuitOnLastWindowClosed(False)
-    if ICON.exists():
-        app.setWindowIcon(QIcon(str(ICON)))
+    app.setWindowIcon(_icon())
     colors = Colors()
     apply_theme(app, colors)
     pg.setConfigOptions(antialias=True, background=colors.plot_bg, foreground=colors.dim)
@@ -81,7 +91,7 @@ def _controls(store: Store, args: argparse.Namespace, cores: int) -> Controls:
 
 async def _main(app: QApplication, args: argparse.Namespace, colors: Colors) -> int:
     # imported here: the engine is only needed once a window is about to open
-    from server.lab.session import Lab
+    from asgiscope.server.lab.session import Lab
 
     cores = os.cpu_count() or 1
     settings = QSettings(args.settings, QSettings.Format.IniFormat) if args.settings else QSettings()

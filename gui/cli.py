@@ -6,7 +6,7 @@ import argparse
 from dataclasses import fields
 from typing import Any, Literal, get_args, get_origin, get_type_hints
 
-from gui.model import Controls
+from asgiscope.gui.model import Controls
 
 # controls that can be set from the command line; their values are checked by Scenario / LoadSpec
 OVERRIDES: dict[str, type] = {f.name: type(getattr(Controls(), f.name)) for f in fields(Controls)}

@@ -12,8 +12,8 @@ from typing import Any
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
 
-from gui.inputs import Choice, LabeledSlider
-from gui.model import (
+from asgiscope.gui.inputs import Choice, LabeledSlider
+from asgiscope.gui.model import (
     HANDLER_LABELS,
     LOG_STEPS,
     MS_MAX,

@@ -13,10 +13,10 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
-from gui.model import Controls
-from server.lab.snapshot import Snapshot
-from server.load.spec import LoadSpec
-from server.scenario import Scenario
+from asgiscope.gui.model import Controls
+from asgiscope.server.lab.snapshot import Snapshot
+from asgiscope.server.load.spec import LoadSpec
+from asgiscope.server.scenario import Scenario
 
 log = logging.getLogger(__name__)
 

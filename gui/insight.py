@@ -12,7 +12,7 @@ import math
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from server.lab.snapshot import Snapshot
+from asgiscope.server.lab.snapshot import Snapshot
 
 STATE_WORDS = {
     "idle": "idle",

@@ -10,7 +10,7 @@ import importlib
 import os
 import sys
 
-HEADLESS = {"serve": "server.serve", "run": "server.cli_run"}
+HEADLESS = {"serve": "asgiscope.server.serve", "run": "asgiscope.server.cli_run"}
 
 
 def main() -> None:
@@ -22,13 +22,13 @@ def main() -> None:
 
 
 def gui_main(argv: list[str]) -> int:
-    from gui.cli import parse
+    from asgiscope.gui.cli import parse
 
     args = parse(argv)
     # qasync and pyqtgraph pick the first Qt binding they find: make it PySide6 before they look
     os.environ["QT_API"] = "pyside6"
     os.environ["PYQTGRAPH_QT_LIB"] = "PySide6"
-    from gui.app import run
+    from asgiscope.gui.app import run
 
     return run(args)
 

@@ -11,8 +11,8 @@ import math
 from dataclasses import dataclass, replace
 from typing import Any, Literal, get_args
 
-from server.load.spec import Endpoint, Engine, LoadSpec, Mode
-from server.scenario import HttpKind, LoopKind, Scenario, ServerKind, SocketKind
+from asgiscope.server.load.spec import Endpoint, Engine, LoadSpec, Mode
+from asgiscope.server.scenario import HttpKind, LoopKind, Scenario, ServerKind, SocketKind
 
 Handler = Literal["await", "threadpool", "blocking"]
 Work = Literal["io", "cpu"]

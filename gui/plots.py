@@ -17,8 +17,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
 
-from gui.theme import Colors
-from server.lab.snapshot import Snapshot
+from asgiscope.gui.theme import Colors
+from asgiscope.server.lab.snapshot import Snapshot
 
 WINDOW_S = 90.0
 LEFT_AXIS_PX = 56

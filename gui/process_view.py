@@ -19,8 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.theme import Colors
-from server.lab.snapshot import ProcessStats, Snapshot, WorkerStats
+from asgiscope.gui.theme import Colors
+from asgiscope.server.lab.snapshot import ProcessStats, Snapshot, WorkerStats
 
 COLUMNS = (
     "process",

@@ -12,9 +12,9 @@ import logging
 from PySide6.QtCore import QByteArray, QSettings
 from PySide6.QtWidgets import QMainWindow
 
-from gui.model import Controls, controls_from, is_handler, workers_max
-from server.load.spec import LoadSpec
-from server.scenario import Scenario
+from asgiscope.gui.model import Controls, controls_from, is_handler, workers_max
+from asgiscope.server.load.spec import LoadSpec
+from asgiscope.server.scenario import Scenario
 
 log = logging.getLogger(__name__)
 

@@ -25,17 +25,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.controls import ControlsPanel
-from gui.driver import LabDriver
-from gui.export import save_png, save_svg
-from gui.frames import FrameClock
-from gui.insight import InsightBar
-from gui.model import Controls
-from gui.plots import PlotsPanel
-from gui.process_view import ProcessView
-from gui.settings import Store
-from gui.theme import Colors
-from server.lab.snapshot import Snapshot
+from asgiscope.gui.controls import ControlsPanel
+from asgiscope.gui.driver import LabDriver
+from asgiscope.gui.export import save_png, save_svg
+from asgiscope.gui.frames import FrameClock
+from asgiscope.gui.insight import InsightBar
+from asgiscope.gui.model import Controls
+from asgiscope.gui.plots import PlotsPanel
+from asgiscope.gui.process_view import ProcessView
+from asgiscope.gui.settings import Store
+from asgiscope.gui.theme import Colors
+from asgiscope.server.lab.snapshot import Snapshot
 
 log = logging.getLogger(__name__)
 

@@ -68,5 +68,20 @@ if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
     echo "$WANT" > "$STAMP"
 fi
 
+typecheck_tree() {
+    # mypy and import-linter cannot follow setuptools' editable-install finder, and import-linter does not
+    # walk symlinked folders: give them a fresh copy of the package as installed (pyproject.toml's
+    # package-dir, spelled out). Errors name build/typecheck/asgiscope/<folder>/..., i.e. <folder>/...
+    local tree="$ROOT/build/typecheck/asgiscope"
+    rm -rf "$tree"
+    mkdir -p "$tree"
+    cp "$ROOT"/scripts/asgiscope/*.py "$tree/"
+    local part
+    for part in server gui assets; do
+        cp -R "$ROOT/$part" "$tree/$part"
+    done
+    find "$tree" -name __pycache__ -prune -exec rm -rf {} +
+}
+
 ensure_system_libs
 export QT_API=pyside6 PYQTGRAPH_QT_LIB=PySide6

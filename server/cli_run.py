@@ -14,11 +14,11 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from server.lab.session import Lab, LabError
-from server.lab.snapshot import Snapshot
-from server.load.spec import LoadSpec, LoadSpecError
-from server.scenario import ScenarioError
-from server.serve import add_scenario_arguments, scenario_from_args
+from asgiscope.server.lab.session import Lab, LabError
+from asgiscope.server.lab.snapshot import Snapshot
+from asgiscope.server.load.spec import LoadSpec, LoadSpecError
+from asgiscope.server.scenario import ScenarioError
+from asgiscope.server.serve import add_scenario_arguments, scenario_from_args
 
 
 class UsageError(Exception):

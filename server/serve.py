@@ -14,8 +14,8 @@ import sys
 from dataclasses import fields
 from typing import Any, get_args
 
-from server.launch import LaunchError, ServerTree
-from server.scenario import HttpKind, LoopKind, Scenario, ScenarioError, ServerKind, SocketKind
+from asgiscope.server.launch import LaunchError, ServerTree
+from asgiscope.server.scenario import HttpKind, LoopKind, Scenario, ScenarioError, ServerKind, SocketKind
 
 DEFAULT_PORT = 8000
 EXIT_USAGE = 2

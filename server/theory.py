@@ -22,9 +22,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from server.lab.snapshot import Limit, Prediction
-from server.load.spec import Endpoint, Engine, LoadSpec
-from server.scenario import HttpKind, Scenario
+from asgiscope.server.lab.snapshot import Limit, Prediction
+from asgiscope.server.load.spec import Endpoint, Engine, LoadSpec
+from asgiscope.server.scenario import HttpKind, Scenario
 
 
 def _server_costs() -> dict[HttpKind, float]:

@@ -11,7 +11,7 @@ import time
 import httpx
 import pytest
 
-RUN = [sys.executable, "-m", "server.cli_run"]
+RUN = [sys.executable, "-m", "asgiscope.server.cli_run"]
 
 
 def run(*args: str, timeout: float = 90) -> subprocess.CompletedProcess[str]:

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from server import protocol
-from server.demo.emitter import MAX_AGE_NS, Emitter
-from server.lab.collector import RCVBUF, Collector, CollectorStats, SequenceTracker
+from asgiscope.server import protocol
+from asgiscope.server.demo.emitter import MAX_AGE_NS, Emitter
+from asgiscope.server.lab.collector import RCVBUF, Collector, CollectorStats, SequenceTracker
 
 TOKEN = secrets.token_bytes(protocol.TOKEN_BYTES)
 

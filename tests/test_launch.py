@@ -18,10 +18,10 @@ import httpx
 import psutil
 import pytest
 
-from server.launch import LaunchError, ServerTree
-from server.launch.process import tree_pids, wait_gone
-from server.launch.ready import poll_until
-from server.scenario import Scenario, ScenarioError, ServerKind
+from asgiscope.server.launch import LaunchError, ServerTree
+from asgiscope.server.launch.process import tree_pids, wait_gone
+from asgiscope.server.launch.ready import poll_until
+from asgiscope.server.scenario import Scenario, ScenarioError, ServerKind
 
 KINDS: list[ServerKind] = ["uvicorn", "gunicorn"]
 
@@ -213,9 +213,9 @@ def test_invalid_scenarios_are_refused_before_anything_starts(changes: dict[str,
 
 OWNER = """
 import asyncio, json, sys
-from server.launch import ServerTree
-from server.launch.process import tree_pids
-from server.scenario import Scenario
+from asgiscope.server.launch import ServerTree
+from asgiscope.server.launch.process import tree_pids
+from asgiscope.server.scenario import Scenario
 
 async def main():
     tree = ServerTree(Scenario(server=sys.argv[1], workers=2))

@@ -12,7 +12,7 @@ import time
 import psutil
 import pytest
 
-from server.lifeline import EXIT_ORPHANED, PARENT_ENV
+from asgiscope.server.lifeline import EXIT_ORPHANED, PARENT_ENV
 
 
 def gone(pid: int) -> bool:
@@ -40,7 +40,7 @@ def run_parent(code: str) -> tuple[subprocess.Popen[str], dict[str, int]]:
 
 WORKER = """
 import sys, time
-from server.lifeline import start_parent_watch
+from asgiscope.server.lifeline import start_parent_watch
 start_parent_watch(0.1, death_signal={death_signal})
 print("up", flush=True)
 time.sleep(60)
@@ -76,7 +76,7 @@ def test_worker_whose_master_died_before_it_started_exits_at_once() -> None:
 
 MASTER = """
 import json, os, subprocess, sys, time
-from server.lifeline import publish_as_parent, start_owner_watch
+from asgiscope.server.lifeline import publish_as_parent, start_owner_watch
 start_owner_watch(int(sys.argv[1]), interval=0.2)
 publish_as_parent()
 worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])

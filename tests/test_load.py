@@ -13,15 +13,15 @@ from pathlib import Path
 import psutil
 import pytest
 
-from server.demo.config import WorkerConfig
-from server.load import hist
-from server.load.client import LoadProcess
-from server.load.group import LoadGroup, split_spec
-from server.load.spec import LoadReport, LoadSpec
+from asgiscope.server.demo.config import WorkerConfig
+from asgiscope.server.load import hist
+from asgiscope.server.load.client import LoadProcess
+from asgiscope.server.load.group import LoadGroup, split_spec
+from asgiscope.server.load.spec import LoadReport, LoadSpec
 from tests.uvicorn_proc import free_port, run_server
 
 WARMUP_S = 0.5
-_SERVER_ARGS = ("server.demo.app:app_factory", "--factory", "--host", "127.0.0.1", "--workers", "1")
+_SERVER_ARGS = ("asgiscope.server.demo.app:app_factory", "--factory", "--host", "127.0.0.1", "--workers", "1")
 
 
 @dataclass
@@ -240,7 +240,7 @@ async def test_stop_leaves_no_process(server: Server) -> None:
 
 def test_closing_stdin_ends_the_process(server: Server) -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "server.load.process", "--url", server.url],
+        [sys.executable, "-m", "asgiscope.server.load.process", "--url", server.url],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -267,8 +267,8 @@ def test_owner_killed_child_exits(server: Server) -> None:
 
 _OWNER = """
 import asyncio, sys
-from server.load.client import LoadProcess
-from server.load.spec import LoadSpec
+from asgiscope.server.load.client import LoadProcess
+from asgiscope.server.load.spec import LoadSpec
 
 async def main():
     lp = LoadProcess(sys.argv[1], LoadSpec(users=5))
@@ -282,7 +282,15 @@ asyncio.run(main())
 
 def test_bad_arguments_exit_2_with_a_message() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "server.load.process", "--url", "http://x", "--spec", '{"users": 0}'],
+        [
+            sys.executable,
+            "-m",
+            "asgiscope.server.load.process",
+            "--url",
+            "http://x",
+            "--spec",
+            '{"users": 0}',
+        ],
         capture_output=True,
         text=True,
         timeout=20,

@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 import uvloop
 
-from server.load import hist, raw_engine
-from server.load.client import LoadProcess
-from server.load.drivers import send
-from server.load.raw_engine import RawEngine
-from server.load.recorder import Recorder
-from server.load.spec import LoadReport, LoadSpec
+from asgiscope.server.load import hist, raw_engine
+from asgiscope.server.load.client import LoadProcess
+from asgiscope.server.load.drivers import send
+from asgiscope.server.load.raw_engine import RawEngine
+from asgiscope.server.load.recorder import Recorder
+from asgiscope.server.load.spec import LoadReport, LoadSpec
 from tests.test_load import Server, _collect, _rate, _start_server, run_then_pause
 from tests.uvicorn_proc import free_port
 

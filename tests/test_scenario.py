@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from server.load.spec import LoadReport, LoadSpec, LoadSpecError
-from server.scenario import Scenario, ScenarioError
+from asgiscope.server.load.spec import LoadReport, LoadSpec, LoadSpecError
+from asgiscope.server.scenario import Scenario, ScenarioError
 
 
 def test_defaults_and_json_round_trip() -> None:

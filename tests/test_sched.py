@@ -10,10 +10,10 @@ import time
 
 import pytest
 
-from server.lab.insight import Figures, client_bound
-from server.lab.snapshot import ClientBound
-from server.load.sched import runqueue_wait_s
-from server.load.spec import LoadSpec
+from asgiscope.server.lab.insight import Figures, client_bound
+from asgiscope.server.lab.snapshot import ClientBound
+from asgiscope.server.load.sched import runqueue_wait_s
+from asgiscope.server.load.spec import LoadSpec
 
 pytestmark = pytest.mark.skipif(runqueue_wait_s() is None, reason="no /proc/<pid>/task/*/schedstat here")
 

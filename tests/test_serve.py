@@ -11,9 +11,9 @@ import sys
 import httpx
 import pytest
 
-from server.launch.process import wait_gone
-from server.scenario import Scenario
-from server.serve import add_scenario_arguments, main, scenario_from_args
+from asgiscope.server.launch.process import wait_gone
+from asgiscope.server.scenario import Scenario
+from asgiscope.server.serve import add_scenario_arguments, main, scenario_from_args
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -55,7 +55,17 @@ def test_bad_flags_exit_2_with_the_reason(
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
 def test_serve_starts_answers_and_stops_cleanly(stop_signal: signal.Signals) -> None:
     serve = subprocess.Popen(
-        [sys.executable, "-m", "server.serve", "--port", "0", "--workers", "2", "--server", "gunicorn"],
+        [
+            sys.executable,
+            "-m",
+            "asgiscope.server.serve",
+            "--port",
+            "0",
+            "--workers",
+            "2",
+            "--server",
+            "gunicorn",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

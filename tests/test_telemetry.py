@@ -17,10 +17,10 @@ import aiohttp
 import numpy as np
 import pytest
 
-from server import protocol
-from server.demo.config import WorkerConfig
-from server.demo.telemetry import instrument
-from server.lab.collector import Collector
+from asgiscope.server import protocol
+from asgiscope.server.demo.config import WorkerConfig
+from asgiscope.server.demo.telemetry import instrument
+from asgiscope.server.lab.collector import Collector
 from tests.uvicorn_proc import Server, free_port, run_server, uvicorn_cmd
 
 TOKENS = 8
@@ -290,7 +290,7 @@ def two_workers(kind: str, port: int) -> list[str]:
         "--no-control-socket",
         "--graceful-timeout",
         "2",
-        "server.demo.app:app_factory()",
+        "asgiscope.server.demo.app:app_factory()",
     ]
 
 

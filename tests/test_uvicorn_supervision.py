@@ -14,9 +14,9 @@ import pytest
 from uvicorn import Config
 from uvicorn.supervisors.multiprocess import Process
 
-from server.launch.master import DEMO_APP
-from server.launch.ready import http_status
-from server.launch.uvicorn_master import health
+from asgiscope.server.launch.master import DEMO_APP
+from asgiscope.server.launch.ready import http_status
+from asgiscope.server.launch.uvicorn_master import health
 
 
 @pytest.fixture

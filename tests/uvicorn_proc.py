@@ -19,7 +19,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from server.demo.config import WorkerConfig
+from asgiscope.server.demo.config import WorkerConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -63,7 +63,7 @@ def uvicorn_cmd(port: int, extra: Sequence[str] = ()) -> list[str]:
         sys.executable,
         "-m",
         "uvicorn",
-        "server.demo.app:app_factory",
+        "asgiscope.server.demo.app:app_factory",
         "--factory",
         "--host",
         "127.0.0.1",
@@ -89,7 +89,7 @@ def run_server(
     file when given."""
     port = free_port() if port is None else port
     argv = list(cmd) if cmd is not None else uvicorn_cmd(port)
-    env = {**os.environ, **config.to_env(), "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, **config.to_env()}
     with tempfile.TemporaryFile() as stderr, contextlib.ExitStack() as files:
         out = files.enter_context(stdout.open("w")) if stdout is not None else subprocess.DEVNULL
         proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=stderr, start_new_session=True)

@@ -25,7 +25,7 @@ from typing import Annotated, Any
 import anyio.to_thread
 from fastapi import FastAPI, Query, Request
 
-from server.demo.config import WorkerConfig
+from asgiscope.server.demo.config import WorkerConfig
 
 Ms = Annotated[int, Query(ge=0, le=10_000, description="how long the handler works, in milliseconds")]
 
@@ -103,8 +103,8 @@ def create_app(
 
 def app_factory() -> Any:
     """Entry point for uvicorn/gunicorn (``server.demo.app:app_factory``, factory mode)."""
-    from server.demo.telemetry import instrument
-    from server.lifeline import start_parent_watch
+    from asgiscope.server.demo.telemetry import instrument
+    from asgiscope.server.lifeline import start_parent_watch
 
     config = WorkerConfig.from_env()
     if config.watch_parent:

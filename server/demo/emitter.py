@@ -15,7 +15,7 @@ import os
 import socket
 from typing import Final
 
-from server import protocol
+from asgiscope.server import protocol
 
 BATCH: Final = 64  # records per datagram; also the flush threshold
 # A record never waits longer than this in the buffer. The flush timer cannot guarantee it alone: a loop

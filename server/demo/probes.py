@@ -19,8 +19,8 @@ from typing import Final
 
 import anyio.to_thread
 
-from server import protocol
-from server.demo.emitter import Emitter
+from asgiscope.server import protocol
+from asgiscope.server.demo.emitter import Emitter
 
 INTERVAL_S: Final = 0.010
 FLUSH_S: Final = 0.020

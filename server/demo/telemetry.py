@@ -17,12 +17,12 @@ from collections.abc import Awaitable, Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from server import protocol
-from server.demo.config import WorkerConfig
-from server.demo.emitter import Emitter
-from server.demo.probes import INTERVAL_S, Probes
-from server.protocol import KIND_REQUEST as REQUEST
-from server.protocol import ROUTE_IDS
+from asgiscope.server import protocol
+from asgiscope.server.demo.config import WorkerConfig
+from asgiscope.server.demo.emitter import Emitter
+from asgiscope.server.demo.probes import INTERVAL_S, Probes
+from asgiscope.server.protocol import KIND_REQUEST as REQUEST
+from asgiscope.server.protocol import ROUTE_IDS
 
 # Scope key holding a one-slot list; the demo's ``def`` handlers write their native thread id into
 # it (see ``_tag`` in app.py). Starlette copies neither the scope nor its values on the way to the

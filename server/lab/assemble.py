@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, replace
 
-from server.lab.insight import Figures, client_bound, insights
-from server.lab.metrics import Metrics
-from server.lab.procstats import ProcSampler
-from server.lab.snapshot import (
+from asgiscope.server.lab.insight import Figures, client_bound, insights
+from asgiscope.server.lab.metrics import Metrics
+from asgiscope.server.lab.procstats import ProcSampler
+from asgiscope.server.lab.snapshot import (
     LabState,
     Marker,
     Prediction,
@@ -18,9 +18,9 @@ from server.lab.snapshot import (
     TreeEvent,
     WorkerStats,
 )
-from server.launch.tree import TreeInfo
-from server.load.spec import LoadSpec
-from server.scenario import Scenario
+from asgiscope.server.launch.tree import TreeInfo
+from asgiscope.server.load.spec import LoadSpec
+from asgiscope.server.scenario import Scenario
 
 MARKER_HORIZON_S = 130.0  # a little past the plots' longest window
 

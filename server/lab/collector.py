@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Final, Self
 
-from server import protocol
+from asgiscope.server import protocol
 
 RCVBUF: Final = 4 << 20  # Linux caps this at net.core.rmem_max (4 MiB on these machines)
 RECV_MAX: Final = 65_536

@@ -10,8 +10,8 @@ from collections import deque
 
 import numpy as np
 
-from server.lab.snapshot import Latency
-from server.load.hist import decode, new_histogram
+from asgiscope.server.lab.snapshot import Latency
+from asgiscope.server.load.hist import decode, new_histogram
 
 
 class LatencyWindow:

@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from server.lab.bins import Bins
-from server.lab.latency import LatencyWindow
-from server.lab.series import SeriesRecorder
-from server.lab.snapshot import Latency, WorkerStats
-from server.load.spec import LoadReport
-from server.protocol import KIND_LAG, KIND_POOL, KIND_REQUEST, Batch
+from asgiscope.server.lab.bins import Bins
+from asgiscope.server.lab.latency import LatencyWindow
+from asgiscope.server.lab.series import SeriesRecorder
+from asgiscope.server.lab.snapshot import Latency, WorkerStats
+from asgiscope.server.load.spec import LoadReport
+from asgiscope.server.protocol import KIND_LAG, KIND_POOL, KIND_REQUEST, Batch
 
 NS = 1e-9
 MAX_SERVER_LAG_S = 5.0

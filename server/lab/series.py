@@ -10,7 +10,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from server.lab.snapshot import Series
+from asgiscope.server.lab.snapshot import Series
 
 K = TypeVar("K")
 

@@ -14,11 +14,11 @@ import secrets
 import time
 from collections import deque
 
-from server.lab.assemble import Session, assemble
-from server.lab.collector import Collector
-from server.lab.metrics import Metrics
-from server.lab.procstats import ProcSampler
-from server.lab.snapshot import (
+from asgiscope.server.lab.assemble import Session, assemble
+from asgiscope.server.lab.collector import Collector
+from asgiscope.server.lab.metrics import Metrics
+from asgiscope.server.lab.procstats import ProcSampler
+from asgiscope.server.lab.snapshot import (
     EventKind,
     LabState,
     Marker,
@@ -27,11 +27,11 @@ from server.lab.snapshot import (
     Telemetry,
     TreeEvent,
 )
-from server.launch.tree import LaunchError, ServerTree, TelemetryTarget, TreeInfo
-from server.load.client import LoadProcess
-from server.load.spec import LoadSpec
-from server.scenario import Scenario
-from server.theory import predict
+from asgiscope.server.launch.tree import LaunchError, ServerTree, TelemetryTarget, TreeInfo
+from asgiscope.server.load.client import LoadProcess
+from asgiscope.server.load.spec import LoadSpec
+from asgiscope.server.scenario import Scenario
+from asgiscope.server.theory import predict
 
 
 class LabError(RuntimeError):

@@ -11,8 +11,8 @@ from typing import Literal
 
 import numpy as np
 
-from server.load.spec import LoadSpec
-from server.scenario import Scenario
+from asgiscope.server.load.spec import LoadSpec
+from asgiscope.server.scenario import Scenario
 
 LabState = Literal["idle", "starting", "running", "restarting", "stopping", "stopped", "error"]
 EventKind = Literal["worker_started", "worker_exited", "scaled", "restarted", "crashed"]

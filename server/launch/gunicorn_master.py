@@ -15,10 +15,10 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.arbiter import Arbiter
 from uvicorn_worker import UvicornWorker
 
-from server.launch.events import EventWriter, StartReason
-from server.launch.master import boot_master, close_fds_in_worker
-from server.launch.spec import NO_FD, MasterSpec
-from server.scenario import HttpKind, LoopKind
+from asgiscope.server.launch.events import EventWriter, StartReason
+from asgiscope.server.launch.master import boot_master, close_fds_in_worker
+from asgiscope.server.launch.spec import NO_FD, MasterSpec
+from asgiscope.server.scenario import HttpKind, LoopKind
 
 
 def worker_class(loop: LoopKind, http: HttpKind) -> type[UvicornWorker]:
@@ -88,7 +88,7 @@ class DemoApplication(BaseApplication):  # type: ignore[misc]
 
     def load(self) -> Any:
         # Runs in each worker after the fork (no preload): the worker's own lifeline starts there.
-        from server.demo.app import app_factory
+        from asgiscope.server.demo.app import app_factory
 
         return app_factory()
 

@@ -6,11 +6,11 @@ import contextlib
 import os
 import sys
 
-from server.launch.events import EventWriter
-from server.launch.spec import NO_FD, MasterSpec
-from server.lifeline import publish_as_parent, start_owner_watch
+from asgiscope.server.launch.events import EventWriter
+from asgiscope.server.launch.spec import NO_FD, MasterSpec
+from asgiscope.server.lifeline import publish_as_parent, start_owner_watch
 
-DEMO_APP = "server.demo.app:app_factory"
+DEMO_APP = "asgiscope.server.demo.app:app_factory"
 
 
 def boot_master(argv: list[str]) -> tuple[MasterSpec, EventWriter]:

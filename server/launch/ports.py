@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 
-from server.launch.model import LaunchError
+from asgiscope.server.launch.model import LaunchError
 
 BACKLOG = 2048  # uvicorn's default: a burst of users must queue in the kernel, not be refused
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 
-from server.scenario import Scenario
+from asgiscope.server.scenario import Scenario
 
 NO_FD = -1
 

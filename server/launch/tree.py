@@ -16,33 +16,31 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
-from pathlib import Path
 from typing import Final
 
-from server.demo.config import WorkerConfig
-from server.launch import process
-from server.launch.events import TreeEvent
-from server.launch.model import LaunchError, TelemetryTarget, TreeInfo, WorkerExit
-from server.launch.pipes import PipeReader
-from server.launch.ports import bind_listener, reserve_port
-from server.launch.ready import poll_until, wait_ready
-from server.launch.spec import NO_FD, MasterSpec
-from server.scenario import Scenario, ServerKind
+from asgiscope.server.demo.config import WorkerConfig
+from asgiscope.server.launch import process
+from asgiscope.server.launch.events import TreeEvent
+from asgiscope.server.launch.model import LaunchError, TelemetryTarget, TreeInfo, WorkerExit
+from asgiscope.server.launch.pipes import PipeReader
+from asgiscope.server.launch.ports import bind_listener, reserve_port
+from asgiscope.server.launch.ready import poll_until, wait_ready
+from asgiscope.server.launch.spec import NO_FD, MasterSpec
+from asgiscope.server.scenario import Scenario, ServerKind
 
 # The launcher's public names, importable from here or from server.launch.
 __all__ = ["LaunchError", "ServerTree", "TelemetryTarget", "TreeEvent", "TreeInfo", "WorkerExit"]
 
 HOST: Final = "127.0.0.1"
 MASTER_MODULES: Final[dict[ServerKind, str]] = {
-    "uvicorn": "server.launch.uvicorn_master",
-    "gunicorn": "server.launch.gunicorn_master",
+    "uvicorn": "asgiscope.server.launch.uvicorn_master",
+    "gunicorn": "asgiscope.server.launch.gunicorn_master",
 }
 GRACEFUL_TIMEOUT: Final = 3.0
 # Margin over the workers' graceful shutdown before the group gets SIGKILL.
 STOP_MARGIN: Final = 2.5
 SCALE_STEP_TIMEOUT: Final = 20.0
 # The directory holding the `server` package: masters must import it whatever the owner's cwd.
-_PROJECT_ROOT: Final = str(Path(__file__).resolve().parents[2])
 
 
 class ServerTree:
@@ -146,7 +144,6 @@ class ServerTree:
         )
         env = dict(os.environ)
         env.update(config.to_env())
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (_PROJECT_ROOT, env.get("PYTHONPATH")) if p)
         env["PYTHONUNBUFFERED"] = "1"  # the stderr tail must be there when a master dies
         return env
 

@@ -21,9 +21,9 @@ from uvicorn import Config
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors.multiprocess import Multiprocess, Process
 
-from server.launch.events import EventWriter
-from server.launch.master import DEMO_APP, boot_master
-from server.launch.spec import MasterSpec
+from asgiscope.server.launch.events import EventWriter
+from asgiscope.server.launch.master import DEMO_APP, boot_master
+from asgiscope.server.launch.spec import MasterSpec
 
 logger = logging.getLogger("uvicorn.error")
 

@@ -12,14 +12,11 @@ import contextlib
 import os
 import sys
 from collections import deque
-from pathlib import Path
 
-from server.load.spec import LoadReport, LoadSpec
+from asgiscope.server.load.spec import LoadReport, LoadSpec
 
 STOP_GRACE_S = 2.0
 STDERR_TAIL_LINES = 40
-# The package root, so the child imports this very checkout even when it is not installed.
-_ROOT = str(Path(__file__).resolve().parents[2])
 
 
 class LoadProcessError(RuntimeError):
@@ -58,12 +55,11 @@ class LoadProcess:
         if self._proc is not None:
             raise LoadProcessError("already started")
         env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (_ROOT, env.get("PYTHONPATH", "")) if p)
         env["PYTHONUNBUFFERED"] = "1"
         self._proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "server.load.process",
+            "asgiscope.server.load.process",
             "--url",
             self.url,
             "--spec",

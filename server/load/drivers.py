@@ -10,8 +10,8 @@ import asyncio
 import time
 from dataclasses import dataclass
 
-from server.load.engines import HttpEngine
-from server.load.recorder import Recorder
+from asgiscope.server.load.engines import HttpEngine
+from asgiscope.server.load.recorder import Recorder
 
 # After a transport failure (refused, reset) a user waits this long: a dead server must not turn the
 # load process into a busy loop that eats the core the server needs.

@@ -19,7 +19,7 @@ import aiohttp
 import httpx
 import yarl
 
-from server.load.spec import Engine
+from asgiscope.server.load.spec import Engine
 
 ErrorKind = Literal["status_4xx", "status_5xx", "connect", "disconnect", "timeout", "other"]
 
@@ -145,7 +145,7 @@ class HttpxEngine:
 
 def _raw_engine() -> HttpEngine:
     # Imported late: raw_engine builds on this module's ErrorKind, timeouts and classifier.
-    from server.load.raw_engine import RawEngine
+    from asgiscope.server.load.raw_engine import RawEngine
 
     return RawEngine()
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 import math
 
-from server.load.client import LoadProcess
-from server.load.spec import LoadReport, LoadSpec
+from asgiscope.server.load.client import LoadProcess
+from asgiscope.server.load.spec import LoadReport, LoadSpec
 
 
 def split_spec(spec: LoadSpec, k: int) -> list[LoadSpec]:

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from hdrh.histogram import HdrHistogram
 
-from server.load.spec import LoadReport
+from asgiscope.server.load.spec import LoadReport
 
 LOWEST_US = 1
 HIGHEST_US = 60_000_000  # one minute: longer than any request timeout the engines allow

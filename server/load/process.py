@@ -23,9 +23,9 @@ import traceback
 from collections.abc import Callable, Coroutine
 from typing import Any, TextIO
 
-from server.load.recorder import Recorder
-from server.load.runner import Runner
-from server.load.spec import LoadSpec, LoadSpecError
+from asgiscope.server.load.recorder import Recorder
+from asgiscope.server.load.runner import Runner
+from asgiscope.server.load.spec import LoadSpec, LoadSpecError
 
 REPORT_INTERVAL_S = 0.1
 

@@ -25,8 +25,8 @@ from urllib.parse import urlsplit
 
 import httptools
 
-from server.load.engines import CONNECT_TIMEOUT_S, TOTAL_TIMEOUT_S, ErrorKind, _classify
-from server.load.spec import Engine
+from asgiscope.server.load.engines import CONNECT_TIMEOUT_S, TOTAL_TIMEOUT_S, ErrorKind, _classify
+from asgiscope.server.load.spec import Engine
 
 Address = tuple[str, int]
 _MAX_TARGETS = 4096  # distinct URLs remembered; live ``ms`` changes make new ones

@@ -9,10 +9,10 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
-from server.load import hist
-from server.load.engines import ErrorKind, status_error
-from server.load.sched import runqueue_wait_s
-from server.load.spec import LoadReport
+from asgiscope.server.load import hist
+from asgiscope.server.load.engines import ErrorKind, status_error
+from asgiscope.server.load.sched import runqueue_wait_s
+from asgiscope.server.load.spec import LoadReport
 
 
 class Recorder:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from server.load.drivers import ClosedLoop, OpenLoop, Target
-from server.load.engines import HttpEngine, make_engine
-from server.load.recorder import Recorder
-from server.load.spec import Engine, LoadSpec
+from asgiscope.server.load.drivers import ClosedLoop, OpenLoop, Target
+from asgiscope.server.load.engines import HttpEngine, make_engine
+from asgiscope.server.load.recorder import Recorder
+from asgiscope.server.load.spec import Engine, LoadSpec
 
 # How long retired work may take to finish before it is cancelled (engine switch, shutdown).
 SETTLE_S = 5.0

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from server.lab.snapshot import (
+from asgiscope.server.lab.snapshot import (
     ClientBound,
     Latency,
     Marker,
@@ -19,8 +19,8 @@ from server.lab.snapshot import (
     TreeEvent,
     WorkerStats,
 )
-from server.load.spec import LoadSpec
-from server.scenario import Scenario
+from asgiscope.server.load.spec import LoadSpec
+from asgiscope.server.scenario import Scenario
 
 
 class FakeLab:

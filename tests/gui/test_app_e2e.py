@@ -39,7 +39,7 @@ def test_app_runs_load_saves_a_screenshot_and_leaves_nothing(tmp_path: Path) -> 
         "XDG_CONFIG_HOME": str(tmp_path / "config"),
         MARK: token,
     }
-    cmd = [sys.executable, "-m", "gui", "--autostart", "--screenshot", str(shot), "--quit-after", "8"]
+    cmd = [sys.executable, "-m", "asgiscope", "--autostart", "--screenshot", str(shot), "--quit-after", "8"]
     cmd += ["--settings", str(tmp_path / "settings.ini")]
     started = time.monotonic()
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=75)
@@ -66,7 +66,7 @@ def test_app_runs_load_saves_a_screenshot_and_leaves_nothing(tmp_path: Path) -> 
 def test_sigterm_closes_the_app_cleanly(tmp_path: Path) -> None:
     token = secrets.token_hex(8)
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", MARK: token}
-    cmd = [sys.executable, "-m", "gui", "--autostart", "--settings", str(tmp_path / "s.ini")]
+    cmd = [sys.executable, "-m", "asgiscope", "--autostart", "--settings", str(tmp_path / "s.ini")]
     proc = subprocess.Popen(
         cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
     )
@@ -94,7 +94,7 @@ def test_a_sigkilled_app_leaves_nothing_within_3_s(tmp_path: Path) -> None:
     # No chance to clean up: the lifelines (parent-death pipe, parent polling, stdin EOF) must do it.
     token = secrets.token_hex(8)
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", MARK: token}
-    cmd = [sys.executable, "-m", "gui", "--autostart", "--settings", str(tmp_path / "s.ini")]
+    cmd = [sys.executable, "-m", "asgiscope", "--autostart", "--settings", str(tmp_path / "s.ini")]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 30

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from pytestqt.qtbot import QtBot
 
-from gui.controls import DEBOUNCE_MS, TIPS, ControlsPanel
-from gui.model import Controls
+from asgiscope.gui.controls import DEBOUNCE_MS, TIPS, ControlsPanel
+from asgiscope.gui.model import Controls
 
 
 def make_panel(qtbot: QtBot, controls: Controls | None = None) -> tuple[ControlsPanel, list[Controls]]:

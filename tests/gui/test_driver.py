@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from gui.driver import LabDriver
-from gui.model import Controls
+from asgiscope.gui.driver import LabDriver
+from asgiscope.gui.model import Controls
 from tests.gui.fakes import FakeLab
 
 

@@ -8,11 +8,13 @@ from types import SimpleNamespace
 
 import pytest
 
-import gui.main
-from gui.cli import overrides, parse
+import asgiscope.gui.main
+from asgiscope.gui.cli import overrides, parse
 
 
-@pytest.mark.parametrize(("tool", "module"), [("serve", "server.serve"), ("run", "server.cli_run")])
+@pytest.mark.parametrize(
+    ("tool", "module"), [("serve", "asgiscope.server.serve"), ("run", "asgiscope.server.cli_run")]
+)
 def test_headless_tools_get_the_rest_of_argv(monkeypatch: pytest.MonkeyPatch, tool: str, module: str) -> None:
     seen: list[object] = []
 
@@ -20,10 +22,10 @@ def test_headless_tools_get_the_rest_of_argv(monkeypatch: pytest.MonkeyPatch, to
         seen.append(name)
         return SimpleNamespace(main=lambda argv: seen.append(argv) or 3)
 
-    monkeypatch.setattr(gui.main.importlib, "import_module", fake_import)
+    monkeypatch.setattr(asgiscope.gui.main.importlib, "import_module", fake_import)
     monkeypatch.setattr(sys, "argv", ["asgiscope", tool, "--workers", "2"])
     with pytest.raises(SystemExit) as exit_:
-        gui.main.main()
+        asgiscope.gui.main.main()
     assert exit_.value.code == 3
     assert seen == [module, ["--workers", "2"]]
 
@@ -55,7 +57,7 @@ def test_flags_override_controls() -> None:
 )
 def test_a_bad_flag_is_refused_with_the_choices_before_anything_starts(argv: list[str], needle: str) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "gui", *argv],
+        [sys.executable, "-m", "asgiscope", *argv],
         capture_output=True,
         text=True,
         timeout=60,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from gui.model import (
+from asgiscope.gui.model import (
     ENDPOINTS,
     Controls,
     controls_from,
@@ -11,8 +11,8 @@ from gui.model import (
     nice_round,
     workers_max,
 )
-from server.load.spec import LoadSpec
-from server.scenario import Scenario, ScenarioError
+from asgiscope.server.load.spec import LoadSpec
+from asgiscope.server.scenario import Scenario, ScenarioError
 
 
 @pytest.mark.parametrize(

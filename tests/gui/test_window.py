@@ -12,14 +12,14 @@ from PySide6.QtCore import QSettings
 from PySide6.QtGui import QImage
 from pytestqt.qtbot import QtBot
 
-from gui.driver import LabDriver
-from gui.export import save_png, save_svg
-from gui.insight import InsightBar
-from gui.model import Controls
-from gui.settings import Store
-from gui.theme import Colors
-from gui.window import MainWindow
-from server.lab.snapshot import ClientBound, Marker
+from asgiscope.gui.driver import LabDriver
+from asgiscope.gui.export import save_png, save_svg
+from asgiscope.gui.insight import InsightBar
+from asgiscope.gui.model import Controls
+from asgiscope.gui.settings import Store
+from asgiscope.gui.theme import Colors
+from asgiscope.gui.window import MainWindow
+from asgiscope.server.lab.snapshot import ClientBound, Marker
 from tests.gui.fakes import FakeLab, make_snapshot
 
 

@@ -7,11 +7,11 @@ from pathlib import Path
 from PySide6.QtCore import QSettings
 from pytestqt.qtbot import QtBot
 
-from gui.driver import LabDriver
-from gui.model import Controls
-from gui.settings import Store
-from gui.theme import Colors
-from gui.window import MainWindow
+from asgiscope.gui.driver import LabDriver
+from asgiscope.gui.model import Controls
+from asgiscope.gui.settings import Store
+from asgiscope.gui.theme import Colors
+from asgiscope.gui.window import MainWindow
 from tests.gui.fakes import FakeLab
 
 

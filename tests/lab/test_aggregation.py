@@ -5,10 +5,10 @@ import math
 import numpy as np
 import pytest
 
-from server.lab.bins import Bins
-from server.lab.latency import LatencyWindow
-from server.lab.series import SeriesRecorder
-from server.load.hist import encode, new_histogram
+from asgiscope.server.lab.bins import Bins
+from asgiscope.server.lab.latency import LatencyWindow
+from asgiscope.server.lab.series import SeriesRecorder
+from asgiscope.server.load.hist import encode, new_histogram
 
 
 def test_bins_rate_from_event_times() -> None:

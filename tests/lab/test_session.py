@@ -10,10 +10,10 @@ import time
 import psutil
 import pytest
 
-from server.lab.session import Lab, LabError
-from server.lab.snapshot import Snapshot
-from server.load.spec import LoadSpec
-from server.scenario import Scenario
+from asgiscope.server.lab.session import Lab, LabError
+from asgiscope.server.lab.snapshot import Snapshot
+from asgiscope.server.load.spec import LoadSpec
+from asgiscope.server.scenario import Scenario
 
 
 async def settle(lab: Lab, seconds: float) -> Snapshot:
@@ -121,7 +121,7 @@ def server_processes() -> list[psutil.Process]:
     out = []
     for p in psutil.Process().children(recursive=True):
         try:
-            if any("server.launch" in a or "multiprocessing" in a for a in p.cmdline()):
+            if any("asgiscope.server.launch" in a or "multiprocessing" in a for a in p.cmdline()):
                 out.append(p)
         except psutil.Error:
             continue

@@ -2,9 +2,9 @@ import math
 
 import pytest
 
-from server.load.spec import LoadSpec
-from server.scenario import Scenario
-from server.theory import mva, predict
+from asgiscope.server.load.spec import LoadSpec
+from asgiscope.server.scenario import Scenario
+from asgiscope.server.theory import mva, predict
 
 
 def test_async_io_is_users_over_service_time() -> None:
