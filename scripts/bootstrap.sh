@@ -1,11 +1,13 @@
 # Sourced by scripts/app and scripts/test: finds a Python >= 3.12, makes .venv, installs the project
-# into it when pyproject.toml changed since the last install, and installs Qt's system libraries when
-# they are missing and we may (root). Idempotent: a second run costs a few milliseconds.
+# into it when pyproject.toml changed since the last install, and installs the system libraries Qt's
+# plugins lack when we may (root; otherwise prints the command). Idempotent: a second run costs a few
+# milliseconds.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
-STAMP="$VENV/.asgiscope-installed"
+STAMP="$VENV/.asgiscope-installed"  # line 1: pyproject.toml checksum, line 2: the Qt check
+QT_LIBS_OK="qt-libs: ok"
 
 find_python() {
     local cand
@@ -30,25 +32,35 @@ find_python() {
 }
 
 ensure_system_libs() {
-    # Qt (even offscreen) needs these shared libraries; a fresh Debian/Ubuntu may lack them.
-    [ "$(uname -s)" = "Linux" ] || return 0
-    command -v ldconfig >/dev/null 2>&1 || return 0
-    local missing=() lib
-    for lib in libEGL.so.1 libGL.so.1 libxkbcommon.so.0 libfontconfig.so.1 libdbus-1.so.3 libglib-2.0.so.0; do
-        ldconfig -p 2>/dev/null | grep -q "$lib" || missing+=("$lib")
-    done
-    [ ${#missing[@]} -eq 0 ] && return 0
-    if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-        echo "asgiscope: installing Qt system libraries (missing: ${missing[*]})" >&2
+    # What Qt's plugins lack on this machine, found by ldd (scripts/qt_libs.py): installed with apt-get
+    # when we are root, otherwise the one command to run is printed. Remembered in the stamp once all is
+    # there, so this costs nothing on later runs. QT_LIBS_MISSING tells scripts/app not to start Qt.
+    QT_LIBS_MISSING=""
+    [[ "$OSTYPE" == linux* ]] || return 0
+    local installed="" checked=""
+    { IFS= read -r installed && IFS= read -r checked; } < "$STAMP" || true
+    [ "$installed" = "$WANT" ] && [ "$checked" = "$QT_LIBS_OK" ] && return 0
+    local packages rc=0
+    packages="$("$VENV/bin/python" "$ROOT/scripts/qt_libs.py")" || rc=$?
+    if [ "$rc" = "1" ] && [ -n "$packages" ] && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+        echo "asgiscope: installing $packages" >&2
         apt-get update -qq >&2
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libegl1 libgl1 libx11-6 libxkbcommon0 \
-            libxkbcommon-x11-0 libfontconfig1 libfreetype6 libglib2.0-0 libdbus-1-3 libxcb-cursor0 \
-            libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 \
-            libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 >&2
-    else
-        echo "asgiscope: Qt needs system libraries that are missing (${missing[*]})." >&2
-        echo "  On Debian/Ubuntu: sudo apt-get install libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libglib2.0-0 libxcb-cursor0" >&2
+        # shellcheck disable=SC2086  # one word per package
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $packages >&2
+        rc=0
+        packages="$("$VENV/bin/python" "$ROOT/scripts/qt_libs.py")" || rc=$?
     fi
+    case "$rc" in
+        0) printf '%s\n%s\n' "$WANT" "$QT_LIBS_OK" > "$STAMP" ;;
+        1)
+            QT_LIBS_MISSING=1
+            if [ -n "$packages" ]; then
+                echo "asgiscope: to install them (Debian/Ubuntu), run:" >&2
+                echo "  sudo apt-get install $packages" >&2
+            fi
+            ;;
+        *) ;;  # could not tell (no ldd): let Qt speak for itself
+    esac
 }
 
 if [ ! -x "$VENV/bin/python" ]; then
@@ -62,7 +74,9 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 
 WANT="$(cat "$ROOT/pyproject.toml" | cksum)"
-if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
+INSTALLED=""
+[ -f "$STAMP" ] && IFS= read -r INSTALLED < "$STAMP"
+if [ "$INSTALLED" != "$WANT" ]; then
     echo "asgiscope: installing dependencies into .venv (first run takes a minute)" >&2
     "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e "$ROOT[test]" >&2
     echo "$WANT" > "$STAMP"
