@@ -12,7 +12,7 @@ import os
 from dataclasses import fields
 from typing import Any
 
-from asgiscope.gui.model import CHOICE_KINDS, Controls, Ranges
+from asgiscope.gui.model import CHOICE_KINDS, TITLES, Controls, Ranges
 from asgiscope.server.flags import Rule, add_flag
 from asgiscope.server.limits import PORT, NumberRange
 
@@ -55,7 +55,7 @@ def parser(cores: int) -> argparse.ArgumentParser:
     group = p.add_argument_group("scenario and load (override the stored settings)")
     defaults = Controls()
     for name, rule in control_rules(cores).items():
-        add_flag(group, name, rule, name.replace("_", " "), shown_default=getattr(defaults, name))
+        add_flag(group, name, rule, TITLES[name], shown_default=getattr(defaults, name))
     return p
 
 

@@ -14,7 +14,7 @@ from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
 
 from asgiscope.gui.inputs import Choice, LabeledSlider
-from asgiscope.gui.model import CHOICE_KINDS, Controls, Ranges, Scale, options
+from asgiscope.gui.model import CHOICE_KINDS, TITLES, Controls, Ranges, Scale, options
 
 DEBOUNCE_MS = 250
 
@@ -63,12 +63,12 @@ class ControlsPanel(QWidget):
         self._debounce.timeout.connect(self._emit)
 
         ranges = Ranges.for_cores(cores)
-        self.workers = _slider("Workers", ranges.workers, lambda v: f"{v:.0f}")
-        self.users = _slider("Users (closed loop)", ranges.users, lambda v: f"{v:,.0f}")
-        self.rate = _slider("Rate (open loop)", ranges.rate, lambda v: f"{v:,.0f} req/s")
-        self.ms = _slider("Handler time", ranges.ms, lambda v: f"{v:.0f} ms")
+        self.workers = _slider("workers", ranges.workers, lambda v: f"{v:.0f}")
+        self.users = _slider("users", ranges.users, lambda v: f"{v:,.0f}")
+        self.rate = _slider("rate", ranges.rate, lambda v: f"{v:,.0f} req/s")
+        self.ms = _slider("ms", ranges.ms, lambda v: f"{v:.0f} ms")
         self.ms.slider.setSingleStep(5)
-        self.tokens = _slider("Threadpool tokens", ranges.tokens, lambda v: f"{v:.0f} / worker")
+        self.tokens = _slider("tokens", ranges.tokens, lambda v: f"{v:.0f} / worker")
         self.sliders: dict[str, LabeledSlider] = {
             "workers": self.workers,
             "users": self.users,
@@ -76,17 +76,7 @@ class ControlsPanel(QWidget):
             "ms": self.ms,
             "tokens": self.tokens,
         }
-        titles = {
-            "mode": "Load",
-            "handler": "Handler",
-            "work": "Work",
-            "server": "Server",
-            "socket": "Socket",
-            "loop": "Event loop",
-            "http": "HTTP parser",
-            "engine": "Client",
-        }
-        self.choices: dict[str, Choice] = {name: Choice(titles[name], options(name)) for name in CHOICE_KINDS}
+        self.choices: dict[str, Choice] = {name: Choice(TITLES[name], options(name)) for name in CHOICE_KINDS}
         # the handler labels are long: stack them
         handler = self.choices["handler"]
         handler.layout().itemAt(1).layout().setDirection(QVBoxLayout.Direction.TopToBottom)  # type: ignore[union-attr]
@@ -161,9 +151,9 @@ class ControlsPanel(QWidget):
         self.changed.emit(self._controls)
 
 
-def _slider(title: str, scale: Scale, fmt: Callable[[float], str]) -> LabeledSlider:
+def _slider(name: str, scale: Scale, fmt: Callable[[float], str]) -> LabeledSlider:
     lo, hi = scale.positions
-    return LabeledSlider(title, lo, hi, to_value=scale.value, to_position=scale.position, fmt=fmt)
+    return LabeledSlider(TITLES[name], lo, hi, to_value=scale.value, to_position=scale.position, fmt=fmt)
 
 
 def _heading(text: str) -> QLabel:

@@ -26,6 +26,23 @@ HANDLER_LABELS: dict[Handler, str] = {
 WORK_LABELS: dict[Work, str] = {"io": "I/O (sleep)", "cpu": "CPU (busy loop)"}
 MODE_LABELS: dict[Mode, str] = {"closed": "closed loop", "open": "open loop"}
 
+# What the panel calls each control (the app's --help uses the same words).
+TITLES: dict[str, str] = {
+    "workers": "Workers",
+    "users": "Users (closed loop)",
+    "rate": "Rate (open loop)",
+    "ms": "Handler time",
+    "tokens": "Threadpool tokens",
+    "mode": "Load",
+    "handler": "Handler",
+    "work": "Work",
+    "server": "Server",
+    "socket": "Socket",
+    "loop": "Event loop",
+    "http": "HTTP parser",
+    "engine": "Client",
+}
+
 # Each choice control offers exactly the words of its Literal, in the Literal's order.
 CHOICE_KINDS: dict[str, Any] = {
     "mode": Mode,

@@ -79,8 +79,9 @@ class NumberRange:
 
     @property
     def allowed(self) -> str:
-        low = f"above {self.above:g}" if self.above is not None else f"from {self.lo:g}"
-        return f"a number {low} and at most {self.hi:g}"
+        if self.above is not None:
+            return f"a number above {self.above:g} and at most {self.hi:g}"
+        return f"a number from {self.lo:g} to {self.hi:g}"
 
     def __contains__(self, value: object) -> bool:
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):

@@ -118,7 +118,7 @@ def test_no_load_counts_requests_from_an_outside_client() -> None:
         ),
         (
             ["--warmup", "601"],
-            "--warmup=601.0 is not allowed: warmup must be a number from 0 and at most 600",
+            "--warmup=601.0 is not allowed: warmup must be a number from 0 to 600",
         ),
         (
             ["--socket", "reuse_port"],

@@ -100,7 +100,7 @@ def test_one_error_and_one_wording_for_fields_and_flags() -> None:
         (NumberRange(100.0, above=0.0), "0", None, "a number above 0 and at most 100"),
         (NumberRange(100.0, above=0.0), "nan", None, "a number above 0 and at most 100"),
         (NumberRange(600.0, lo=0.0), "0", 0.0, None),
-        (NumberRange(600.0, lo=0.0), "-1", None, "a number from 0 and at most 600"),
+        (NumberRange(600.0, lo=0.0), "-1", None, "a number from 0 to 600"),
     ],
 )
 def test_ranges_read_words_or_refuse_them(

@@ -59,7 +59,7 @@ def test_flags_override_controls() -> None:
             "--server='hypercorn' is not allowed: server must be one of 'uvicorn', 'gunicorn'\n",
         ),
         (["--workers", "two"], "--workers='two' is not allowed: workers must be a whole number from 1 to "),
-        (["--fps", "0"], "--fps=0.0 is not allowed: fps must be a number from 1 and at most 240"),
+        (["--fps", "0"], "--fps=0.0 is not allowed: fps must be a number from 1 to 240"),
     ],
 )
 def test_a_bad_flag_is_refused_with_the_choices_before_anything_starts(argv: list[str], needle: str) -> None:
