@@ -11,7 +11,6 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import os
 import signal
 import sys
 from importlib import resources
@@ -23,6 +22,7 @@ from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import QApplication
 
 from asgiscope.gui.cli import overrides
+from asgiscope.gui.controls import ControlsPanel
 from asgiscope.gui.driver import LabDriver
 from asgiscope.gui.export import save_png
 from asgiscope.gui.frames import FrameClock
@@ -30,8 +30,7 @@ from asgiscope.gui.model import Controls
 from asgiscope.gui.settings import Store
 from asgiscope.gui.theme import Colors, apply_theme
 from asgiscope.gui.window import MainWindow
-from asgiscope.server.load.spec import LoadSpecError
-from asgiscope.server.scenario import ScenarioError
+from asgiscope.server.limits import NotAllowedError
 
 log = logging.getLogger(__name__)
 
@@ -93,13 +92,13 @@ async def _main(app: QApplication, args: argparse.Namespace, colors: Colors) -> 
     # imported here: the engine is only needed once a window is about to open
     from asgiscope.server.lab.session import Lab
 
-    cores = os.cpu_count() or 1
+    cores: int = args.cores
     settings = QSettings(args.settings, QSettings.Format.IniFormat) if args.settings else QSettings()
     store = Store(settings)
     try:
         controls = _controls(store, args, cores)
-    except (ScenarioError, LoadSpecError) as exc:
-        print(f"asgiscope: {exc}", file=sys.stderr)
+    except NotAllowedError as exc:  # what only the whole scenario can refuse
+        print(f"asgiscope: error: {exc.as_flag()}", file=sys.stderr)
         return 2
 
     lab = Lab(controls.scenario(), controls.load(running=False), port=args.port, hz=args.lab_hz)
@@ -116,6 +115,7 @@ async def _main(app: QApplication, args: argparse.Namespace, colors: Colors) -> 
         clock=clock,
     )
     driver.report = window.report
+    roll_back_on_refusal(driver, window.controls, store)
     closed = asyncio.Event()
     window.closed.connect(closed.set)
     loop = asyncio.get_running_loop()
@@ -143,6 +143,16 @@ async def _main(app: QApplication, args: argparse.Namespace, colors: Colors) -> 
             clock.write(args.frame_stats)
     # a scripted run whose servers never came up must not look like a success
     return 0 if driver.started or args.quit_after is None else 1
+
+
+def roll_back_on_refusal(driver: LabDriver, panel: ControlsPanel, store: Store) -> None:
+    """A change the Lab refused: the panel shows what runs again, and the settings keep that."""
+
+    def rolled_back(controls: Controls) -> None:
+        panel.set_controls(controls)
+        store.save_controls(controls)
+
+    driver.on_refused = rolled_back
 
 
 class Script:

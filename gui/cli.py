@@ -1,18 +1,35 @@
-"""Command-line flags of the desktop app (no Qt here: parsing must work before Qt is imported)."""
+"""Command-line flags of the desktop app (no Qt here: parsing must work before Qt is imported).
+
+The scenario and load flags take exactly what the panel's controls can show on this machine (sliders
+from ``Ranges``, choices from the Literals), checked while parsing and refused in the same sentence as
+``asgiscope serve`` and ``asgiscope run`` use.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 from dataclasses import fields
-from typing import Any, Literal, get_args, get_origin, get_type_hints
+from typing import Any
 
-from asgiscope.gui.model import Controls
+from asgiscope.gui.model import CHOICE_KINDS, TITLES, Controls, Ranges
+from asgiscope.server.flags import Rule, add_flag
+from asgiscope.server.limits import PORT, NumberRange
 
-# controls that can be set from the command line; their values are checked by Scenario / LoadSpec
-OVERRIDES: dict[str, type] = {f.name: type(getattr(Controls(), f.name)) for f in fields(Controls)}
+# The app's own knobs: a frame rate a screen can show, snapshots the Lab can build, a day of seconds.
+FPS = NumberRange(240.0, lo=1.0)
+LAB_HZ = NumberRange(100.0, lo=1.0)
+SECONDS = NumberRange(86_400.0, lo=0.0)
 
 
-def parser() -> argparse.ArgumentParser:
+def control_rules(cores: int) -> dict[str, Rule]:
+    """Per Controls field, what its flag may ask: what the panel's control can show."""
+    rules: dict[str, Rule] = {**Ranges.for_cores(cores).rules(), **CHOICE_KINDS}
+    assert set(rules) == {f.name for f in fields(Controls)}, "every control has a flag"
+    return rules
+
+
+def parser(cores: int) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="asgiscope",
         description="Start real FastAPI servers on 127.0.0.1, drive load at them and watch why async "
@@ -21,43 +38,34 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--autostart", action="store_true", help="start the load at once")
     p.add_argument("--screenshot", metavar="FILE", help="save a PNG of the window after the load ran a while")
-    p.add_argument(
-        "--screenshot-after",
-        metavar="SECONDS",
-        type=float,
-        default=5.0,
-        help="seconds of load before --screenshot is taken (default 5; taken at quit time at the latest)",
+    add_flag(
+        p,
+        "screenshot_after",
+        SECONDS,
+        "seconds of load before --screenshot is taken (taken at quit time at the latest)",
+        5.0,
     )
-    p.add_argument("--quit-after", metavar="SECONDS", type=float, help="close the app after this long")
-    p.add_argument("--port", type=int, default=0, help="server port (default: any free one)")
-    p.add_argument(
-        "--fps", type=float, default=60.0, help="frame rate (default 60; plots redraw one per frame)"
-    )
-    p.add_argument("--lab-hz", type=float, default=20.0, help="snapshots per second (default 20)")
+    add_flag(p, "quit_after", SECONDS, "close the app after this many seconds")
+    add_flag(p, "port", PORT, "server port, 0 for any free one", 0)
+    add_flag(p, "fps", FPS, "frame rate (plots redraw one per frame)", 60.0)
+    add_flag(p, "lab_hz", LAB_HZ, "snapshots per second", 20.0)
     p.add_argument("--settings", metavar="FILE", help="INI file for settings instead of the user's")
     p.add_argument("--reset", action="store_true", help="ignore stored settings (defaults, then flags)")
     p.add_argument("--frame-stats", metavar="FILE", help="write GUI frame timing as JSON at exit")
     group = p.add_argument_group("scenario and load (override the stored settings)")
-    hints = get_type_hints(Controls)
     defaults = Controls()
-    for name, kind in OVERRIDES.items():
-        default = getattr(defaults, name)
-        if get_origin(hints[name]) is Literal:
-            # A word the panel does not offer is refused here, with the choices, before anything starts.
-            choices = [str(c) for c in get_args(hints[name])]
-            group.add_argument(
-                f"--{name}", choices=choices, default=None, help=f"{', '.join(choices)} (default {default})"
-            )
-        else:
-            group.add_argument(
-                f"--{name}", type=kind, default=None, metavar=name.upper(), help=f"(default {default})"
-            )
+    for name, rule in control_rules(cores).items():
+        add_flag(group, name, rule, TITLES[name], shown_default=getattr(defaults, name))
     return p
 
 
-def parse(argv: list[str]) -> argparse.Namespace:
-    return parser().parse_args(argv)
+def parse(argv: list[str], cores: int | None = None) -> argparse.Namespace:
+    """The flags; a refused value exits 2 with usage and one sentence naming flag, value and rule."""
+    cores = cores or os.cpu_count() or 1
+    args = parser(cores).parse_args(argv)
+    args.cores = cores
+    return args
 
 
 def overrides(args: argparse.Namespace) -> dict[str, Any]:
-    return {name: getattr(args, name) for name in OVERRIDES if getattr(args, name) is not None}
+    return {f.name: getattr(args, f.name) for f in fields(Controls) if getattr(args, f.name) is not None}

@@ -6,6 +6,7 @@ debounced (a drag is one change, not fifty); toggles emit at once. It never talk
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -13,20 +14,7 @@ from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
 
 from asgiscope.gui.inputs import Choice, LabeledSlider
-from asgiscope.gui.model import (
-    HANDLER_LABELS,
-    LOG_STEPS,
-    MS_MAX,
-    RATE_MAX,
-    TOKENS_MAX,
-    USERS_MAX,
-    WORK_LABELS,
-    Controls,
-    log_position,
-    log_value,
-    nice_round,
-    workers_max,
-)
+from asgiscope.gui.model import CHOICE_KINDS, TITLES, Controls, Ranges, Scale, options
 
 DEBOUNCE_MS = 250
 
@@ -74,26 +62,13 @@ class ControlsPanel(QWidget):
         self._debounce.setInterval(DEBOUNCE_MS)
         self._debounce.timeout.connect(self._emit)
 
-        self.workers = LabeledSlider("Workers", 1, workers_max(cores), fmt=lambda v: f"{v:.0f}")
-        self.users = LabeledSlider(
-            "Users (closed loop)",
-            0,
-            LOG_STEPS,
-            to_value=lambda p: float(nice_round(log_value(p, 1, USERS_MAX))),
-            to_position=lambda v: log_position(v, 1, USERS_MAX),
-            fmt=lambda v: f"{v:,.0f}",
-        )
-        self.rate = LabeledSlider(
-            "Rate (open loop)",
-            0,
-            LOG_STEPS,
-            to_value=lambda p: float(nice_round(log_value(p, 1, RATE_MAX))),
-            to_position=lambda v: log_position(v, 1, RATE_MAX),
-            fmt=lambda v: f"{v:,.0f} req/s",
-        )
-        self.ms = LabeledSlider("Handler time", 0, MS_MAX, fmt=lambda v: f"{v:.0f} ms")
+        ranges = Ranges.for_cores(cores)
+        self.workers = _slider("workers", ranges.workers, lambda v: f"{v:.0f}")
+        self.users = _slider("users", ranges.users, lambda v: f"{v:,.0f}")
+        self.rate = _slider("rate", ranges.rate, lambda v: f"{v:,.0f} req/s")
+        self.ms = _slider("ms", ranges.ms, lambda v: f"{v:.0f} ms")
         self.ms.slider.setSingleStep(5)
-        self.tokens = LabeledSlider("Threadpool tokens", 1, TOKENS_MAX, fmt=lambda v: f"{v:.0f} / worker")
+        self.tokens = _slider("tokens", ranges.tokens, lambda v: f"{v:.0f} / worker")
         self.sliders: dict[str, LabeledSlider] = {
             "workers": self.workers,
             "users": self.users,
@@ -101,16 +76,7 @@ class ControlsPanel(QWidget):
             "ms": self.ms,
             "tokens": self.tokens,
         }
-        self.choices: dict[str, Choice] = {
-            "mode": Choice("Load", [("closed", "closed loop"), ("open", "open loop")]),
-            "handler": Choice("Handler", list(HANDLER_LABELS.items())),
-            "work": Choice("Work", list(WORK_LABELS.items())),
-            "server": Choice("Server", [("uvicorn", "uvicorn"), ("gunicorn", "gunicorn")]),
-            "socket": Choice("Socket", [("shared", "shared"), ("reuse_port", "reuse_port")]),
-            "loop": Choice("Event loop", [("asyncio", "asyncio"), ("uvloop", "uvloop")]),
-            "http": Choice("HTTP parser", [("h11", "h11"), ("httptools", "httptools")]),
-            "engine": Choice("Client", [("raw", "raw"), ("aiohttp", "aiohttp"), ("httpx", "httpx")]),
-        }
+        self.choices: dict[str, Choice] = {name: Choice(TITLES[name], options(name)) for name in CHOICE_KINDS}
         # the handler labels are long: stack them
         handler = self.choices["handler"]
         handler.layout().itemAt(1).layout().setDirection(QVBoxLayout.Direction.TopToBottom)  # type: ignore[union-attr]
@@ -161,7 +127,7 @@ class ControlsPanel(QWidget):
         return self.sliders.get(name) or self.choices[name]
 
     def _slid(self, name: str, value: float) -> None:
-        self._update(name, value if name == "rate" else round(value))
+        self._update(name, Ranges.control_value(name, value))
         self._debounce.start()  # restart: emit once the slider rests
 
     def _chose(self, name: str, value: str) -> None:
@@ -183,6 +149,11 @@ class ControlsPanel(QWidget):
 
     def _emit(self) -> None:
         self.changed.emit(self._controls)
+
+
+def _slider(name: str, scale: Scale, fmt: Callable[[float], str]) -> LabeledSlider:
+    lo, hi = scale.positions
+    return LabeledSlider(TITLES[name], lo, hi, to_value=scale.value, to_position=scale.position, fmt=fmt)
 
 
 def _heading(text: str) -> QLabel:

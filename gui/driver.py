@@ -3,7 +3,9 @@
 Widgets never await. They tell the driver what they want (a scenario, a load, running or not); one
 pump task on the qasync loop brings the Lab there step by step. Changes that arrive while a restart is
 in flight are merged: only the latest wish is applied, so dragging a slider never queues restarts.
-A failing call is reported in words and never raised into Qt.
+A failing call is reported in words and never raised into Qt. A change the Lab refuses is not taken as
+applied: the wish goes back to what the Lab runs and ``on_refused`` gets the controls that show it, so
+the panel and the settings come back to the truth.
 """
 
 from __future__ import annotations
@@ -13,12 +15,16 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
-from asgiscope.gui.model import Controls
+from asgiscope.gui.model import Controls, controls_from
 from asgiscope.server.lab.snapshot import Snapshot
+from asgiscope.server.limits import NotAllowedError
 from asgiscope.server.load.spec import LoadSpec
 from asgiscope.server.scenario import Scenario
 
 log = logging.getLogger(__name__)
+
+# (words for a failure, the Lab call, mark it applied, forget a refused wish → whether the panel must change)
+Step = tuple[str, Coroutine[Any, Any, None], Callable[[], None], Callable[[], bool]]
 
 
 class LabLike(Protocol):
@@ -43,6 +49,8 @@ class LabDriver:
     ) -> None:
         self._lab = lab
         self.report = report  # replaceable: the window takes over once it exists
+        # called with the controls that show what runs, after the Lab refused a change
+        self.on_refused: Callable[[Controls], None] = lambda _controls: None
         # what the Lab has (as far as we told it) and what the controls want
         self._scenario = scenario
         self._load = load.with_changes(running=False)
@@ -50,6 +58,7 @@ class LabDriver:
         self._want_scenario = scenario
         self._want_load = self._load
         self._want_running = False
+        self._handler = controls_from(scenario, load).handler  # the panel's word for the shared CPU route
         self._started = False
         self._closed = False
         self._pump_task: asyncio.Task[None] | None = None
@@ -84,9 +93,21 @@ class LabDriver:
 
     def request(self, controls: Controls) -> None:
         """Bring the Lab to what the controls show."""
-        self._want_scenario = controls.scenario()
-        self._want_load = controls.load(running=False, base=self._want_load)
+        try:
+            scenario = controls.scenario()
+            load = controls.load(running=False, base=self._want_load)
+        except NotAllowedError as exc:  # a control offered what the server refuses: say so, roll back
+            log.warning("refused controls: %s", exc)
+            self.report(str(exc))
+            # after the caller's own handling of this change (the window saves it right after)
+            asyncio.get_running_loop().call_soon(self.on_refused, self.shown())
+            return
+        self._want_scenario, self._want_load, self._handler = scenario, load, controls.handler
         self._kick()
+
+    def shown(self) -> Controls:
+        """The controls for what the Lab has or is about to have (the wishes it has not refused)."""
+        return controls_from(self._want_scenario, self._want_load, self._handler)
 
     def set_running(self, running: bool) -> None:
         self._want_running = running
@@ -138,43 +159,73 @@ class LabDriver:
             step = self._next_step()
             if step is None:
                 return
-            what, call, done = step
+            what, call, done, refused = step
             try:
                 await call
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 log.warning("%s failed: %s", what, exc)
-                self.report(f"{what} failed: {exc}")
                 if not self._started:
+                    self.report(f"{what} failed: {exc}")
                     return  # nothing else can work; the next wish retries the start
-            done()  # mark as attempted even on failure, so a bad wish is not retried forever
+                # Not applied: the wish goes back to what runs, so it is neither retried nor shown.
+                if refused():
+                    self.report(f"{what} failed: {exc} (the controls are back to what runs)")
+                    self.on_refused(self.shown())
+                else:
+                    self.report(f"{what} failed: {exc}")
+                continue
+            done()
 
-    def _next_step(self) -> tuple[str, Coroutine[Any, Any, None], Callable[[], None]] | None:
+    def _next_step(self) -> Step | None:
+        """What to ask the Lab next: words for a failure, the call, and what to do if it went or not.
+
+        The "not" side (``refused``) forgets the wish only if no newer one replaced it meanwhile, and
+        says whether it did (then the panel must be told).
+        """
         if not self._started:
-            return "starting the servers", self._lab.start(), self._mark_started
+            return "starting the servers", self._lab.start(), self._mark_started, lambda: False
         if self._want_scenario != self._scenario:
             scenario = self._want_scenario
 
             def applied() -> None:
                 self._scenario = scenario
 
-            return "applying the scenario", self._lab.apply(scenario), applied
+            def scenario_refused() -> bool:
+                if self._want_scenario != scenario:
+                    return False
+                self._want_scenario = self._scenario
+                return True
+
+            return "applying the scenario", self._lab.apply(scenario), applied, scenario_refused
         if self._want_load != self._load:
             load = self._want_load
 
             def loaded() -> None:
                 self._load = load
 
-            return "changing the load", self._lab.set_load(load.with_changes(running=self._running)), loaded
+            def load_refused() -> bool:
+                if self._want_load != load:
+                    return False
+                self._want_load = self._load
+                return True
+
+            call = self._lab.set_load(load.with_changes(running=self._running))
+            return "changing the load", call, loaded, load_refused
         if self._want_running != self._running:
             running = self._want_running
 
             def switched() -> None:
                 self._running = running
 
+            def switch_refused() -> bool:
+                if self._want_running == running:
+                    self._want_running = self._running
+                return False  # the Load menu follows the snapshot; the panel has nothing to undo
+
             call = self._lab.start_load() if running else self._lab.stop_load()
-            return ("starting" if running else "stopping") + " the load", call, switched
+            return ("starting" if running else "stopping") + " the load", call, switched, switch_refused
         return None
 
     def _mark_started(self) -> None:

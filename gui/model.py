@@ -8,9 +8,10 @@ settings and the command line reuse it.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any, Literal, get_args
 
+from asgiscope.server.limits import MS, RATE, TOKENS, USERS, WORKERS, IntRange, NumberRange, choices
 from asgiscope.server.load.spec import Endpoint, Engine, LoadSpec, Mode
 from asgiscope.server.scenario import HttpKind, LoopKind, Scenario, ServerKind, SocketKind
 
@@ -23,6 +24,44 @@ HANDLER_LABELS: dict[Handler, str] = {
     "blocking": "async def + blocking call",
 }
 WORK_LABELS: dict[Work, str] = {"io": "I/O (sleep)", "cpu": "CPU (busy loop)"}
+MODE_LABELS: dict[Mode, str] = {"closed": "closed loop", "open": "open loop"}
+
+# What the panel calls each control (the app's --help uses the same words).
+TITLES: dict[str, str] = {
+    "workers": "Workers",
+    "users": "Users (closed loop)",
+    "rate": "Rate (open loop)",
+    "ms": "Handler time",
+    "tokens": "Threadpool tokens",
+    "mode": "Load",
+    "handler": "Handler",
+    "work": "Work",
+    "server": "Server",
+    "socket": "Socket",
+    "loop": "Event loop",
+    "http": "HTTP parser",
+    "engine": "Client",
+}
+
+# Each choice control offers exactly the words of its Literal, in the Literal's order.
+CHOICE_KINDS: dict[str, Any] = {
+    "mode": Mode,
+    "handler": Handler,
+    "work": Work,
+    "server": ServerKind,
+    "socket": SocketKind,
+    "loop": LoopKind,
+    "http": HttpKind,
+    "engine": Engine,
+}
+_LABELS: dict[str, dict[Any, str]] = {"mode": MODE_LABELS, "handler": HANDLER_LABELS, "work": WORK_LABELS}
+
+
+def options(name: str) -> tuple[tuple[str, str], ...]:
+    """(value, label) pairs for the choice control ``name``."""
+    labels = _LABELS.get(name, {})
+    return tuple((word, labels.get(word, word)) for word in choices(CHOICE_KINDS[name]))
+
 
 # (handler, work) → route. CPU work inside `async def` blocks the loop whether or not the handler
 # awaits elsewhere, so "await" and "blocking" share the one async CPU route.
@@ -44,15 +83,23 @@ CONTROLS_FOR_ENDPOINT: dict[Endpoint, tuple[Handler, Work]] = {
     "cpu/sync": ("threadpool", "cpu"),
 }
 
-USERS_MAX = 2000
-RATE_MAX = 5000.0
-MS_MAX = 1000
-TOKENS_MAX = 200
+# Where the sliders stop: soft caps that keep a slider fine enough to aim with, always cut to what the
+# server accepts (``capped``), so every value a slider offers is one Scenario / LoadSpec take.
+WORKERS_PER_CORE = 2  # past the cores is where the lesson shows
+USERS_CAP = 2000  # the load ceiling measured in bench/ (2,000 users x 0 ms)
+RATE_CAP = 5000.0
+RATE_LOW = 1.0  # the rate slider's left end: one request per second
+MS_CAP = 1000
+TOKENS_CAP = 200
+
+
+def workers_range(cores: int) -> IntRange:
+    return WORKERS.capped(max(2, WORKERS_PER_CORE * cores))
 
 
 def workers_max(cores: int) -> int:
-    """The workers slider goes to twice the cores: past the cores is where the lesson shows."""
-    return max(2, 2 * cores)
+    """Twice the cores, at least 2, never past what Scenario accepts."""
+    return workers_range(cores).hi
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,10 +166,10 @@ def controls_from(scenario: Scenario, load: LoadSpec, handler: Handler | None = 
         route_handler = handler
     return Controls(
         workers=scenario.workers,
-        users=min(load.users, USERS_MAX),
-        rate=min(load.rate, RATE_MAX),
-        ms=min(load.ms, MS_MAX),
-        tokens=min(scenario.tokens, TOKENS_MAX),
+        users=load.users,
+        rate=load.rate,
+        ms=load.ms,
+        tokens=scenario.tokens,
         handler=route_handler,
         work=work,
         server=scenario.server,
@@ -140,6 +187,79 @@ def is_handler(value: object) -> bool:
 
 # Log-scale slider positions: a QSlider holds ints, so users and rate map to 0..LOG_STEPS.
 LOG_STEPS = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Scale:
+    """One slider: the int positions a QSlider holds, and the value each stands for (lo..hi)."""
+
+    lo: float
+    hi: float
+    log: bool = False
+
+    @property
+    def positions(self) -> tuple[int, int]:
+        return (0, LOG_STEPS) if self.log else (int(self.lo), int(self.hi))
+
+    def value(self, position: int) -> float:
+        if not self.log:
+            return float(position)
+        # rounding to two digits may step past an end: the value stays inside the range
+        return float(min(max(nice_round(log_value(position, self.lo, self.hi)), self.lo), self.hi))
+
+    def position(self, value: float) -> int:
+        if self.log:
+            return log_position(value, self.lo, self.hi)
+        return round(self.fit(value))
+
+    def fit(self, value: float) -> float:
+        return min(max(value, self.lo), self.hi)
+
+    def rule(self, whole: bool) -> IntRange | NumberRange:
+        """What a command-line flag for this control may ask: what the slider can show."""
+        return IntRange(int(self.lo), int(self.hi)) if whole else NumberRange(self.hi, lo=self.lo)
+
+
+@dataclass(frozen=True, slots=True)
+class Ranges:
+    """What each slider offers on a machine with ``cores`` cores (passed in, so tests choose them)."""
+
+    workers: Scale
+    users: Scale
+    rate: Scale
+    ms: Scale
+    tokens: Scale
+
+    @classmethod
+    def for_cores(cls, cores: int) -> Ranges:
+        workers = workers_range(cores)
+        users, ms, tokens = USERS.capped(USERS_CAP), MS.capped(MS_CAP), TOKENS.capped(TOKENS_CAP)
+        return cls(
+            workers=Scale(workers.lo, workers.hi),
+            users=Scale(users.lo, users.hi, log=True),
+            rate=Scale(RATE_LOW, min(RATE_CAP, RATE.hi), log=True),
+            ms=Scale(ms.lo, ms.hi),
+            tokens=Scale(tokens.lo, tokens.hi),
+        )
+
+    @staticmethod
+    def control_value(name: str, value: float) -> float:
+        """A slider's value as its Controls field holds it: the rate as is, the rest whole."""
+        return value if name == "rate" else round(value)
+
+    def scales(self) -> dict[str, Scale]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def rules(self) -> dict[str, IntRange | NumberRange]:
+        """Per slider, what a flag may ask (rate is a number, the others whole numbers)."""
+        return {name: scale.rule(whole=name != "rate") for name, scale in self.scales().items()}
+
+    def fit(self, controls: Controls) -> Controls:
+        """``controls`` with every slider value brought inside its slider (a bigger machine's settings)."""
+        changes: dict[str, Any] = {}
+        for name, scale in self.scales().items():
+            changes[name] = self.control_value(name, scale.fit(getattr(controls, name)))
+        return controls.with_changes(**changes)
 
 
 def log_position(value: float, lo: float, hi: float) -> int:

@@ -19,8 +19,9 @@ from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
 
 from asgiscope.gui.theme import Colors
 from asgiscope.server.lab.snapshot import Snapshot
+from asgiscope.server.limits import PLOT_WINDOW_S
 
-WINDOW_S = 90.0
+WINDOW_S = PLOT_WINDOW_S
 LEFT_AXIS_PX = 56
 MARKER_ROWS = (0.95, 0.85, 0.75, 0.65, 0.55)  # label heights, as fractions of the plot
 

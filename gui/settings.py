@@ -2,7 +2,8 @@
 
 Values are stored as the Scenario and LoadSpec JSON the rest of the project already speaks. Anything
 unreadable — an old format, a hand-edited file, a value out of range — falls back to the defaults,
-so a bad settings file can never keep the app from starting.
+so a bad settings file can never keep the app from starting. What is stored is what the Lab last
+accepted: the driver saves a rolled-back panel again after a refused change.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import logging
 from PySide6.QtCore import QByteArray, QSettings
 from PySide6.QtWidgets import QMainWindow
 
-from asgiscope.gui.model import Controls, controls_from, is_handler, workers_max
+from asgiscope.gui.model import Controls, Ranges, controls_from, is_handler
 from asgiscope.server.load.spec import LoadSpec
 from asgiscope.server.scenario import Scenario
 
@@ -37,8 +38,8 @@ class Store:
         except (ValueError, TypeError, KeyError) as exc:
             log.warning("ignoring stored settings: %s", exc)
             return Controls()
-        # a settings file from a bigger machine may ask for more workers than this one offers
-        return controls.with_changes(workers=min(controls.workers, workers_max(cores)))
+        # a settings file from a bigger machine may ask for more workers than this one's slider offers
+        return Ranges.for_cores(cores).fit(controls)
 
     def save_controls(self, controls: Controls) -> None:
         self._settings.setValue("scenario", controls.scenario().to_json())

@@ -14,10 +14,19 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
+from asgiscope.server.flags import EXIT_USAGE, add_flag
 from asgiscope.server.lab.session import Lab, LabError
 from asgiscope.server.lab.snapshot import Snapshot
-from asgiscope.server.load.spec import LoadSpec, LoadSpecError
-from asgiscope.server.scenario import ScenarioError
+from asgiscope.server.limits import (
+    DURATION_S,
+    MAX_IN_FLIGHT,
+    MS,
+    RATE,
+    USERS,
+    WARMUP_S,
+    NotAllowedError,
+)
+from asgiscope.server.load.spec import Endpoint, Engine, LoadSpec
 from asgiscope.server.serve import add_scenario_arguments, scenario_from_args
 
 
@@ -32,25 +41,23 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="asgiscope run", description=__doc__.splitlines()[0] if __doc__ else None)
-    add_scenario_arguments(p)
-    p.set_defaults(port=0)  # a measurement needs no well-known port: any free one (serve uses 8000)
+    # a measurement needs no well-known port: any free one (serve uses 8000)
+    add_scenario_arguments(p, port=0)
+    defaults = LoadSpec()
     g = p.add_argument_group("load")
-    g.add_argument(
-        "--endpoint", default="io/async", help="hello, io/async, io/sync, io/blocking, cpu/async, cpu/sync"
-    )
-    g.add_argument("--ms", type=int, default=100, help="handler time in ms (0..10000)")
-    g.add_argument("--users", type=int, default=100, help="closed loop: concurrent virtual users")
-    g.add_argument(
-        "--rate", type=float, default=None, help="open loop: requests per second (implies --mode open)"
-    )
-    g.add_argument(
-        "--engine", default="raw", help="raw (default: asyncio + httptools, the fastest), aiohttp or httpx"
-    )
-    g.add_argument("--max-in-flight", type=int, default=2000, help="open loop: cap on requests in flight")
+    for field, rule, text in (
+        ("endpoint", Endpoint, "route the load hits"),
+        ("ms", MS, "handler time in ms"),
+        ("users", USERS, "closed loop: concurrent virtual users"),
+        ("engine", Engine, "HTTP client (raw: asyncio + httptools, the fastest)"),
+        ("max_in_flight", MAX_IN_FLIGHT, "open loop: cap on requests in flight"),
+    ):
+        add_flag(g, field, rule, text, getattr(defaults, field))
+    add_flag(g, "rate", RATE, "open loop: requests per second (implies open loop)")
     g.add_argument("--no-load", action="store_true", help="send nothing: watch a server another tool drives")
     m = p.add_argument_group("measurement")
-    m.add_argument("--duration", type=float, default=10.0, help="seconds measured (after warm-up)")
-    m.add_argument("--warmup", type=float, default=2.0, help="seconds of load before measuring")
+    add_flag(m, "duration", DURATION_S, "seconds measured (after warm-up)", 10.0)
+    add_flag(m, "warmup", WARMUP_S, "seconds of load before measuring", 2.0)
     m.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     return p
 
@@ -66,17 +73,16 @@ class RunArgs:
 
 def parse(argv: list[str]) -> RunArgs:
     ns = build_parser().parse_args(argv)
-    if not 0 < ns.duration <= 3600:
-        raise UsageError(f"--duration={ns.duration:g} is not allowed: it must be above 0 and at most 3600")
-    if not 0 <= ns.warmup <= 600:
-        raise UsageError(f"--warmup={ns.warmup:g} is not allowed: it must be from 0 to 600")
-    scenario = scenario_from_args(ns)
+    try:
+        scenario = scenario_from_args(ns)
+    except NotAllowedError as exc:  # reuse_port without gunicorn: only the whole scenario can say
+        raise UsageError(exc.as_flag()) from None
     load = LoadSpec(
         endpoint=ns.endpoint,
         ms=ns.ms,
         mode="open" if ns.rate is not None else "closed",
         users=ns.users,
-        rate=ns.rate if ns.rate is not None else 100.0,
+        rate=ns.rate if ns.rate is not None else LoadSpec().rate,
         engine=ns.engine,
         max_in_flight=ns.max_in_flight,
     )
@@ -196,9 +202,9 @@ def render_table(r: dict[str, Any]) -> str:
 def main(argv: list[str]) -> int:
     try:
         args = parse(argv)
-    except (UsageError, ScenarioError, LoadSpecError) as exc:
-        print(f"asgiscope run: {exc}", file=sys.stderr)
-        return 2
+    except UsageError as exc:
+        print(f"asgiscope run: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         result = asyncio.run(measure(args))
     except LabError as exc:

@@ -1,7 +1,8 @@
 """``asgiscope serve``: one scenario's server tree in the foreground, for your tools (wrk, curl, a browser).
 
 ``add_scenario_arguments`` and ``scenario_from_args`` are shared with ``asgiscope run``: one flag per
-Scenario field, validated by Scenario itself so the CLI and the GUI refuse exactly the same values.
+Scenario field, checked by the same limits as Scenario itself, so the CLI and the GUI refuse exactly the
+same values in the same words.
 """
 
 from __future__ import annotations
@@ -12,51 +13,37 @@ import contextlib
 import signal
 import sys
 from dataclasses import fields
-from typing import Any, get_args
 
+from asgiscope.server.flags import Rule, add_flag, usage_error
 from asgiscope.server.launch import LaunchError, ServerTree
-from asgiscope.server.scenario import HttpKind, LoopKind, Scenario, ScenarioError, ServerKind, SocketKind
+from asgiscope.server.limits import PORT, TOKENS, WORKERS, NotAllowedError
+from asgiscope.server.scenario import HttpKind, LoopKind, Scenario, ServerKind, SocketKind
 
 DEFAULT_PORT = 8000
-EXIT_USAGE = 2
 
-# Choices are listed in --help but checked by Scenario, so the message names field, value and rule.
-_HELP: dict[str, tuple[type, str]] = {
-    "server": (str, "server kind: " + " | ".join(get_args(ServerKind))),
-    "workers": (int, "worker processes (1..32)"),
-    "loop": (str, "event loop: " + " | ".join(get_args(LoopKind))),
-    "http": (str, "HTTP parser: " + " | ".join(get_args(HttpKind))),
-    "tokens": (int, "threadpool tokens per worker (1..1000)"),
-    "socket": (str, "listening socket: " + " | ".join(get_args(SocketKind)) + " (reuse_port: gunicorn only)"),
+# One flag per Scenario field; what each allows comes from the one definition in limits / the Literals.
+SCENARIO_FLAGS: dict[str, tuple[Rule, str]] = {
+    "server": (ServerKind, "server kind"),
+    "workers": (WORKERS, "worker processes"),
+    "loop": (LoopKind, "event loop"),
+    "http": (HttpKind, "HTTP parser"),
+    "tokens": (TOKENS, "threadpool tokens per worker"),
+    "socket": (SocketKind, "listening socket (reuse_port: gunicorn only)"),
 }
 
 
-def add_scenario_arguments(parser: argparse.ArgumentParser) -> None:
+def add_scenario_arguments(parser: argparse.ArgumentParser, *, port: int = DEFAULT_PORT) -> None:
     """One optional flag per Scenario field (unset flags keep the Scenario defaults), plus --port."""
     defaults = Scenario()
     for field in fields(Scenario):
-        kind, text = _HELP[field.name]
-        parser.add_argument(
-            f"--{field.name}",
-            type=kind,
-            default=None,
-            metavar=field.name.upper(),
-            help=f"{text} (default: {getattr(defaults, field.name)})",
-        )
-    parser.add_argument(
-        "--port",
-        type=int,
-        default=DEFAULT_PORT,
-        help=f"port on 127.0.0.1, 0 for any free one (default: {DEFAULT_PORT})",
-    )
+        rule, text = SCENARIO_FLAGS[field.name]
+        add_flag(parser, field.name, rule, text, shown_default=getattr(defaults, field.name))
+    add_flag(parser, "port", PORT, "port on 127.0.0.1, 0 for any free one", port)
 
 
 def scenario_from_args(ns: argparse.Namespace) -> Scenario:
-    """The Scenario the flags describe; raises ScenarioError naming the bad field."""
-    given: dict[str, Any] = {
-        f.name: getattr(ns, f.name) for f in fields(Scenario) if getattr(ns, f.name, None) is not None
-    }
-    return Scenario(**given)
+    """The Scenario the flags describe; raises NotAllowedError for what only the whole can refuse."""
+    return Scenario(**{f: getattr(ns, f) for f in SCENARIO_FLAGS if getattr(ns, f, None) is not None})
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -102,13 +89,11 @@ async def _serve(scenario: Scenario, port: int) -> int:
 def main(argv: list[str]) -> int:
     """``asgiscope serve [flags]``: 0 after a clean stop, 1 if the server failed, 2 for bad flags."""
     parser = _parser()
-    ns = parser.parse_args(argv)  # exits 2 on unknown flags or non-numbers, with argparse's message
+    ns = parser.parse_args(argv)  # exits 2 on a refused or unknown flag, with usage and one sentence
     try:
-        scenario = scenario_from_args(ns)
-    except ScenarioError as exc:
-        parser.print_usage(sys.stderr)
-        print(f"asgiscope serve: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        scenario = scenario_from_args(ns)  # reuse_port without gunicorn: only the whole can say
+    except NotAllowedError as exc:
+        return usage_error(parser, exc)
     try:
         return asyncio.run(_serve(scenario, ns.port))
     except LaunchError as exc:

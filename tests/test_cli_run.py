@@ -11,6 +11,8 @@ import time
 import httpx
 import pytest
 
+from asgiscope.server import cli_run
+
 RUN = [sys.executable, "-m", "asgiscope.server.cli_run"]
 
 
@@ -89,6 +91,48 @@ def test_no_load_counts_requests_from_an_outside_client() -> None:
     assert sent == 150
     assert r["measured"]["throughput_rps"] is None
     assert r["server"]["requests"] == 150
+
+
+@pytest.mark.parametrize(
+    ("argv", "sentence"),
+    [
+        (["--ms", "abc"], "--ms='abc' is not allowed: ms must be a whole number from 0 to 10000"),
+        (["--users", "0"], "--users=0 is not allowed: users must be a whole number from 1 to 10000"),
+        (["--rate", "0"], "--rate=0.0 is not allowed: rate must be a number above 0 and at most 100000"),
+        (
+            ["--endpoint", "nope"],
+            "--endpoint='nope' is not allowed: endpoint must be one of "
+            "'hello', 'io/async', 'io/sync', 'io/blocking', 'cpu/async', 'cpu/sync'",
+        ),
+        (
+            ["--engine", "curl"],
+            "--engine='curl' is not allowed: engine must be one of 'raw', 'aiohttp', 'httpx'",
+        ),
+        (
+            ["--max-in-flight", "0"],
+            "--max-in-flight=0 is not allowed: max-in-flight must be a whole number from 1 to 100000",
+        ),
+        (
+            ["--duration", "-1"],
+            "--duration=-1.0 is not allowed: duration must be a number above 0 and at most 3600",
+        ),
+        (
+            ["--warmup", "601"],
+            "--warmup=601.0 is not allowed: warmup must be a number from 0 to 600",
+        ),
+        (
+            ["--socket", "reuse_port"],
+            "--socket='reuse_port' is not allowed: socket must be 'shared' with server 'uvicorn' "
+            "(reuse_port needs gunicorn)",
+        ),
+    ],
+)
+def test_a_bad_value_is_one_sentence_naming_flag_value_and_rule(
+    argv: list[str], sentence: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli_run.main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.err == f"asgiscope run: error: {sentence}\n" and captured.out == ""
 
 
 @pytest.mark.parametrize(

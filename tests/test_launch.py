@@ -21,7 +21,8 @@ import pytest
 from asgiscope.server.launch import LaunchError, ServerTree
 from asgiscope.server.launch.process import tree_pids, wait_gone
 from asgiscope.server.launch.ready import poll_until
-from asgiscope.server.scenario import Scenario, ScenarioError, ServerKind
+from asgiscope.server.limits import NotAllowedError
+from asgiscope.server.scenario import Scenario, ServerKind
 
 KINDS: list[ServerKind] = ["uvicorn", "gunicorn"]
 
@@ -123,9 +124,9 @@ async def test_live_scaling_1_3_1_keeps_serving(kind: ServerKind) -> None:
         reasons = [(e.kind, e.reason) for e in tree.poll()]
         assert reasons.count(("start", "scale")) == 2 and reasons.count(("start", "boot")) == 1
 
-        with pytest.raises(ScenarioError, match="workers=0"):
+        with pytest.raises(NotAllowedError, match="workers=0"):
             await tree.scale(0)
-        with pytest.raises(ScenarioError, match="workers=33"):
+        with pytest.raises(NotAllowedError, match="workers=33"):
             await tree.scale(33)
         assert len(tree.info().worker_pids) == 1
 
@@ -206,7 +207,7 @@ async def test_not_ready_in_time_raises_with_stderr_tail_and_cleans_up() -> None
 )
 def test_invalid_scenarios_are_refused_before_anything_starts(changes: dict[str, Any], message: str) -> None:
     before = set(psutil.Process().children(recursive=True))
-    with pytest.raises(ScenarioError, match=message.replace("(", r"\(")):
+    with pytest.raises(NotAllowedError, match=message.replace("(", r"\(")):
         ServerTree(Scenario(**changes))
     assert set(psutil.Process().children(recursive=True)) == before
 

@@ -36,7 +36,8 @@ def test_flags_cover_every_scenario_field() -> None:
         (["--workers", "0"], "workers=0 is not allowed: workers must be a whole number from 1 to 32"),
         (["--loop", "trio"], "loop='trio' is not allowed"),
         (["--socket", "reuse_port"], "reuse_port needs gunicorn"),
-        (["--workers", "two"], "argument --workers: invalid int value: 'two'"),
+        (["--workers", "two"], "--workers='two' is not allowed: workers must be a whole number from 1 to 32"),
+        (["--port", "70000"], "--port=70000 is not allowed: port must be a whole number from 0 to 65535"),
         (["--bogus"], "unrecognized arguments: --bogus"),
     ],
 )

@@ -19,10 +19,9 @@ from asgiscope.server.lab.snapshot import (
     WorkerStats,
 )
 from asgiscope.server.launch.tree import TreeInfo
+from asgiscope.server.limits import MARKER_HORIZON_S
 from asgiscope.server.load.spec import LoadSpec
 from asgiscope.server.scenario import Scenario
-
-MARKER_HORIZON_S = 130.0  # a little past the plots' longest window
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from asgiscope.server.lab.bins import Bins
 from asgiscope.server.lab.latency import LatencyWindow
 from asgiscope.server.lab.series import SeriesRecorder
 from asgiscope.server.lab.snapshot import Latency, WorkerStats
+from asgiscope.server.limits import SERIES_HISTORY_S
 from asgiscope.server.load.spec import LoadReport
 from asgiscope.server.protocol import KIND_LAG, KIND_POOL, KIND_REQUEST, Batch
 
@@ -51,7 +52,9 @@ class ClientFigures:
 
 
 class Metrics:
-    def __init__(self, *, window_s: float = 1.0, lag_s: float = 0.1, history_s: float = 120.0) -> None:
+    def __init__(
+        self, *, window_s: float = 1.0, lag_s: float = 0.1, history_s: float = SERIES_HISTORY_S
+    ) -> None:
         self.window_s = window_s
         self.lag_s = lag_s  # ignore the newest bin(s): telemetry for them may still be in flight
         self.series = SeriesRecorder(history_s=history_s)

@@ -11,6 +11,7 @@ from typing import TypeVar
 import numpy as np
 
 from asgiscope.server.lab.snapshot import Series
+from asgiscope.server.limits import SERIES_HISTORY_S
 
 K = TypeVar("K")
 
@@ -35,7 +36,7 @@ class _Family[K]:
 
 
 class SeriesRecorder:
-    def __init__(self, history_s: float = 120.0, hz: float = 10.0) -> None:
+    def __init__(self, history_s: float = SERIES_HISTORY_S, hz: float = 10.0) -> None:
         self.period_s = 1.0 / hz
         maxlen = int(history_s * hz)
         self._t: deque[float] = deque(maxlen=maxlen)

@@ -236,7 +236,7 @@ class ServerTree:
 
         One step per signal because two quick TTOUs can merge into one at uvicorn's supervisor.
         """
-        target = self.scenario.with_changes(workers=workers)  # ScenarioError before any signal
+        target = self.scenario.with_changes(workers=workers)  # NotAllowedError before any signal
         while self.scenario.workers != target.workers:
             if not self.alive:
                 raise LaunchError(f"cannot scale: the server on {self.url} is not running")

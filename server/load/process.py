@@ -23,9 +23,10 @@ import traceback
 from collections.abc import Callable, Coroutine
 from typing import Any, TextIO
 
+from asgiscope.server.limits import NotAllowedError
 from asgiscope.server.load.recorder import Recorder
 from asgiscope.server.load.runner import Runner
-from asgiscope.server.load.spec import LoadSpec, LoadSpecError
+from asgiscope.server.load.spec import LoadSpec
 
 REPORT_INTERVAL_S = 0.1
 
@@ -68,7 +69,7 @@ async def _control(lines: asyncio.Queue[str | None], runner: Runner) -> None:
             continue
         try:
             spec = LoadSpec.from_json(line)
-        except (ValueError, TypeError, LoadSpecError) as exc:
+        except (ValueError, TypeError, NotAllowedError) as exc:
             # A bad control line is the owner's bug; say so and keep the current load.
             print(f"asgiscope-load: ignored bad spec: {exc}", file=sys.stderr, flush=True)
             continue

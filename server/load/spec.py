@@ -9,23 +9,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
-Engine = Literal["aiohttp", "httpx", "raw"]
+from asgiscope.server.limits import MAX_IN_FLIGHT, MS, RATE, USERS, check_choice
+
+Engine = Literal["raw", "aiohttp", "httpx"]  # in the order the panel offers them
 Mode = Literal["closed", "open"]
 Endpoint = Literal["hello", "io/async", "io/sync", "io/blocking", "cpu/async", "cpu/sync"]
-
-MAX_USERS = 10_000
-MAX_RATE = 100_000.0
-MAX_MS = 10_000
-
-
-class LoadSpecError(ValueError):
-    def __init__(self, field: str, value: object, allowed: str) -> None:
-        self.field = field
-        self.value = value
-        self.allowed = allowed
-        super().__init__(f"{field}={value!r} is not allowed: {field} must be {allowed}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,19 +33,13 @@ class LoadSpec:
     running: bool = True
 
     def __post_init__(self) -> None:
-        for name, kind in (("endpoint", Endpoint), ("mode", Mode), ("engine", Engine)):
-            value = getattr(self, name)
-            if value not in get_args(kind):
-                raise LoadSpecError(name, value, "one of " + ", ".join(map(repr, get_args(kind))))
-        _check_int("ms", self.ms, 0, MAX_MS)
-        _check_int("users", self.users, 1, MAX_USERS)
-        _check_int("max_in_flight", self.max_in_flight, 1, 100_000)
-        if (
-            isinstance(self.rate, bool)
-            or not isinstance(self.rate, int | float)
-            or not (0 < self.rate <= MAX_RATE)
-        ):
-            raise LoadSpecError("rate", self.rate, f"a number above 0 and at most {MAX_RATE:g}")
+        check_choice("endpoint", self.endpoint, Endpoint)
+        check_choice("mode", self.mode, Mode)
+        check_choice("engine", self.engine, Engine)
+        MS.check("ms", self.ms)
+        USERS.check("users", self.users)
+        MAX_IN_FLIGHT.check("max_in_flight", self.max_in_flight)
+        RATE.check("rate", self.rate)
 
     @property
     def path(self) -> str:
@@ -70,11 +54,6 @@ class LoadSpec:
     @classmethod
     def from_json(cls, text: str) -> LoadSpec:
         return cls(**json.loads(text))
-
-
-def _check_int(name: str, value: object, lo: int, hi: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-        raise LoadSpecError(name, value, f"a whole number from {lo} to {hi}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from asgiscope.server.lab.session import LabError
 from asgiscope.server.lab.snapshot import (
     ClientBound,
     Latency,
@@ -24,13 +26,15 @@ from asgiscope.server.scenario import Scenario
 
 
 class FakeLab:
-    """Records every call; ``delay`` makes calls slow, ``fail`` makes named calls raise."""
+    """Records every call; ``delay`` makes calls slow, ``fail`` makes named calls raise, ``refuse``
+    makes the calls it picks (by name and argument) raise the Lab's own error."""
 
     def __init__(self, snap: Snapshot) -> None:
         self.snap = snap
         self.calls: list[tuple[str, Any]] = []
         self.delay = 0.0
         self.fail: set[str] = set()
+        self.refuse: Callable[[str, Any], bool] = lambda _name, _arg: False
 
     async def _call(self, name: str, arg: Any = None) -> None:
         self.calls.append((name, arg))
@@ -38,6 +42,8 @@ class FakeLab:
             await asyncio.sleep(self.delay)
         if name in self.fail:
             raise RuntimeError(f"{name} exploded")
+        if self.refuse(name, arg):
+            raise LabError(f"the Lab refused {name}")
 
     async def start(self) -> None:
         await self._call("start")

@@ -8,7 +8,7 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from asgiscope.gui.controls import DEBOUNCE_MS, TIPS, ControlsPanel
-from asgiscope.gui.model import Controls
+from asgiscope.gui.model import Controls, Ranges, options
 
 
 def make_panel(qtbot: QtBot, controls: Controls | None = None) -> tuple[ControlsPanel, list[Controls]]:
@@ -108,6 +108,24 @@ def test_set_controls_does_not_emit(qtbot: QtBot) -> None:
 def test_workers_slider_reaches_twice_the_cores(qtbot: QtBot) -> None:
     panel, _ = make_panel(qtbot)
     assert (panel.workers.slider.minimum(), panel.workers.slider.maximum()) == (1, 4)
+
+
+@pytest.mark.parametrize("cores", [1, 24, 64])
+def test_the_panel_offers_what_the_model_derives_from_the_server(qtbot: QtBot, cores: int) -> None:
+    panel = ControlsPanel(Controls(), cores=cores)
+    qtbot.addWidget(panel)
+    seen: list[Controls] = []
+    panel.changed.connect(seen.append)
+    for name, scale in Ranges.for_cores(cores).scales().items():
+        slider = panel.sliders[name].slider
+        assert (slider.minimum(), slider.maximum()) == scale.positions
+        slider.setValue(slider.maximum())  # the far end, as a drag would
+    for name, choice in panel.choices.items():
+        assert [b.text() for b in choice.buttons.values()] == [label for _v, label in options(name)]
+    panel.flush()
+    # on 24 cores the workers slider stops at what Scenario accepts (32), not at 48
+    assert seen[-1].scenario().workers == min(max(2, 2 * cores), 32)
+    seen[-1].load(running=True)
 
 
 def test_every_control_has_a_tooltip_about_the_server(qtbot: QtBot) -> None:

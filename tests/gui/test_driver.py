@@ -1,11 +1,20 @@
-"""The driver turns control wishes into Lab calls, in order, merged, and never raises (plain asyncio)."""
+"""The driver turns control wishes into Lab calls, in order, merged, never raises, and rolls back
+what the Lab refuses (plain asyncio; the last test adds the window and the settings)."""
 
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
+from PySide6.QtCore import QSettings
+from pytestqt.qtbot import QtBot
+
+from asgiscope.gui.app import roll_back_on_refusal
 from asgiscope.gui.driver import LabDriver
 from asgiscope.gui.model import Controls
+from asgiscope.gui.settings import Store
+from asgiscope.gui.theme import Colors
+from asgiscope.gui.window import MainWindow
 from tests.gui.fakes import FakeLab
 
 
@@ -59,14 +68,58 @@ async def test_wishes_during_a_slow_call_are_merged(fake_lab: FakeLab) -> None:
 
 async def test_a_failing_apply_is_reported_not_raised_and_not_retried(fake_lab: FakeLab) -> None:
     driver, reports = make(fake_lab)
+    refused: list[Controls] = []
+    driver.on_refused = refused.append
     fake_lab.fail = {"apply"}
     driver.start()
-    driver.request(Controls(server="gunicorn"))
-    await driver.settle()
-    assert reports == ["applying the scenario failed: apply exploded"]
     driver.request(Controls(server="gunicorn", ms=50))
     await driver.settle()
-    assert fake_lab.names() == ["start", "apply", "set_load"]
+    assert reports == ["applying the scenario failed: apply exploded (the controls are back to what runs)"]
+    # the scenario goes back to what runs; the load change, which the Lab took, stays
+    assert refused == [Controls(ms=50)] and driver.shown() == Controls(ms=50)
+    driver.request(refused[-1].with_changes(users=7))  # the rolled-back panel's next change
+    await driver.settle()
+    assert fake_lab.names() == ["start", "apply", "set_load", "set_load"]
+
+
+async def test_a_refused_change_is_not_taken_as_applied(fake_lab: FakeLab) -> None:
+    driver, _ = make(fake_lab)
+    fake_lab.fail = {"apply"}
+    driver.start()
+    driver.request(Controls(workers=3))
+    await driver.settle()
+    fake_lab.fail = set()
+    driver.request(Controls(workers=3))  # asked again on purpose: tried again, not skipped as "applied"
+    await driver.settle()
+    assert [arg.workers for name, arg in fake_lab.calls if name == "apply"] == [3, 3]
+
+
+async def test_a_newer_wish_survives_the_refusal_of_an_older_one(fake_lab: FakeLab) -> None:
+    driver, _ = make(fake_lab)
+    refused: list[Controls] = []
+    driver.on_refused = refused.append
+    fake_lab.refuse = lambda name, arg: name == "apply" and arg.workers == 3
+    driver.start()
+    await driver.settle()
+    fake_lab.delay = 0.05
+    driver.request(Controls(workers=3))
+    await asyncio.sleep(0)  # the pump runs up to its first await: apply(3) is in flight
+    assert fake_lab.names() == ["start", "apply"]
+    driver.request(Controls(workers=4))  # apply(3) will fail; this newer wish must not go with it
+    await driver.settle()
+    assert [arg.workers for name, arg in fake_lab.calls if name == "apply"] == [3, 4]
+    assert refused == [] and driver.shown().workers == 4
+
+
+async def test_controls_the_server_refuses_are_reported_not_raised(fake_lab: FakeLab) -> None:
+    driver, reports = make(fake_lab)
+    refused: list[Controls] = []
+    driver.on_refused = refused.append
+    driver.request(Controls(workers=48))  # no slider offers this; a bug must still not raise into Qt
+    await asyncio.sleep(0)
+    assert reports == ["workers=48 is not allowed: workers must be a whole number from 1 to 32"]
+    assert refused == [Controls()]
+    assert fake_lab.calls == []
 
 
 async def test_a_failed_start_is_retried_by_the_next_wish(fake_lab: FakeLab) -> None:
@@ -93,3 +146,35 @@ async def test_close_cancels_the_pump_and_closes_the_lab_once(fake_lab: FakeLab)
     await driver.close()
     driver.request(Controls(workers=4))
     assert fake_lab.names() == ["start", "close"]
+
+
+async def test_a_refused_change_rolls_the_panel_and_the_settings_back(
+    qtbot: QtBot, fake_lab: FakeLab, tmp_path: Path
+) -> None:
+    c = Controls()
+    driver = LabDriver(fake_lab, c.scenario(), c.load(running=False), lambda _m: None)
+    path = str(tmp_path / "s.ini")
+    store = Store(QSettings(path, QSettings.Format.IniFormat))
+    window = MainWindow(driver, c, store=store, colors=Colors(), cores=2)
+    qtbot.addWidget(window)
+    driver.report = window.report
+    roll_back_on_refusal(driver, window.controls, store)
+    fake_lab.refuse = lambda name, arg: name == "apply" and arg.server == "gunicorn"
+    driver.start()
+    await driver.settle()
+
+    window.controls.choices["handler"].buttons["threadpool"].click()  # accepted
+    await driver.settle()
+    window.controls.choices["server"].buttons["gunicorn"].click()  # refused by the Lab
+    assert Store(QSettings(path, QSettings.Format.IniFormat)).controls(cores=2).server == "gunicorn"
+    await driver.settle()
+
+    assert fake_lab.names() == ["start", "set_load", "apply"]
+    running = Controls(handler="threadpool")
+    assert window.controls.controls() == running
+    assert window.controls.choices["server"].value() == "uvicorn"
+    assert window.controls.choices["server"].buttons["uvicorn"].isChecked()
+    assert "the Lab refused apply" in window.statusBar().currentMessage()
+    assert Store(QSettings(path, QSettings.Format.IniFormat)).controls(cores=2) == running
+    window.close()  # quitting saves the panel: still what runs
+    assert Store(QSettings(path, QSettings.Format.IniFormat)).controls(cores=2) == running

@@ -10,6 +10,8 @@ import pytest
 
 import asgiscope.gui.main
 from asgiscope.gui.cli import overrides, parse
+from asgiscope.server.limits import NotAllowedError, one_of
+from asgiscope.server.scenario import LoopKind
 
 
 @pytest.mark.parametrize(
@@ -39,7 +41,7 @@ def test_the_headless_path_imports_no_qt() -> None:
 
 
 def test_flags_override_controls() -> None:
-    args = parse(["--autostart", "--workers", "3", "--handler", "threadpool", "--rate", "250"])
+    args = parse(["--autostart", "--workers", "3", "--handler", "threadpool", "--rate", "250"], cores=2)
     assert args.autostart and args.screenshot is None
     assert overrides(args) == {"workers": 3, "handler": "threadpool", "rate": 250.0}
 
@@ -49,10 +51,15 @@ def test_flags_override_controls() -> None:
     [
         (
             ["--handler", "sync"],
-            "argument --handler: invalid choice: 'sync' (choose from 'await', 'threadpool'",
+            "asgiscope: error: --handler='sync' is not allowed: "
+            "handler must be one of 'await', 'threadpool', 'blocking'\n",
         ),
-        (["--server", "hypercorn"], "argument --server: invalid choice: 'hypercorn'"),
-        (["--workers", "two"], "argument --workers: invalid int value: 'two'"),
+        (
+            ["--server", "hypercorn"],
+            "--server='hypercorn' is not allowed: server must be one of 'uvicorn', 'gunicorn'\n",
+        ),
+        (["--workers", "two"], "--workers='two' is not allowed: workers must be a whole number from 1 to "),
+        (["--fps", "0"], "--fps=0.0 is not allowed: fps must be a number from 1 to 240"),
     ],
 )
 def test_a_bad_flag_is_refused_with_the_choices_before_anything_starts(argv: list[str], needle: str) -> None:
@@ -66,3 +73,33 @@ def test_a_bad_flag_is_refused_with_the_choices_before_anything_starts(argv: lis
     assert proc.returncode == 2
     assert needle in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_the_gui_and_the_headless_tools_refuse_a_value_in_one_sentence() -> None:
+    """`asgiscope`, `asgiscope serve` and `asgiscope run` print the same sentence for the same fact."""
+    sentence = NotAllowedError("loop", "trio", one_of(LoopKind)).as_flag()
+    assert sentence == "--loop='trio' is not allowed: loop must be one of 'asyncio', 'uvloop'"
+    for tool in ([], ["serve"], ["run"]):
+        proc = subprocess.run(
+            [sys.executable, "-m", "asgiscope", *tool, "--loop", "trio"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+        )
+        assert proc.returncode == 2, tool
+        assert proc.stderr.splitlines()[-1].endswith(f": error: {sentence}"), proc.stderr
+        assert proc.stdout == ""
+
+
+@pytest.mark.parametrize(("cores", "most"), [(1, 2), (24, 32), (64, 32)])
+def test_the_workers_flag_allows_what_the_slider_shows(
+    cores: int, most: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert parse(["--workers", str(most)], cores=cores).workers == most
+    with pytest.raises(SystemExit) as exit_:
+        parse(["--workers", str(most + 1)], cores=cores)
+    assert exit_.value.code == 2
+    assert f"--workers={most + 1} is not allowed: workers must be a whole number from 1 to {most}\n" in (
+        capsys.readouterr().err
+    )

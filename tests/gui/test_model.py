@@ -1,18 +1,28 @@
 from __future__ import annotations
 
+from typing import Any, get_args, get_type_hints
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from asgiscope.gui.model import (
+    CHOICE_KINDS,
     ENDPOINTS,
     Controls,
+    Ranges,
     controls_from,
     log_position,
     log_value,
     nice_round,
+    options,
     workers_max,
 )
+from asgiscope.server.limits import WORKERS, NotAllowedError
 from asgiscope.server.load.spec import LoadSpec
-from asgiscope.server.scenario import Scenario, ScenarioError
+from asgiscope.server.scenario import Scenario
+
+CORES = (1, 2, 24, 64)
 
 
 @pytest.mark.parametrize(
@@ -77,7 +87,7 @@ def test_leaving_gunicorn_resets_reuse_port() -> None:
 
 
 def test_invalid_values_are_refused_by_the_scenario() -> None:
-    with pytest.raises(ScenarioError, match="workers"):
+    with pytest.raises(NotAllowedError, match="workers"):
         Controls(workers=0).scenario()
 
 
@@ -104,3 +114,82 @@ def test_log_slider_maps_ends_and_rounds() -> None:
     assert nice_round(1487.0) == 1500
     assert nice_round(3.4) == 3
     assert workers_max(2) == 4
+
+
+@pytest.mark.parametrize(("cores", "most"), [(1, 2), (2, 4), (8, 16), (24, WORKERS.hi), (64, WORKERS.hi)])
+def test_the_workers_slider_stops_at_twice_the_cores_or_the_server_limit(cores: int, most: int) -> None:
+    assert workers_max(cores) == most == Ranges.for_cores(cores).workers.hi
+
+
+def test_each_choice_offers_exactly_the_words_of_its_literal() -> None:
+    hints = get_type_hints(Controls)
+    literal_fields = {name for name, kind in hints.items() if get_args(kind)}
+    assert set(CHOICE_KINDS) == literal_fields
+    for name in CHOICE_KINDS:
+        assert [value for value, _label in options(name)] == list(get_args(hints[name]))
+
+
+@pytest.mark.parametrize("cores", CORES)
+def test_every_slider_position_is_a_value_the_server_accepts(cores: int) -> None:
+    """Exhaustive: each position of each slider, alone, goes into Scenario / LoadSpec."""
+    ranges = Ranges.for_cores(cores)
+    for name, scale in ranges.scales().items():
+        lo, hi = scale.positions
+        for position in range(lo, hi + 1):
+            value = Ranges.control_value(name, scale.value(position))
+            controls = Controls().with_changes(**{name: value})
+            controls.scenario()
+            controls.load(running=True)
+            assert scale.lo <= value <= scale.hi
+            assert scale.position(value) == position or scale.log  # log positions share rounded values
+
+
+def producible(cores: int) -> st.SearchStrategy[Controls]:
+    """Every Controls the panel can reach on ``cores`` cores: a sequence of slider moves and clicks."""
+    ranges = Ranges.for_cores(cores)
+    moves: list[st.SearchStrategy[tuple[str, Any]]] = [
+        st.integers(*scale.positions).map(
+            lambda p, name=name, scale=scale: (name, Ranges.control_value(name, scale.value(p)))
+        )
+        for name, scale in ranges.scales().items()
+    ]
+    moves += [
+        st.sampled_from([value for value, _label in options(name)]).map(lambda v, name=name: (name, v))
+        for name in CHOICE_KINDS
+    ]
+
+    def play(steps: list[tuple[str, Any]]) -> Controls:
+        controls = Controls()
+        for name, value in steps:
+            controls = controls.with_changes(**{name: value})
+        return controls
+
+    return st.lists(st.one_of(moves), max_size=30).map(play)
+
+
+@pytest.mark.parametrize("cores", CORES)
+def test_every_control_combination_the_panel_can_produce_is_accepted(cores: int) -> None:
+    @settings(max_examples=300, deadline=None)
+    @given(producible(cores), st.booleans())
+    def check(controls: Controls, running: bool) -> None:
+        scenario = controls.scenario()
+        load = controls.load(running=running)
+        assert Scenario.from_json(scenario.to_json()) == scenario
+        assert LoadSpec.from_json(load.to_json()) == load
+        # and what the Lab runs reads back as the same panel
+        assert controls_from(scenario, load, controls.handler) == controls.with_changes(
+            socket=scenario.socket
+        )
+
+    check()
+
+
+@pytest.mark.parametrize("cores", CORES)
+def test_stored_values_past_a_slider_are_brought_inside_it(cores: int) -> None:
+    ranges = Ranges.for_cores(cores)
+    big = controls_from(Scenario(workers=32, tokens=1000), LoadSpec(users=10_000, rate=100_000.0, ms=10_000))
+    fitted = ranges.fit(big)
+    for name, scale in ranges.scales().items():
+        assert getattr(fitted, name) == scale.hi
+    fitted.scenario()
+    fitted.load(running=True)
