@@ -11,7 +11,6 @@ from asgiscope.server.lab.procstats import ProcSampler
 from asgiscope.server.lab.snapshot import (
     LabState,
     Marker,
-    Prediction,
     ProcessStats,
     Snapshot,
     Telemetry,
@@ -21,6 +20,7 @@ from asgiscope.server.lab.snapshot import (
 from asgiscope.server.launch.tree import TreeInfo
 from asgiscope.server.load.spec import LoadSpec
 from asgiscope.server.scenario import Scenario
+from asgiscope.server.theory import Prediction
 
 MARKER_HORIZON_S = 130.0  # a little past the plots' longest window
 

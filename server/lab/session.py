@@ -22,7 +22,6 @@ from asgiscope.server.lab.snapshot import (
     EventKind,
     LabState,
     Marker,
-    Prediction,
     Snapshot,
     Telemetry,
     TreeEvent,
@@ -31,7 +30,7 @@ from asgiscope.server.launch.tree import LaunchError, ServerTree, TelemetryTarge
 from asgiscope.server.load.client import LoadProcess
 from asgiscope.server.load.spec import LoadSpec
 from asgiscope.server.scenario import Scenario
-from asgiscope.server.theory import predict
+from asgiscope.server.theory import Prediction, predict
 
 
 class LabError(RuntimeError):

@@ -11,7 +11,6 @@ from asgiscope.server.lab.snapshot import (
     ClientBound,
     Latency,
     Marker,
-    Prediction,
     ProcessStats,
     Series,
     Snapshot,
@@ -21,6 +20,7 @@ from asgiscope.server.lab.snapshot import (
 )
 from asgiscope.server.load.spec import LoadSpec
 from asgiscope.server.scenario import Scenario
+from asgiscope.server.theory import Prediction
 
 
 class FakeLab:
