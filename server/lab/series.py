@@ -6,13 +6,10 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from typing import TypeVar
 
 import numpy as np
 
 from asgiscope.server.lab.snapshot import Series
-
-K = TypeVar("K")
 
 SCALARS = ("client_rps", "server_rps", "predicted_rps", "p50_ms", "p99_ms")
 

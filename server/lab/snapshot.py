@@ -18,6 +18,7 @@ from asgiscope.server.theory import Prediction
 LabState = Literal["idle", "starting", "running", "restarting", "stopping", "stopped", "error"]
 EventKind = Literal["worker_started", "worker_exited", "scaled", "restarted", "crashed"]
 
+
 @dataclass(frozen=True, slots=True)
 class Latency:
     p50_ms: float = float("nan")
@@ -41,7 +42,6 @@ class WorkerStats:
     loop_lag_ms: float = 0.0  # max lag seen over the last window
     cpu_percent: float = 0.0  # % of one core
     rss_mb: float = 0.0
-    threads_seen: int = 0  # distinct threadpool thread ids seen in the window
 
 
 @dataclass(frozen=True, slots=True)
