@@ -26,7 +26,7 @@ MARKER_HORIZON_S = 130.0  # a little past the plots' longest window
 
 
 @dataclass(frozen=True, slots=True)
-class Session:
+class LabFacts:
     """What the Lab knows that the metrics do not."""
 
     t: float  # session seconds
@@ -46,7 +46,7 @@ class Session:
     markers: tuple[Marker, ...]
 
 
-def assemble(m: Metrics, procs: ProcSampler, now: float, s: Session) -> Snapshot:
+def assemble(m: Metrics, procs: ProcSampler, now: float, s: LabFacts) -> Snapshot:
     client = m.client(now)
     info = s.info
     pids = list(info.worker_pids) if info else []

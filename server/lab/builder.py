@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from asgiscope.server.lab.assemble import Session, assemble
+from asgiscope.server.lab.assemble import LabFacts, assemble
 from asgiscope.server.lab.journal import Journal
 from asgiscope.server.lab.metrics import Metrics
 from asgiscope.server.lab.procstats import ProcSampler
@@ -39,7 +39,7 @@ class SnapshotBuilder:
             self._metrics,
             self._procs,
             now,
-            Session(
+            LabFacts(
                 t=now - self._t0,
                 state=journal.state,
                 message=journal.message,

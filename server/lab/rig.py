@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from asgiscope.server.lab.collector import Collector
 from asgiscope.server.launch.tree import ServerTree, TelemetryTarget
-from asgiscope.server.load.client import LoadProcess
+from asgiscope.server.load.handle import LoadProcess
 from asgiscope.server.load.spec import LoadSpec
 from asgiscope.server.scenario import Scenario
 
