@@ -2,7 +2,7 @@
 
 One uvicorn server (1 worker, httptools + uvloop, no access log) on 127.0.0.1; alternating rounds of
 wrk (`-t1 -c50 -d4s`, when installed) and each engine at 50 closed-loop users for ~4 s, through the real
-load process (`server.load.client.LoadProcess`). Prints req/s per round, medians, and engine/wrk.
+load process (`asgiscope.server.load.handle.LoadProcess`). Prints req/s per round, medians, and engine/wrk.
 
     .venv/bin/python bench/load_ceiling.py [--rounds 3] [--seconds 4] [--write docs/benchmarks.md]
 """
@@ -26,8 +26,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-from asgiscope.server.load.client import LoadProcess  # noqa: E402
 from asgiscope.server.load.group import LoadGroup  # noqa: E402
+from asgiscope.server.load.handle import LoadProcess  # noqa: E402
 from asgiscope.server.load.spec import LoadSpec  # noqa: E402
 
 USERS = 50

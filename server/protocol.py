@@ -25,6 +25,9 @@ POOL       tid = tokens total, status = requests in flight in this worker, a = t
 HELLO      tid = the loop thread's native id, a = time ns, b = parent pid (a worker announces
            itself once at start)
 =========  =====================================================================================
+
+Readers never index ``a``/``b``/``c``: ``of_kind`` gives one kind's records under that kind's own field
+names (``REQUEST_VIEW`` and friends, the same 32 bytes renamed, no copy of the layout).
 """
 
 from __future__ import annotations
@@ -62,6 +65,59 @@ RECORD_DTYPE: Final = np.dtype(
     ]
 )
 assert RECORD_DTYPE.itemsize == RECORD_SIZE
+
+
+def _view(**fields: tuple[str, int]) -> np.dtype:
+    """RECORD_DTYPE's bytes under other names: ``name=(format, offset)``; unnamed bytes are skipped."""
+    names = list(fields)
+    return np.dtype(
+        {
+            "names": names,
+            "formats": [fields[n][0] for n in names],
+            "offsets": [fields[n][1] for n in names],
+            "itemsize": RECORD_SIZE,
+        }
+    )
+
+
+# One named view per kind, offsets as in RECORD ("kind u1 @0, route u1 @1, status u2 @2, tid u4 @4,
+# a i8 @8, b i8 @16, c i8 @24"). Times are time.monotonic_ns.
+REQUEST_VIEW: Final = _view(
+    kind=("<u1", 0),
+    route=("<u1", 1),
+    status=("<u2", 2),
+    thread=("<u4", 4),  # native id of the threadpool thread that ran a def handler, 0 = the loop thread
+    start_ns=("<i8", 8),
+    end_ns=("<i8", 16),
+)
+LAG_VIEW: Final = _view(kind=("<u1", 0), t_ns=("<i8", 8), lag_ns=("<i8", 16))
+POOL_VIEW: Final = _view(
+    kind=("<u1", 0),
+    in_flight=("<u2", 2),  # requests in flight in this worker
+    tokens=("<u4", 4),  # threadpool tokens in total
+    t_ns=("<i8", 8),
+    borrowed=("<i8", 16),  # tokens in use
+    waiting=("<i8", 24),  # tasks waiting for a token
+)
+HELLO_VIEW: Final = _view(kind=("<u1", 0), loop_thread=("<u4", 4), t_ns=("<i8", 8), parent_pid=("<i8", 16))
+VIEWS: Final[dict[int, np.dtype]] = {
+    KIND_REQUEST: REQUEST_VIEW,
+    KIND_LAG: LAG_VIEW,
+    KIND_POOL: POOL_VIEW,
+    KIND_HELLO: HELLO_VIEW,
+}
+
+
+def of_kind(records: np.ndarray, kind: int) -> np.ndarray:
+    """The records of ``kind``, in order, under that kind's field names (``VIEWS[kind]``)."""
+    selected: np.ndarray = records[records["kind"] == kind].view(VIEWS[kind])
+    return selected
+
+
+def made_ns(records: np.ndarray) -> np.ndarray:
+    """When each record was made: a request's end, any other record's own time (its ``a``)."""
+    return np.where(records["kind"] == KIND_REQUEST, records["b"], records["a"])
+
 
 # Route ids on the wire; the demo app's paths. Index 0 is "anything else" (404s, docs).
 ROUTES: Final[tuple[str, ...]] = (

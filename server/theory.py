@@ -21,10 +21,20 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Literal
 
-from asgiscope.server.lab.snapshot import Limit, Prediction
 from asgiscope.server.load.spec import Endpoint, Engine, LoadSpec
 from asgiscope.server.scenario import HttpKind, Scenario
+
+Limit = Literal["users", "rate", "tokens", "workers", "cores", "loop", "client"]
+
+
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    throughput_rps: float
+    latency_ms: float
+    limit: Limit  # the bound that binds
+    explanation: str  # one plain sentence: "200 users share 2 workers x 40 tokens = 80 threads ..."
 
 
 def _server_costs() -> dict[HttpKind, float]:

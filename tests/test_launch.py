@@ -19,7 +19,7 @@ import psutil
 import pytest
 
 from asgiscope.server.launch import LaunchError, ServerTree
-from asgiscope.server.launch.process import tree_pids, wait_gone
+from asgiscope.server.launch.proctree import tree_pids, wait_gone
 from asgiscope.server.launch.ready import poll_until
 from asgiscope.server.limits import NotAllowedError
 from asgiscope.server.scenario import Scenario, ServerKind
@@ -215,7 +215,7 @@ def test_invalid_scenarios_are_refused_before_anything_starts(changes: dict[str,
 OWNER = """
 import asyncio, json, sys
 from asgiscope.server.launch import ServerTree
-from asgiscope.server.launch.process import tree_pids
+from asgiscope.server.launch.proctree import tree_pids
 from asgiscope.server.scenario import Scenario
 
 async def main():

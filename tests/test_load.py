@@ -15,8 +15,8 @@ import pytest
 
 from asgiscope.server.demo.config import WorkerConfig
 from asgiscope.server.load import hist
-from asgiscope.server.load.client import LoadProcess
 from asgiscope.server.load.group import LoadGroup, split_spec
+from asgiscope.server.load.handle import LoadProcess
 from asgiscope.server.load.spec import LoadReport, LoadSpec
 from tests.uvicorn_proc import free_port, run_server
 
@@ -240,7 +240,7 @@ async def test_stop_leaves_no_process(server: Server) -> None:
 
 def test_closing_stdin_ends_the_process(server: Server) -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "asgiscope.server.load.process", "--url", server.url],
+        [sys.executable, "-m", "asgiscope.server.load.main", "--url", server.url],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -267,7 +267,7 @@ def test_owner_killed_child_exits(server: Server) -> None:
 
 _OWNER = """
 import asyncio, sys
-from asgiscope.server.load.client import LoadProcess
+from asgiscope.server.load.handle import LoadProcess
 from asgiscope.server.load.spec import LoadSpec
 
 async def main():
@@ -285,7 +285,7 @@ def test_bad_arguments_exit_2_with_a_message() -> None:
         [
             sys.executable,
             "-m",
-            "asgiscope.server.load.process",
+            "asgiscope.server.load.main",
             "--url",
             "http://x",
             "--spec",

@@ -14,8 +14,8 @@ import pytest
 import uvloop
 
 from asgiscope.server.load import hist, raw_engine
-from asgiscope.server.load.client import LoadProcess
 from asgiscope.server.load.drivers import send
+from asgiscope.server.load.handle import LoadProcess
 from asgiscope.server.load.raw_engine import RawEngine
 from asgiscope.server.load.recorder import Recorder
 from asgiscope.server.load.spec import LoadReport, LoadSpec

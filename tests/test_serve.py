@@ -11,7 +11,7 @@ import sys
 import httpx
 import pytest
 
-from asgiscope.server.launch.process import wait_gone
+from asgiscope.server.launch.proctree import wait_gone
 from asgiscope.server.scenario import Scenario
 from asgiscope.server.serve import add_scenario_arguments, main, scenario_from_args
 

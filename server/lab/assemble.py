@@ -11,7 +11,6 @@ from asgiscope.server.lab.procstats import ProcSampler
 from asgiscope.server.lab.snapshot import (
     LabState,
     Marker,
-    Prediction,
     ProcessStats,
     Snapshot,
     Telemetry,
@@ -22,10 +21,11 @@ from asgiscope.server.launch.tree import TreeInfo
 from asgiscope.server.limits import MARKER_HORIZON_S
 from asgiscope.server.load.spec import LoadSpec
 from asgiscope.server.scenario import Scenario
+from asgiscope.server.theory import Prediction
 
 
 @dataclass(frozen=True, slots=True)
-class Session:
+class LabFacts:
     """What the Lab knows that the metrics do not."""
 
     t: float  # session seconds
@@ -45,7 +45,7 @@ class Session:
     markers: tuple[Marker, ...]
 
 
-def assemble(m: Metrics, procs: ProcSampler, now: float, s: Session) -> Snapshot:
+def assemble(m: Metrics, procs: ProcSampler, now: float, s: LabFacts) -> Snapshot:
     client = m.client(now)
     info = s.info
     pids = list(info.worker_pids) if info else []

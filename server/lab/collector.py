@@ -59,10 +59,6 @@ class SequenceTracker:
             self.lost += seq
         self._next[pid] = seq + 1
 
-    def forget(self, pid: int) -> None:
-        """Stop tracking a pid (e.g. a worker known to have exited)."""
-        self._next.pop(pid, None)
-
 
 class Collector:
     """``Collector(token)`` → ``start()`` → ``drain()``/``stats()`` … → ``stop()``; or ``with``."""
@@ -135,11 +131,6 @@ class Collector:
                 rejected_by_reason=dict(self._rejected),
                 restarts=self._seq.restarts,
             )
-
-    def forget(self, pid: int) -> None:
-        """Stop tracking ``pid``'s sequence (its worker exited; the pid may be reused)."""
-        with self._lock:
-            self._seq.forget(pid)
 
     def __enter__(self) -> Self:
         return self.start()

@@ -8,8 +8,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from asgiscope.server.lab.snapshot import ClientBound, Prediction, WorkerStats
+from asgiscope.server.lab.snapshot import ClientBound, WorkerStats
 from asgiscope.server.load.spec import LoadSpec
+from asgiscope.server.theory import Prediction
 
 CLIENT_CPU_LIMIT = 90.0  # % of a core: above it the load process cannot send any faster
 OPEN_LOOP_MISS = 0.10  # an open loop that sends > 10 % below its rate is not driving what it claims

@@ -10,15 +10,13 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from asgiscope.server.lab.bins import Bins
 from asgiscope.server.lab.latency import LatencyWindow
 from asgiscope.server.lab.series import SeriesRecorder
 from asgiscope.server.lab.snapshot import Latency, WorkerStats
 from asgiscope.server.limits import SERIES_HISTORY_S
 from asgiscope.server.load.spec import LoadReport
-from asgiscope.server.protocol import KIND_LAG, KIND_POOL, KIND_REQUEST, Batch
+from asgiscope.server.protocol import KIND_LAG, KIND_POOL, KIND_REQUEST, Batch, made_ns, of_kind
 
 NS = 1e-9
 MAX_SERVER_LAG_S = 5.0
@@ -34,7 +32,6 @@ class _Worker:
     pool_waiting: int = 0
     in_flight: int = 0
     lags: deque[tuple[float, float]] = field(default_factory=deque)  # (t, lag ms)
-    tids: deque[tuple[float, np.ndarray]] = field(default_factory=deque)  # (t, thread ids seen)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,27 +117,24 @@ class Metrics:
             w = self._worker(batch.pid)
             if rec.size:
                 # The oldest record waited longest in the worker's buffer before it was sent.
-                oldest = int(np.where(rec["kind"] == KIND_REQUEST, rec["b"], rec["a"]).min())
+                oldest = int(made_ns(rec).min())
                 self._delays.append((now, now - oldest * NS))
-            req = rec[rec["kind"] == KIND_REQUEST]
+            req = of_kind(rec, KIND_REQUEST)
             if req.size:
-                ends = req["b"] * NS
+                ends = req["end_ns"] * NS
                 w.ends.add_many(ends)
                 self._server.add_many(ends)
                 w.requests += int(req.size)
-                tids = req["tid"][req["tid"] != 0]
-                if tids.size:
-                    w.tids.append((float(ends[-1]), np.unique(tids)))
-            lag = rec[rec["kind"] == KIND_LAG]
-            for a, b in zip(lag["a"].tolist(), lag["b"].tolist(), strict=True):
-                w.lags.append((a * NS, b / 1e6))
-            pool = rec[rec["kind"] == KIND_POOL]
+            lag = of_kind(rec, KIND_LAG)
+            for t_ns, lag_ns in zip(lag["t_ns"].tolist(), lag["lag_ns"].tolist(), strict=True):
+                w.lags.append((t_ns * NS, lag_ns / 1e6))
+            pool = of_kind(rec, KIND_POOL)
             if pool.size:
-                last = pool[-1]
-                w.pool_total = int(last["tid"])
-                w.in_flight = int(last["status"])
-                w.pool_busy = int(last["b"])
-                w.pool_waiting = int(last["c"])
+                last = pool[-1]  # the latest state of the pool
+                w.pool_total = int(last["tokens"])
+                w.in_flight = int(last["in_flight"])
+                w.pool_busy = int(last["borrowed"])
+                w.pool_waiting = int(last["waiting"])
 
     @property
     def server_requests(self) -> int:
@@ -169,9 +163,6 @@ class Metrics:
             w = self._workers[pid]
             while w.lags and w.lags[0][0] < now - self.window_s:
                 w.lags.popleft()
-            while w.tids and w.tids[0][0] < now - self.window_s:
-                w.tids.popleft()
-            seen = np.unique(np.concatenate([t for _, t in w.tids])) if w.tids else np.zeros(0)
             out.append(
                 WorkerStats(
                     pid=pid,
@@ -183,7 +174,6 @@ class Metrics:
                     pool_busy=w.pool_busy,
                     pool_waiting=w.pool_waiting,
                     loop_lag_ms=max((lag for _, lag in w.lags), default=0.0),
-                    threads_seen=int(seen.size),
                 )
             )
         return out

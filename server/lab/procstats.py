@@ -17,7 +17,6 @@ class ProcSample:
     pid: int
     cpu_percent: float  # % of one core since the previous sample
     rss_mb: float
-    alive: bool
 
 
 class ProcSampler:
@@ -44,10 +43,10 @@ class ProcSampler:
                 else:
                     cpu = proc.cpu_percent(None)
                 rss = proc.memory_info().rss / 1e6
-                out[pid] = ProcSample(pid, cpu, rss, proc.is_running())
+                out[pid] = ProcSample(pid, cpu, rss)
             except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
                 self._procs.pop(pid, None)
-                out[pid] = ProcSample(pid, 0.0, 0.0, False)
+                out[pid] = ProcSample(pid, 0.0, 0.0)
         for gone in set(self._procs) - set(pids):
             del self._procs[gone]
         self._last = out

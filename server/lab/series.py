@@ -6,14 +6,11 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from typing import TypeVar
 
 import numpy as np
 
 from asgiscope.server.lab.snapshot import Series
 from asgiscope.server.limits import SERIES_HISTORY_S
-
-K = TypeVar("K")
 
 SCALARS = ("client_rps", "server_rps", "predicted_rps", "p50_ms", "p99_ms")
 

@@ -13,18 +13,10 @@ import numpy as np
 
 from asgiscope.server.load.spec import LoadSpec
 from asgiscope.server.scenario import Scenario
+from asgiscope.server.theory import Prediction
 
 LabState = Literal["idle", "starting", "running", "restarting", "stopping", "stopped", "error"]
 EventKind = Literal["worker_started", "worker_exited", "scaled", "restarted", "crashed"]
-Limit = Literal["users", "rate", "tokens", "workers", "cores", "loop", "client"]
-
-
-@dataclass(frozen=True, slots=True)
-class Prediction:
-    throughput_rps: float
-    latency_ms: float
-    limit: Limit  # the bound that binds
-    explanation: str  # one plain sentence: "200 users share 2 workers x 40 tokens = 80 threads ..."
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +42,6 @@ class WorkerStats:
     loop_lag_ms: float = 0.0  # max lag seen over the last window
     cpu_percent: float = 0.0  # % of one core
     rss_mb: float = 0.0
-    threads_seen: int = 0  # distinct threadpool thread ids seen in the window
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,13 +14,13 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Literal, get_args
 
-EventKind = Literal["start", "exit"]
+WorkerEventKind = Literal["start", "exit"]
 StartReason = Literal["boot", "scale", "replace"]
 
 
 @dataclass(frozen=True, slots=True)
-class TreeEvent:
-    kind: EventKind
+class WorkerEvent:
+    kind: WorkerEventKind
     pid: int
     t: float  # time.monotonic() in the master: the clock is system-wide on Linux and macOS
     code: int | None = None  # exit only: status, or -signal
@@ -30,14 +30,14 @@ class TreeEvent:
         return json.dumps(asdict(self), separators=(",", ":")).encode() + b"\n"
 
     @classmethod
-    def from_line(cls, line: bytes) -> TreeEvent | None:
+    def from_line(cls, line: bytes) -> WorkerEvent | None:
         """The event on one line, or None for anything malformed (never trust a pipe blindly)."""
         try:
             data = json.loads(line)
             event = cls(**data)
         except (ValueError, TypeError):
             return None
-        if event.kind not in get_args(EventKind) or not isinstance(event.pid, int):
+        if event.kind not in get_args(WorkerEventKind) or not isinstance(event.pid, int):
             return None
         return event
 
@@ -48,7 +48,7 @@ class EventWriter:
     def __init__(self, fd: int | None) -> None:
         self._fd = fd
 
-    def _write(self, event: TreeEvent) -> None:
+    def _write(self, event: WorkerEvent) -> None:
         if self._fd is None:
             return
         try:
@@ -58,11 +58,11 @@ class EventWriter:
 
     def started(self, pid: int | None, reason: StartReason) -> None:
         if pid is not None:
-            self._write(TreeEvent("start", pid, time.monotonic(), reason=reason))
+            self._write(WorkerEvent("start", pid, time.monotonic(), reason=reason))
 
     def exited(self, pid: int | None, code: int | None) -> None:
         if pid is not None:
-            self._write(TreeEvent("exit", pid, time.monotonic(), code=code))
+            self._write(WorkerEvent("exit", pid, time.monotonic(), code=code))
 
     def close(self) -> None:
         if self._fd is not None:

@@ -19,8 +19,8 @@ from collections.abc import Callable
 from typing import Final
 
 from asgiscope.server.demo.config import WorkerConfig
-from asgiscope.server.launch import process
-from asgiscope.server.launch.events import TreeEvent
+from asgiscope.server.launch import proctree
+from asgiscope.server.launch.events import WorkerEvent
 from asgiscope.server.launch.model import LaunchError, TelemetryTarget, TreeInfo, WorkerExit
 from asgiscope.server.launch.pipes import PipeReader
 from asgiscope.server.launch.ports import bind_listener, reserve_port
@@ -29,7 +29,7 @@ from asgiscope.server.launch.spec import NO_FD, MasterSpec
 from asgiscope.server.scenario import Scenario, ServerKind
 
 # The launcher's public names, importable from here or from server.launch.
-__all__ = ["LaunchError", "ServerTree", "TelemetryTarget", "TreeEvent", "TreeInfo", "WorkerExit"]
+__all__ = ["LaunchError", "ServerTree", "TelemetryTarget", "TreeInfo", "WorkerEvent", "WorkerExit"]
 
 HOST: Final = "127.0.0.1"
 MASTER_MODULES: Final[dict[ServerKind, str]] = {
@@ -64,8 +64,8 @@ class ServerTree:
         self._stderr: PipeReader | None = None
         self._events_reader: PipeReader | None = None
         self._lock = threading.Lock()  # events arrive on a reader thread
-        self._events: list[TreeEvent] = []
-        self._unpolled: list[TreeEvent] = []
+        self._events: list[WorkerEvent] = []
+        self._unpolled: list[WorkerEvent] = []
         self._seen: set[int] = set()  # every pid of the tree ever observed, to prove they are all gone
         self._stopped = False
 
@@ -79,7 +79,7 @@ class ServerTree:
 
     @property
     def alive(self) -> bool:
-        return self._proc is not None and not self._stopped and not process.has_exited(self._proc.pid)
+        return self._proc is not None and not self._stopped and not proctree.has_exited(self._proc.pid)
 
     # -- start -----------------------------------------------------------------------------------------
 
@@ -98,11 +98,11 @@ class ServerTree:
                 host=HOST,
                 port=self.port,
                 expected_workers=self.scenario.workers,
-                master_exited=lambda: process.has_exited(self._master()),
+                master_exited=lambda: proctree.has_exited(self._master()),
                 worker_count=lambda: len(self._workers()),
                 within=self._ready_timeout,
             )
-            if reason is None and process.has_exited(self._proc.pid):
+            if reason is None and proctree.has_exited(self._proc.pid):
                 # Died while the last probe was in flight: an orphaned worker may still have answered it.
                 reason = "the server exited during startup"
         except BaseException:
@@ -113,7 +113,7 @@ class ServerTree:
             raise
         if reason is not None:
             code = self._proc.poll()
-            if code is None and process.has_exited(self._proc.pid):
+            if code is None and proctree.has_exited(self._proc.pid):
                 # Seen as a zombie a moment before waitpid() can reap it: give it that moment.
                 proc = self._proc
                 await poll_until(lambda: proc.poll() is not None, 1.0)
@@ -189,7 +189,7 @@ class ServerTree:
         self._events_reader = PipeReader(events_r, "asgiscope-server-events", self._on_event_line)
 
     def _on_event_line(self, line: bytes) -> None:
-        event = TreeEvent.from_line(line)
+        event = WorkerEvent.from_line(line)
         if event is not None:
             with self._lock:
                 self._events.append(event)
@@ -205,7 +205,7 @@ class ServerTree:
     def _workers(self) -> tuple[int, ...]:
         if self._proc is None or self._stopped:
             return ()
-        pids = process.worker_pids(self._proc.pid)
+        pids = proctree.worker_pids(self._proc.pid)
         self._seen.update(pids)
         return pids
 
@@ -220,7 +220,7 @@ class ServerTree:
         restarts = sum(1 for e in events if e.kind == "start" and e.reason == "replace")
         return TreeInfo(self._proc.pid, workers, exits, restarts)
 
-    def poll(self) -> list[TreeEvent]:
+    def poll(self) -> list[WorkerEvent]:
         """Worker starts and exits reported by the master since the last poll."""
         with self._lock:
             events, self._unpolled = self._unpolled, []
@@ -263,26 +263,26 @@ class ServerTree:
         if self._proc is None or self._stopped:
             return
         proc = self._proc
-        self._seen |= process.tree_pids(proc.pid)
+        self._seen |= proctree.tree_pids(proc.pid)
         self._stopped = True
         try:
-            if not process.has_exited(proc.pid):
+            if not proctree.has_exited(proc.pid):
                 with contextlib.suppress(ProcessLookupError):
                     proc.send_signal(signal.SIGTERM)
-                await poll_until(lambda: process.has_exited(proc.pid), GRACEFUL_TIMEOUT + STOP_MARGIN)
+                await poll_until(lambda: proctree.has_exited(proc.pid), GRACEFUL_TIMEOUT + STOP_MARGIN)
         finally:
             # Even when cancelled mid-way (the app closing during a restart): the group dies and the
             # pipes close. The master is exited or killed but not reaped yet, so its pid still names
             # the group: no pid reuse risk.
-            process.kill_group(proc.pid)
+            proctree.kill_group(proc.pid)
             await asyncio.shield(asyncio.to_thread(self._finish, proc))
 
     def _abort(self) -> None:
         """SIGKILL the whole tree now (no graceful stop); the caller still runs ``_finish``."""
         assert self._proc is not None
-        self._seen |= process.tree_pids(self._proc.pid)
+        self._seen |= proctree.tree_pids(self._proc.pid)
         self._stopped = True
-        process.kill_group(self._proc.pid)
+        proctree.kill_group(self._proc.pid)
 
     def _finish(self, proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
@@ -290,8 +290,8 @@ class ServerTree:
         # to someone else by now: only the others are waited for and killed.
         with self._lock:
             reaped = {e.pid for e in self._events if e.kind == "exit"} | {proc.pid}
-        left = process.wait_gone(self._seen - reaped, 3.0)
-        process.kill_each(left)  # only if one left the group (setsid): never seen so far
+        left = proctree.wait_gone(self._seen - reaped, 3.0)
+        proctree.kill_each(left)  # only if one left the group (setsid): never seen so far
         if self._owner_w is not None:
             os.close(self._owner_w)
             self._owner_w = None

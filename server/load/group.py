@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import math
 
-from asgiscope.server.load.client import LoadProcess
+from asgiscope.server.load.handle import LoadProcess
 from asgiscope.server.load.spec import LoadReport, LoadSpec
 
 

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 import httptools
 
-from asgiscope.server.load.engines import CONNECT_TIMEOUT_S, TOTAL_TIMEOUT_S, ErrorKind, _classify
+from asgiscope.server.load.errors import CONNECT_TIMEOUT_S, TOTAL_TIMEOUT_S, ErrorKind, ErrorTable, classify
 from asgiscope.server.load.spec import Engine
 
 Address = tuple[str, int]
@@ -189,6 +189,13 @@ class _Connection(asyncio.Protocol):
             self._transport.abort()
 
 
+_ERRORS: ErrorTable = (
+    (TimeoutError, "timeout"),  # before OSError: TimeoutError is one
+    (ConnectFailed, "connect"),
+    (ConnectionError, "disconnect"),
+)
+
+
 class RawEngine:
     name: Engine = "raw"
 
@@ -196,11 +203,6 @@ class RawEngine:
         self._targets: dict[str, _Target] = {}
         self._idle: dict[int, list[_Connection]] = {}  # slot → its idle connections (usually one)
         self._open: set[_Connection] = set()
-        self._table: tuple[tuple[type[BaseException], ErrorKind], ...] = (
-            (TimeoutError, "timeout"),  # before OSError: TimeoutError is one
-            (ConnectFailed, "connect"),
-            (ConnectionError, "disconnect"),
-        )
 
     def prepare(self, slots: int) -> None:
         return None  # connections are made on first use, like aiohttp's
@@ -220,7 +222,7 @@ class RawEngine:
         return await self._exchange(slot, await self._connect(target.address), target.request)
 
     def classify(self, exc: BaseException) -> ErrorKind:
-        return _classify(exc, self._table)
+        return classify(exc, _ERRORS)
 
     async def close(self) -> None:
         for conn in list(self._open):

@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Callable
 
 from asgiscope.server.load import hist
-from asgiscope.server.load.engines import ErrorKind, status_error
+from asgiscope.server.load.errors import ErrorKind, status_error
 from asgiscope.server.load.sched import runqueue_wait_s
 from asgiscope.server.load.spec import LoadReport
 

@@ -25,7 +25,6 @@ class Runner:
         self._recorder = recorder
         self._engine_factory = engine_factory
         self._target = Target(base_url)
-        self._spec: LoadSpec | None = None
         self._engine: HttpEngine | None = None
         self._closed: ClosedLoop | None = None
         self._open: OpenLoop | None = None
@@ -51,7 +50,6 @@ class Runner:
         else:
             closed.set_users(0)
             open_.configure(spec.rate, spec.max_in_flight)
-        self._spec = spec
 
     def _switch_engine(self, name: Engine) -> None:
         # The old engine's requests finish in the background, then its clients close; the new engine

@@ -13,7 +13,6 @@ from asgiscope.server.lab.snapshot import (
     ClientBound,
     Latency,
     Marker,
-    Prediction,
     ProcessStats,
     Series,
     Snapshot,
@@ -23,6 +22,7 @@ from asgiscope.server.lab.snapshot import (
 )
 from asgiscope.server.load.spec import LoadSpec
 from asgiscope.server.scenario import Scenario
+from asgiscope.server.theory import Prediction
 
 
 class FakeLab:

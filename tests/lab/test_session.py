@@ -155,7 +155,7 @@ async def test_apply_after_a_failed_restart_starts_the_server_again() -> None:
         # Take the port away between the old tree's stop and the new tree's start: the restart and
         # its fall-back both fail, and the Lab is left without a server.
         lab._busy = True  # keep the crash watchdog from restarting it first (apply resets this)
-        await lab._tree.stop()  # type: ignore[union-attr]
+        await lab._rig.tree.stop()  # type: ignore[union-attr]
         blocker = socket.socket()
         blocker.setsockopt(
             socket.SOL_SOCKET, socket.SO_REUSEADDR, 1
@@ -165,7 +165,7 @@ async def test_apply_after_a_failed_restart_starts_the_server_again() -> None:
         try:
             with pytest.raises(LabError):
                 await lab.apply(lab.scenario.with_changes(http="httptools"))
-            assert lab.snapshot().state == "error" or lab._tree is None
+            assert lab.snapshot().state == "error" or lab._rig.tree is None
         finally:
             blocker.close()
         await lab.apply(lab.scenario.with_changes(http="httptools"))

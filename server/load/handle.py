@@ -1,8 +1,8 @@
 """The owner's handle on one load generator process (used by the Lab, on any asyncio loop).
 
-The child is ``python -m server.load.process``; we write LoadSpec lines to its stdin and a reader task
-collects the LoadReport lines from its stdout. Closing stdin stops it, and because the pipe closes when
-this process dies too, the child can never outlive its owner.
+The child is ``python -m asgiscope.server.load.main``; we write LoadSpec lines to its stdin and a
+reader task collects the LoadReport lines from its stdout. Closing stdin stops it, and because the pipe
+closes when this process dies too, the child can never outlive its owner.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ class LoadProcess:
         self._proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "asgiscope.server.load.process",
+            "asgiscope.server.load.main",
             "--url",
             self.url,
             "--spec",

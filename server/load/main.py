@@ -1,4 +1,5 @@
-"""The load generator process: ``python -m server.load.process --url http://127.0.0.1:PORT [--spec JSON]``.
+"""The load generator process, the child a LoadProcess (``handle.py``) starts and owns:
+``python -m asgiscope.server.load.main --url http://127.0.0.1:PORT [--spec JSON]``.
 
 Never run inside the GUI: a GIL-bound GUI would distort the very numbers it shows. Control comes in
 on stdin (one LoadSpec JSON per line, applied live); a LoadReport JSON line goes out on stdout every
@@ -104,7 +105,7 @@ async def run(url: str, spec: LoadSpec, loop_name: str) -> int:
 
 
 def _parse(argv: list[str] | None) -> tuple[str, LoadSpec]:
-    parser = argparse.ArgumentParser(prog="python -m server.load.process", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m asgiscope.server.load.main", description=__doc__)
     parser.add_argument("--url", required=True, help="server base URL, e.g. http://127.0.0.1:8000")
     parser.add_argument("--spec", default=None, help="initial LoadSpec as JSON (default: LoadSpec())")
     args = parser.parse_args(argv)

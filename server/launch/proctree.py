@@ -1,4 +1,4 @@
-"""The tree as the OS sees it (psutil): which processes are workers, which are still alive."""
+"""The process tree as the OS sees it (psutil): which processes are workers, which are alive; killing them."""
 
 from __future__ import annotations
 

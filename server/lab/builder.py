@@ -1,0 +1,82 @@
+"""Building the Lab's Snapshot each tick, and caching the inputs that are costly to ask for again."""
+
+from __future__ import annotations
+
+from asgiscope.server.lab.assemble import LabFacts, assemble
+from asgiscope.server.lab.journal import Journal
+from asgiscope.server.lab.metrics import Metrics
+from asgiscope.server.lab.procstats import ProcSampler
+from asgiscope.server.lab.rig import Rig
+from asgiscope.server.lab.snapshot import Snapshot, Telemetry
+from asgiscope.server.launch.tree import ServerTree, TreeInfo
+from asgiscope.server.load.spec import LoadSpec
+from asgiscope.server.scenario import Scenario
+from asgiscope.server.theory import Prediction, predict
+
+INFO_REFRESH_S = 1.0
+WARM_WINDOWS = 1.5  # the load is "warm" once it has run this many metric windows unchanged
+
+
+class SnapshotBuilder:
+    def __init__(self, metrics: Metrics, rig: Rig, journal: Journal, *, cores: int, t0: float) -> None:
+        self._metrics = metrics
+        self._rig = rig
+        self._journal = journal
+        self._cores = cores
+        self._t0 = t0
+        self._procs = ProcSampler()
+        self._info: TreeInfo | None = None
+        self._info_key: tuple[ServerTree, int] | None = None
+        self._info_at = 0.0
+        self._prediction_key: tuple[Scenario, LoadSpec] | None = None
+        self._prediction: Prediction | None = None
+
+    def build(self, now: float, scenario: Scenario, load: LoadSpec, steady_since: float) -> Snapshot:
+        """``steady_since``: since when load and server have been as they are now (monotonic s)."""
+        rig, journal = self._rig, self._journal
+        cstats = rig.collector.stats() if rig.collector is not None else None
+        return assemble(
+            self._metrics,
+            self._procs,
+            now,
+            LabFacts(
+                t=now - self._t0,
+                state=journal.state,
+                message=journal.message,
+                scenario=scenario,
+                load=load,
+                load_on=load.running,
+                warm=load.running and now - steady_since > WARM_WINDOWS * self._metrics.window_s,
+                url=rig.url,
+                info=self._tree_info(now),
+                load_pid=rig.load_proc.pid if rig.load_proc is not None else None,
+                telemetry=(
+                    Telemetry(cstats.records, cstats.datagrams, cstats.lost, cstats.rejected)
+                    if cstats
+                    else Telemetry()
+                ),
+                prediction=self._predict(scenario, load),
+                events=tuple(journal.events),
+                dead=journal.dead(),
+                markers=tuple(journal.markers),
+            ),
+        )
+
+    def _tree_info(self, now: float) -> TreeInfo | None:
+        # Listing the master's children walks all of /proc (~15 ms here): refresh it when the tree is
+        # new or something happened to it (the master reports each worker start and exit), or once a
+        # second as a backstop, not on every frame.
+        tree = self._rig.tree
+        if tree is None:
+            return None
+        key = (tree, self._journal.logged)
+        if self._info is None or key != self._info_key or now - self._info_at >= INFO_REFRESH_S:
+            self._info, self._info_key, self._info_at = tree.info(), key, now
+        return self._info
+
+    def _predict(self, scenario: Scenario, load: LoadSpec) -> Prediction:
+        key = (scenario, load)
+        if key != self._prediction_key or self._prediction is None:
+            self._prediction = predict(scenario, load, cores=self._cores)
+            self._prediction_key = key
+        return self._prediction

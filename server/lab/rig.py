@@ -1,0 +1,90 @@
+"""The processes of one Lab session: the telemetry collector, the server tree and the load generator.
+
+Mechanics only (start, stop, restart, hand the load its spec); deciding when is the Lab's and the
+watchdog's business, under the Lab's one lock.
+"""
+
+from __future__ import annotations
+
+from asgiscope.server.lab.collector import Collector
+from asgiscope.server.launch.tree import ServerTree, TelemetryTarget
+from asgiscope.server.load.handle import LoadProcess
+from asgiscope.server.load.spec import LoadSpec
+from asgiscope.server.scenario import Scenario
+
+
+class Rig:
+    def __init__(self, token: bytes, port: int = 0) -> None:
+        self._token = token
+        self._port = port
+        self.collector: Collector | None = None
+        self.tree: ServerTree | None = None
+        self.load_proc: LoadProcess | None = None
+
+    @property
+    def url(self) -> str:
+        return self.tree.url if self.tree is not None else ""
+
+    @property
+    def master_pid(self) -> int:
+        return (self.tree.master_pid or 0) if self.tree is not None else 0
+
+    def start_collector(self) -> None:
+        self.collector = Collector(self._token).start()
+
+    async def start_tree(self, scenario: Scenario) -> None:
+        """Raises LaunchError (after cleaning up) when the tree cannot start."""
+        assert self.collector is not None
+        host, port = self.collector.address
+        tree = ServerTree(
+            scenario,
+            port=self._port,
+            telemetry=TelemetryTarget(host=host, port=port, token_hex=self._token.hex()),
+        )
+        await tree.start()
+        self.tree = tree
+        self._port = tree.port  # restarts reuse the port so the load keeps its URL
+
+    async def stop_tree(self) -> None:
+        if self.tree is not None:
+            await self.tree.stop()
+            self.tree = None
+
+    async def restart_tree(self, scenario: Scenario, load: LoadSpec) -> None:
+        """The load pauses while no server is up, so it does not count connection errors meanwhile."""
+        await self.pause_load(load)
+        await self.stop_tree()
+        await self.start_tree(scenario)
+        await self.resume_load(load)
+
+    async def ensure_load(self, load: LoadSpec) -> None:
+        """Hand ``load`` to the load process, starting one (anew, if it died) when needed."""
+        if self.load_proc is not None and self.load_proc.alive:
+            await self.load_proc.update(load)
+            return
+        if self.load_proc is not None:
+            await self.load_proc.stop()
+        proc = LoadProcess(self.url, load)
+        await proc.start()
+        self.load_proc = proc
+
+    async def send_load(self, load: LoadSpec) -> None:
+        if self.load_proc is not None:
+            await self.load_proc.update(load)
+
+    async def pause_load(self, load: LoadSpec) -> None:
+        if load.running and self.load_proc is not None:
+            await self.load_proc.update(load.with_changes(running=False))
+
+    async def resume_load(self, load: LoadSpec) -> None:
+        if load.running and self.load_proc is not None:
+            await self.load_proc.update(load)
+
+    async def stop(self) -> None:
+        if self.load_proc is not None:
+            await self.load_proc.stop()
+            self.load_proc = None
+        if self.tree is not None:
+            await self.tree.stop()
+        if self.collector is not None:
+            self.collector.stop()

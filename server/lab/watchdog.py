@@ -1,0 +1,107 @@
+"""Crash watching and recovery: a dead master brings the tree back, a dead load generator respawns.
+
+Checked on every tick while no scenario or load change is in progress; one recovery at a time, under
+the Lab's lock, so it never races a change the user asked for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import deque
+from typing import Protocol
+
+from asgiscope.server.lab.journal import Journal
+from asgiscope.server.lab.rig import Rig
+from asgiscope.server.launch.tree import LaunchError
+from asgiscope.server.load.spec import LoadSpec
+from asgiscope.server.scenario import Scenario
+
+LOAD_CRASHES_MAX = 3
+LOAD_CRASHES_WINDOW_S = 30.0
+
+
+class Watched(Protocol):
+    """What the watchdog needs of the Lab: what should run, and a way to say it runs as it should."""
+
+    scenario: Scenario
+    load: LoadSpec
+
+    def mark_steady(self) -> None: ...
+
+
+class Watchdog:
+    def __init__(self, lab: Watched, rig: Rig, journal: Journal, ops: asyncio.Lock) -> None:
+        self._lab = lab
+        self._rig = rig
+        self._journal = journal
+        self._ops = ops
+        self._recovery: asyncio.Task[None] | None = None
+        self._load_crashes: deque[float] = deque(maxlen=LOAD_CRASHES_MAX)
+
+    def check(self) -> None:
+        if self._recovery is not None:
+            return
+        tree, proc = self._rig.tree, self._rig.load_proc
+        if tree is not None and not tree.alive:
+            self._journal.event("crashed", tree.master_pid or 0, "the server master exited")
+            self._recovery = asyncio.create_task(self._recover_tree(), name="lab-recover-tree")
+        elif self._lab.load.running and proc is not None and not proc.alive:
+            detail = f"exit {proc.exit_code}: {proc.stderr_tail.strip()[-200:]}"
+            self._journal.event("crashed", proc.pid or 0, f"the load generator died ({detail})")
+            self._recovery = asyncio.create_task(self._recover_load(), name="lab-recover-load")
+        elif tree is not None:
+            # The master reports each worker start (and why) and each exit status it reaped.
+            for ev in tree.poll():
+                if ev.kind == "start":
+                    self._journal.event("worker_started", ev.pid, ev.reason or "")
+                else:
+                    self._journal.event("worker_exited", ev.pid, f"exit code {ev.code}")
+
+    async def close(self) -> None:
+        if self._recovery is not None:
+            self._recovery.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._recovery
+        self._recovery = None
+
+    async def _recover_tree(self) -> None:
+        journal = self._journal
+        try:
+            async with self._ops:
+                journal.set_state("restarting", "the server crashed: restarting it")
+                await self._rig.restart_tree(self._lab.scenario, self._lab.load)
+                journal.event("restarted", self._rig.master_pid, "after a crash")
+                self._lab.mark_steady()
+                journal.set_state("running", "recovered from a server crash")
+        except LaunchError as exc:
+            journal.set_state("error", f"the server crashed and could not be restarted: {exc}")
+        finally:
+            self._recovery = None
+
+    async def _recover_load(self) -> None:
+        lab = self._lab
+        try:
+            async with self._ops:
+                now = time.monotonic()
+                self._load_crashes.append(now)
+                if (
+                    len(self._load_crashes) == LOAD_CRASHES_MAX
+                    and now - self._load_crashes[0] < LOAD_CRASHES_WINDOW_S
+                ):
+                    # Dying again and again: respawning would only hide it.
+                    lab.load = lab.load.with_changes(running=False)
+                    self._journal.set_state(
+                        "error",
+                        f"the load generator crashed {LOAD_CRASHES_MAX} times in "
+                        f"{LOAD_CRASHES_WINDOW_S:.0f} s; load is off",
+                    )
+                    return
+                await self._rig.ensure_load(lab.load)
+                self._journal.message = "recovered from a load generator crash"
+        except Exception as exc:  # a load process that cannot start is shown, not raised into the loop
+            lab.load = lab.load.with_changes(running=False)
+            self._journal.set_state("error", f"the load generator could not be restarted: {exc}")
+        finally:
+            self._recovery = None

@@ -1,0 +1,111 @@
+"""The insight bar's judgement from hand-made figures: what is said, and what is not."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from asgiscope.server.lab.insight import Figures, client_bound, insights
+from asgiscope.server.lab.snapshot import WorkerStats
+from asgiscope.server.load.spec import LoadSpec
+from asgiscope.server.theory import Prediction
+
+PREDICTED = Prediction(1000.0, 100.0, "users", "100 users each wait 100 ms")
+EVEN = (WorkerStats(pid=1, share=0.5), WorkerStats(pid=2, share=0.5))
+
+
+def figures(**changes: object) -> Figures:
+    base = Figures(
+        load=LoadSpec(endpoint="io/async", ms=100, users=100),
+        load_running=True,
+        client_rps=980.0,
+        server_rps=980.0,
+        sent_rps=980.0,
+        client_cpu_percent=30.0,
+        client_wait_percent=5.0,
+        overflow=0,
+        prediction=PREDICTED,
+        workers=EVEN,
+        warm=True,
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def say(f: Figures) -> tuple[str, ...]:
+    return insights(f, client_bound(f))
+
+
+def test_no_load_says_so_and_what_to_expect() -> None:
+    assert say(figures(load_running=False)) == (
+        "No load is being sent.",
+        "Predicted when on: 100 users each wait 100 ms.",
+    )
+
+
+def test_on_target_is_one_line_of_measured_against_predicted() -> None:
+    assert say(figures()) == (
+        "Measured 980 req/s vs predicted 1,000 (98%). Limit: 100 users each wait 100 ms.",
+    )
+
+
+def test_before_one_window_has_passed_it_only_warms_up() -> None:
+    f = figures(warm=False, client_rps=10.0, client_cpu_percent=99.0)
+    assert client_bound(f) is None  # rates of a half-filled window prove nothing
+    assert say(f) == ("Warming up... predicted 100 users each wait 100 ms.",)
+
+
+def test_well_below_prediction_says_why_by_endpoint() -> None:
+    lines = say(figures(client_rps=500.0, load=LoadSpec(endpoint="cpu/sync", ms=10, users=100)))
+    assert lines[0].startswith("Measured 500 req/s vs predicted 1,000 (50%)")
+    assert "GIL" in lines[1]
+    assert "parsing and routing" in say(figures(client_rps=500.0, load=LoadSpec(endpoint="hello")))[1]
+
+
+def test_a_saturated_client_is_the_reason_not_the_server() -> None:
+    f = figures(client_rps=500.0, client_cpu_percent=95.0)
+    bound = client_bound(f)
+    assert bound is not None and "95% of a core" in bound.reason
+    assert not any(line.startswith("Below prediction") for line in say(f))
+
+
+def test_a_client_that_runs_or_waits_for_a_core_all_the_time_is_bound_too() -> None:
+    bound = client_bound(figures(client_cpu_percent=60.0, client_wait_percent=35.0))
+    assert bound is not None and "never idled" in bound.reason
+    assert client_bound(figures(client_cpu_percent=60.0, client_wait_percent=20.0)) is None
+
+
+def test_an_open_loop_that_cannot_keep_its_rate_is_client_bound() -> None:
+    open_loop = LoadSpec(mode="open", rate=1000.0)
+    bound = client_bound(figures(load=open_loop, sent_rps=700.0))
+    assert bound is not None and "700 of 1,000" in bound.reason
+    # Skipped sends (the cap was reached) are the server's fault, not the client's.
+    assert client_bound(figures(load=open_loop, sent_rps=700.0, overflow=5)) is None
+
+
+def test_uneven_accept_is_pointed_out() -> None:
+    uneven = (WorkerStats(pid=1, share=0.8), WorkerStats(pid=2, share=0.2))
+    assert any("busiest worker takes 80%, the idlest 20%" in line for line in say(figures(workers=uneven)))
+    idle = (WorkerStats(pid=1, share=1.0), WorkerStats(pid=2, share=0.0))
+    assert any("Uneven accept" in line for line in say(figures(workers=idle)))
+    assert not any("Uneven accept" in line for line in say(figures()))
+    dead = (WorkerStats(pid=1, share=1.0), WorkerStats(pid=2, alive=False))
+    assert not any("Uneven accept" in line for line in say(figures(workers=dead)))
+
+
+def test_loop_lag_names_the_worker_and_the_cause() -> None:
+    lagging = (
+        WorkerStats(pid=1, share=0.5, loop_lag_ms=20.0),
+        WorkerStats(pid=2, share=0.5, loop_lag_ms=480.0),
+    )
+    blocking = LoadSpec(endpoint="io/blocking", ms=100, users=100)
+    line = next(x for x in say(figures(workers=lagging, load=blocking)) if x.startswith("Event loop"))
+    assert line.startswith("Event loop late by up to 480 ms in worker 2: a blocking call")
+    line = next(x for x in say(figures(workers=lagging)) if x.startswith("Event loop"))
+    assert "waited for a core" in line
+    assert not any(x.startswith("Event loop") for x in say(figures()))
+
+
+def test_threadpool_queue_and_open_loop_overflow() -> None:
+    waiting = (WorkerStats(pid=1, share=0.5, pool_waiting=30), WorkerStats(pid=2, share=0.5, pool_waiting=12))
+    assert "42 requests wait for a threadpool token" in say(figures(workers=waiting))[-1]
+    lines = say(figures(load=LoadSpec(mode="open", rate=1000.0, max_in_flight=500), overflow=1234))
+    assert lines[-1].startswith("Open loop: 1,234 sends skipped because 500 requests")
