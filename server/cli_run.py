@@ -112,12 +112,31 @@ async def measure(args: RunArgs) -> dict[str, Any]:
     return report(first, last, settled, args.no_load)
 
 
+def worker_rows(first: Snapshot, last: Snapshot) -> list[dict[str, Any]]:
+    """Requests per worker over the run: the living ones, then those that died during it (alive: false),
+    so the rows add up to the server's total."""
+    before = {w.pid: w.requests for w in (*first.workers, *first.gone)}
+    gone_before = {w.pid for w in first.gone}
+    alive = [w for w in last.workers if w.alive]
+    living = {w.pid for w in alive}
+    died = [w for w in last.gone if w.pid not in gone_before and w.pid not in living]
+    return [
+        {"pid": w.pid, "alive": w.alive, "requests": w.requests - before.get(w.pid, 0)}
+        for w in (*alive, *died)
+    ]
+
+
+def event_rows(settled: Snapshot) -> list[dict[str, Any]]:
+    """The session's tree events, oldest first: worker starts and exits, kills, restarts, load deaths."""
+    return [
+        {"t": round(e.t, 2), "kind": e.kind, "pid": e.pid, "detail": e.detail, "code": e.code}
+        for e in settled.events
+    ]
+
+
 def report(first: Snapshot, last: Snapshot, settled: Snapshot, no_load: bool) -> dict[str, Any]:
     dt = last.t - first.t
-    before = {w.pid: w.requests for w in first.workers}
-    workers: list[dict[str, Any]] = [
-        {"pid": w.pid, "requests": w.requests - before.get(w.pid, 0)} for w in last.workers if w.alive
-    ]
+    workers = worker_rows(first, last)
     server_requests = last.server_requests - first.server_requests
     total = sum(w["requests"] for w in workers) or 1
     for w in workers:
@@ -143,6 +162,11 @@ def report(first: Snapshot, last: Snapshot, settled: Snapshot, no_load: bool) ->
             "explanation": p.explanation if p and not no_load else None,
         },
         "workers": workers,
+        # session seconds: the measurement ran from measured_from_s to measured_to_s
+        "measured_from_s": round(first.t, 2),
+        "measured_to_s": round(last.t, 2),
+        "events": event_rows(settled),
+        "restarts": settled.restarts,
         "client_bound": last.client_bound.reason if last.client_bound else None,
         "telemetry": {
             "received": settled.telemetry.received,
@@ -192,11 +216,29 @@ def render_table(r: dict[str, Any]) -> str:
     lines.append("")
     lines.append("worker      requests   share")
     for w in r["workers"]:
-        lines.append(f"{w['pid']:<10}{w['requests']:>10,}{w['share'] * 100:>7.1f}%")
+        dead = "" if w["alive"] else "  died during the run"
+        lines.append(f"{w['pid']:<10}{w['requests']:>10,}{w['share'] * 100:>7.1f}%{dead}")
+    lines.extend(render_events(r))
     if r["insights"]:
         lines.append("")
         lines.extend(r["insights"])
     return "\n".join(lines)
+
+
+def render_events(r: dict[str, Any]) -> list[str]:
+    """What happened to the processes after the server came up (its first workers' starts left out)."""
+    shown = [e for e in r["events"] if not (e["kind"] == "worker_started" and e["detail"] == "boot")]
+    if not shown:
+        return []
+    lines = [
+        "",
+        f"events (session seconds; measured from {r['measured_from_s']:g} to {r['measured_to_s']:g} s)",
+    ]
+    for e in shown:
+        detail = f"  {e['detail']}" if e["detail"] else ""
+        lines.append(f"{e['t']:>8.1f} s  {e['kind'].replace('_', ' ')}  pid {e['pid']}{detail}")
+    lines.append(f"workers replaced by the master: {r['restarts']}")
+    return lines
 
 
 def main(argv: list[str]) -> int:

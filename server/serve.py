@@ -16,6 +16,7 @@ from dataclasses import fields
 
 from asgiscope.server.flags import Rule, add_flag, usage_error
 from asgiscope.server.launch import LaunchError, ServerTree
+from asgiscope.server.launch.events import describe_exit
 from asgiscope.server.limits import PORT, TOKENS, WORKERS, NotAllowedError
 from asgiscope.server.scenario import HttpKind, LoopKind, Scenario, ServerKind, SocketKind
 
@@ -76,7 +77,8 @@ async def _serve(scenario: Scenario, port: int) -> int:
         print("worker pids " + " ".join(str(pid) for pid in info.worker_pids), flush=True)
         while not stop.is_set():
             if not tree.alive:
-                print(f"the server exited\n{tree.stderr_tail()}", file=sys.stderr, flush=True)
+                await tree.stop()  # reaps the master and drains its output to the end
+                print(_exited(tree), file=sys.stderr, flush=True)
                 return 1
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=0.5)
@@ -84,6 +86,13 @@ async def _serve(scenario: Scenario, port: int) -> int:
         return 0
     finally:
         await tree.stop()
+
+
+def _exited(tree: ServerTree) -> str:
+    """One line on how the master ended; its output, if any, was echoed above as it came."""
+    how = describe_exit(tree.master_exit_code)
+    said = " (its last output is above)" if tree.stderr_tail().strip() else ", without a word on its output"
+    return f"asgiscope serve: the server exited: master pid {tree.master_pid}, {how}{said}"
 
 
 def main(argv: list[str]) -> int:

@@ -25,6 +25,7 @@ from typing import Literal
 
 from asgiscope.server.load.spec import Endpoint, Engine, LoadSpec
 from asgiscope.server.scenario import HttpKind, Scenario
+from asgiscope.server.supervision import GUNICORN_TIMEOUT_S
 
 Limit = Literal["users", "rate", "tokens", "workers", "cores", "loop", "client"]
 
@@ -105,6 +106,7 @@ def predict(
     cores: int,
     costs: Costs | None = None,
     client_ceiling_rps: float | None = None,
+    gunicorn_timeout_s: float = GUNICORN_TIMEOUT_S,
 ) -> Prediction:
     """Predicted throughput and latency, and the limit that binds, in words."""
     c = costs if costs is not None else Costs()
@@ -159,13 +161,58 @@ def predict(
         think = busy - s if cpu_bound else busy
         x = min(x, mva(n, think, total_cpu, min(w, cores) if cpu_bound else cores))
 
+    killed = timeout_kills(scenario, load, gunicorn_timeout_s)
+    if killed is not None:
+        x, limit, why = min(x, killed[0]), "loop", killed[1]
+
     if open_loop:
         latency_ms = (busy + total_cpu) * 1000.0 if limit == "rate" else math.inf
     else:
-        latency_ms = max(busy * 1000.0, n / x * 1000.0)  # Little's law: R = N / X
+        latency_ms = max(busy * 1000.0, n / x * 1000.0) if x > 0 else math.inf  # Little's law: R = N / X
     return Prediction(
         throughput_rps=x,
         latency_ms=latency_ms,
         limit=limit,
         explanation=f"{x:,.0f} req/s: {why}",
     )
+
+
+LOOP_BLOCKING: tuple[Endpoint, ...] = ("io/blocking", "cpu/async")  # handlers that hold the event loop
+# From a worker's SIGABRT to its replacement serving: the arbiter's 1 s poll, a fork, the app's import.
+REPLACE_S = 1.5
+
+
+def loop_blocked_s(scenario: Scenario, load: LoadSpec) -> float:
+    """How long each worker's event loop stays blocked at a stretch, in steady state (0: never).
+
+    asyncio runs every request that became ready in one pass of its loop, and each blocking handler
+    holds the loop for its whole time: with k requests queued on a worker the loop is stuck k x S,
+    and nothing else on it (the gunicorn heartbeat included) runs meanwhile. A closed loop queues all
+    of a worker's users; an open loop past the workers' capacity queues up to its in-flight cap."""
+    if load.endpoint not in LOOP_BLOCKING or load.ms <= 0:
+        return 0.0
+    s, w = load.ms / 1000.0, scenario.workers
+    if load.mode == "closed":
+        queued = math.ceil(load.users / w)
+    else:
+        queued = math.ceil(load.max_in_flight / w) if load.rate * s >= w else 1
+    return queued * s
+
+
+def timeout_kills(scenario: Scenario, load: LoadSpec, timeout_s: float) -> tuple[float, str] | None:
+    """Throughput and the reason when gunicorn kills workers whose loop is blocked past its timeout.
+
+    Each worker then lives about one timeout, finishing timeout/S requests (none if one request
+    outlasts it), and is replaced; the requests still queued on it fail with its connections."""
+    blocked = loop_blocked_s(scenario, load)
+    if scenario.server != "gunicorn" or blocked <= timeout_s:
+        return None
+    s, w = load.ms / 1000.0, scenario.workers
+    done = math.floor(timeout_s / s)
+    x = w * done / (timeout_s + REPLACE_S)
+    why = (
+        f"gunicorn kills a worker whose event loop is blocked longer than its {timeout_s:g} s timeout "
+        f"(WORKER TIMEOUT): each worker's queue blocks its loop ~{blocked:,.0f} s at a stretch, so workers "
+        f"are killed and replaced, finishing {done} request{plural(done)} each; the rest fail"
+    )
+    return x, why

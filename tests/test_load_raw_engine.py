@@ -14,7 +14,9 @@ import pytest
 import uvloop
 
 from asgiscope.server.load import hist, raw_engine
+from asgiscope.server.load.aiohttp_engine import AiohttpEngine
 from asgiscope.server.load.drivers import send
+from asgiscope.server.load.engines import HttpEngine
 from asgiscope.server.load.handle import LoadProcess
 from asgiscope.server.load.raw_engine import RawEngine
 from asgiscope.server.load.recorder import Recorder
@@ -189,7 +191,7 @@ class _Misbehaving:
         return True
 
 
-async def _send(engine: RawEngine, url: str, n: int = 1, pause_s: float = 0.0, slot: int = 0) -> LoadReport:
+async def _send(engine: HttpEngine, url: str, n: int = 1, pause_s: float = 0.0, slot: int = 0) -> LoadReport:
     """``n`` requests one after another on one slot, tallied the way the load loops do it."""
     recorder = Recorder()
     for _ in range(n):
@@ -219,7 +221,8 @@ async def _misbehaving_scenarios() -> None:
             ("/close", 3, 0.0, 3, {}),  # Connection: close → a new connection for the next one
             ("/eof-body", 3, 0.0, 3, {}),
             ("/idle-close", 3, 0.1, 3, {}),  # the close is seen while idle: just reconnect
-            ("/drop-reused", 4, 0.0, 4, {}),  # the close races our request: resent, counted once
+            # the close races our request (or the worker died): counted, then resent once
+            ("/drop-reused", 4, 0.0, 4, {"disconnect": 3}),
             ("/drop", 2, 0.0, 0, {"disconnect": 2}),  # a fresh connection dropped: an error
             ("/truncated", 2, 0.0, 0, {"disconnect": 2}),
             ("/double", 3, 0.0, 3, {}),  # the extra response is not taken for the next request
@@ -227,15 +230,16 @@ async def _misbehaving_scenarios() -> None:
         for slot, (path, n, pause_s, ok, errors) in enumerate(cases, start=1):
             connections = srv.connections  # a slot of its own: no connection to reuse at first
             r = await _send(engine, base + path, n, pause_s, slot)
-            assert (r.completed, r.ok, r.errors, r.sent, r.in_flight) == (ok, ok, errors, n, 0), path
+            attempts = ok + sum(errors.values())  # every attempt sent ends in a response or an error
+            assert (r.completed, r.ok, r.errors, r.sent, r.in_flight) == (ok, ok, errors, attempts, 0), path
             assert srv.responses[path] == ok, path
             assert srv.connections - connections == n, path  # none of these can be reused
         assert srv.requests["/drop-reused"] == 4 + 3  # three resends
         assert srv.requests["/drop"] == 2  # a fresh connection is never resent on
 
-        # A reused connection that is dropped, then the fresh one too: resent once, one error.
+        # A reused connection that is dropped, then the fresh one too: resent once, both counted.
         r = await _send(engine, base + "/drop")
-        assert (r.completed, r.errors, r.sent) == (0, {"disconnect": 1}, 1)
+        assert (r.completed, r.errors, r.sent) == (0, {"disconnect": 2}, 2)
         assert srv.requests["/drop"] == 2 + 2
 
         # Two requests on one slot at once get two connections, never a pipeline.
@@ -283,3 +287,17 @@ async def test_bad_url_is_an_error_of_kind_other() -> None:
     r = await _send(engine, "https://127.0.0.1:1/hello")
     assert r.errors == {"other": 1}
     await engine.close()
+
+
+async def test_aiohttp_does_not_resend_silently() -> None:
+    """aiohttp would resend a GET whose reused connection dropped and count nothing: each drop counts."""
+    srv = _Misbehaving()
+    base = await srv.start()
+    engine = AiohttpEngine()
+    try:
+        r = await _send(engine, base + "/drop-reused", 4)
+        assert (r.completed, r.ok, r.errors, r.sent) == (4, 4, {"disconnect": 3}, 7)
+        assert srv.requests["/drop-reused"] == 4 + 3  # each drop resent once by the loop, and counted
+    finally:
+        await engine.close()
+        await srv.stop()

@@ -43,6 +43,7 @@ class LabFacts:
     events: tuple[TreeEvent, ...]
     dead: tuple[int, ...]  # workers that exited a moment ago: shown as dead for a while
     markers: tuple[Marker, ...]
+    failures: tuple[TreeEvent, ...] = ()  # what died since the load was turned on
 
 
 def assemble(m: Metrics, procs: ProcSampler, now: float, s: LabFacts) -> Snapshot:
@@ -61,7 +62,13 @@ def assemble(m: Metrics, procs: ProcSampler, now: float, s: LabFacts) -> Snapsho
     # A worker that just died stays visible (alive=False) so an audience sees it go and its replacement
     # come; it is appended after the measurements above, which cover living workers only.
     live = set(pids)
-    workers += [WorkerStats(pid=pid, alive=False) for pid in dict.fromkeys(s.dead) if pid not in live]
+    gone = m.gone()
+    served = {w.pid: w.requests for w in gone}
+    workers += [
+        WorkerStats(pid=pid, alive=False, requests=served.get(pid, 0))
+        for pid in dict.fromkeys(s.dead)
+        if pid not in live
+    ]
     processes: list[ProcessStats] = []
     if info:
         ms = samples[info.master_pid]
@@ -85,6 +92,7 @@ def assemble(m: Metrics, procs: ProcSampler, now: float, s: LabFacts) -> Snapsho
         prediction=s.prediction,
         workers=tuple(workers),
         warm=s.warm,
+        failures=s.failures,
     )
     bound = client_bound(figures)
     if s.state not in ("idle", "stopped") and m.series.due(s.t):
@@ -125,6 +133,7 @@ def assemble(m: Metrics, procs: ProcSampler, now: float, s: LabFacts) -> Snapsho
         master_pid=info.master_pid if info else 0,
         restarts=info.restarts if info else 0,
         workers=tuple(workers),
+        gone=tuple(gone),
         processes=tuple(processes),
         events=s.events,
         telemetry=s.telemetry,

@@ -11,6 +11,7 @@ from asgiscope.server.lab.snapshot import Snapshot, Telemetry
 from asgiscope.server.launch.tree import ServerTree, TreeInfo
 from asgiscope.server.load.spec import LoadSpec
 from asgiscope.server.scenario import Scenario
+from asgiscope.server.supervision import GUNICORN_TIMEOUT_S
 from asgiscope.server.theory import Prediction, predict
 
 INFO_REFRESH_S = 1.0
@@ -18,8 +19,18 @@ WARM_WINDOWS = 1.5  # the load is "warm" once it has run this many metric window
 
 
 class SnapshotBuilder:
-    def __init__(self, metrics: Metrics, rig: Rig, journal: Journal, *, cores: int, t0: float) -> None:
+    def __init__(
+        self,
+        metrics: Metrics,
+        rig: Rig,
+        journal: Journal,
+        *,
+        cores: int,
+        t0: float,
+        gunicorn_timeout_s: float = GUNICORN_TIMEOUT_S,
+    ) -> None:
         self._metrics = metrics
+        self._gunicorn_timeout_s = gunicorn_timeout_s
         self._rig = rig
         self._journal = journal
         self._cores = cores
@@ -59,6 +70,7 @@ class SnapshotBuilder:
                 events=tuple(journal.events),
                 dead=journal.dead(),
                 markers=tuple(journal.markers),
+                failures=journal.failures(),
             ),
         )
 
@@ -77,6 +89,8 @@ class SnapshotBuilder:
     def _predict(self, scenario: Scenario, load: LoadSpec) -> Prediction:
         key = (scenario, load)
         if key != self._prediction_key or self._prediction is None:
-            self._prediction = predict(scenario, load, cores=self._cores)
+            self._prediction = predict(
+                scenario, load, cores=self._cores, gunicorn_timeout_s=self._gunicorn_timeout_s
+            )
             self._prediction_key = key
         return self._prediction

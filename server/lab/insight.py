@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from asgiscope.server.lab.snapshot import ClientBound, WorkerStats
+from asgiscope.server.lab.snapshot import ClientBound, TreeEvent, WorkerStats
 from asgiscope.server.load.spec import LoadSpec
 from asgiscope.server.theory import Prediction
 
@@ -31,6 +31,11 @@ class Figures:
     prediction: Prediction | None
     workers: tuple[WorkerStats, ...]
     warm: bool  # the load has run long enough (> one window) for rates to mean something
+    failures: tuple[TreeEvent, ...] = ()  # what died since the load was turned on, oldest first
+
+    @property
+    def worker_died(self) -> bool:
+        return any(e.kind in ("worker_exited", "worker_killed") for e in self.failures)
 
 
 def client_bound(f: Figures) -> ClientBound | None:
@@ -54,7 +59,7 @@ def client_bound(f: Figures) -> ClientBound | None:
 
 
 def _pct(x: float) -> str:
-    return f"{x * 100:.0f}%"
+    return f"{x * 100:.0f}%" if math.isfinite(x) else "n/a"
 
 
 def insights(f: Figures, bound: ClientBound | None) -> tuple[str, ...]:
@@ -67,6 +72,7 @@ def insights(f: Figures, bound: ClientBound | None) -> tuple[str, ...]:
         if p is not None:
             lines.append(f"Predicted when on: {p.explanation}.")
         return tuple(lines)
+    lines.extend(failure_notes(f.failures))  # first: nothing else on screen explains a death
     if p is not None and f.warm:
         ratio = f.client_rps / p.throughput_rps if p.throughput_rps > 0 else math.nan
         lines.append(
@@ -86,7 +92,52 @@ def insights(f: Figures, bound: ClientBound | None) -> tuple[str, ...]:
     return tuple(lines)
 
 
+def failure_notes(failures: tuple[TreeEvent, ...]) -> list[str]:
+    """One line per kind of death, about the latest of its kind, most telling first."""
+    lines: list[str] = []
+    kills = [e for e in failures if e.kind == "worker_killed"]
+    if kills:
+        e = kills[-1]
+        more = f" ({len(kills)} workers so far)" if len(kills) > 1 else ""
+        lines.append(
+            f"gunicorn killed worker {e.pid}{more}: {e.detail}. The uvicorn worker's heartbeat runs on its "
+            "event loop, and a blocking call in async def holds that loop: every request queued on the "
+            "worker failed with it. Use def (the threadpool) or await instead."
+        )
+    killed = {e.pid for e in kills}
+    deaths = [e for e in failures if e.kind == "worker_exited" and e.pid not in killed]
+    if deaths:
+        e = deaths[-1]
+        more = f" ({len(deaths)} workers so far)" if len(deaths) > 1 else ""
+        lines.append(
+            f"Worker {e.pid} died ({e.detail}) at {e.t:.1f} s{more}; the master started another in its "
+            "place. Requests in flight on its connections failed, and its users' connections moved to "
+            "the other workers, so the per-worker shares say nothing about accept() for a while."
+        )
+    loads = [e for e in failures if e.kind == "load_died"]
+    if loads:
+        e = loads[-1]
+        lines.append(
+            f"The load generator died ({e.detail}) at {e.t:.1f} s and was started again: its requests in "
+            "flight were lost, and the figures have a gap."
+        )
+    crashes = [e for e in failures if e.kind == "crashed"]
+    if crashes:
+        lines.append(f"The server master died at {crashes[-1].t:.1f} s: the whole tree was started again.")
+    return lines
+
+
 def _why_below(f: Figures) -> str:
+    if any(e.kind == "load_died" for e in f.failures):
+        return (
+            "Below prediction: the load generator died and was started again; the gap counts against "
+            "the rate."
+        )
+    if f.worker_died:
+        return (
+            "Below prediction: a worker died under load: its requests in flight failed, and its users "
+            "reconnected to the workers still there (a replacement only gets connections made after it)."
+        )
     ep = f.load.endpoint
     if ep.startswith("cpu/"):
         return (
@@ -104,7 +155,8 @@ def _why_below(f: Figures) -> str:
 def _worker_notes(f: Figures) -> list[str]:
     lines: list[str] = []
     alive = [w for w in f.workers if w.alive]
-    if len(alive) >= 2 and f.server_rps > 0:
+    # After a death the shares tell of who inherited the dead worker's users, not of accept().
+    if len(alive) >= 2 and f.server_rps > 0 and not f.worker_died:
         shares = sorted(w.share for w in alive)
         if (shares[0] > 0 and shares[-1] / shares[0] >= IMBALANCE) or shares[0] == 0:
             lines.append(

@@ -28,12 +28,21 @@ class Journal:
         self.events: deque[TreeEvent] = deque(maxlen=50)
         self.markers: deque[Marker] = deque(maxlen=200)
         self.logged = 0  # events ever logged: a change tells a reader the tree may have changed
+        self.load_since = 0.0  # session seconds: deaths since then explain what the load measures
+
+    def load_started(self) -> None:
+        """The load was turned on: deaths from before are not this run's."""
+        self.load_since = self._clock()
+
+    def failures(self) -> tuple[TreeEvent, ...]:
+        """What died since the load was turned on, oldest first."""
+        return tuple(e for e in self.events if e.failure and e.t >= self.load_since)
 
     def set_state(self, state: LabState, message: str) -> None:
         self.state, self.message = state, message
 
-    def event(self, kind: EventKind, pid: int, detail: str = "") -> None:
-        self.events.append(TreeEvent(self._clock(), kind, pid, detail))
+    def event(self, kind: EventKind, pid: int, detail: str = "", code: int | None = None) -> None:
+        self.events.append(TreeEvent(self._clock(), kind, pid, detail, code))
         self.logged += 1
 
     def marker(self, label: str) -> None:

@@ -20,6 +20,7 @@ from asgiscope.server.protocol import KIND_LAG, KIND_POOL, KIND_REQUEST, Batch, 
 
 NS = 1e-9
 MAX_SERVER_LAG_S = 5.0
+GONE_KEPT = 256  # workers that left the tree whose request counts are kept (the oldest go first)
 
 
 @dataclass(slots=True)
@@ -56,6 +57,8 @@ class Metrics:
         self.lag_s = lag_s  # ignore the newest bin(s): telemetry for them may still be in flight
         self.series = SeriesRecorder(history_s=history_s)
         self._workers: dict[int, _Worker] = {}
+        # pid → requests served by a worker that left the tree: a dead worker's work still counts.
+        self._gone: dict[int, int] = {}
         self._server = Bins()
         # How late telemetry arrives: a worker whose loop is blocked flushes late, and a window that
         # closed before its records came would read low. Server windows end that much in the past.
@@ -108,7 +111,8 @@ class Metrics:
     def _worker(self, pid: int) -> _Worker:
         w = self._workers.get(pid)
         if w is None:
-            w = self._workers[pid] = _Worker(pid=pid, ends=Bins())
+            # Telemetry that came before the tree listed the worker was counted as gone: take it back.
+            w = self._workers[pid] = _Worker(pid=pid, ends=Bins(), requests=self._gone.pop(pid, 0))
         return w
 
     def add_batches(self, batches: list[Batch], now: float) -> None:
@@ -152,7 +156,13 @@ class Metrics:
     def forget_workers(self, keep: set[int]) -> None:
         """Drop per-worker state of pids that are no longer part of the tree."""
         for pid in set(self._workers) - keep:
-            del self._workers[pid]
+            self._gone[pid] = self._gone.get(pid, 0) + self._workers.pop(pid).requests
+        while len(self._gone) > GONE_KEPT:
+            del self._gone[next(iter(self._gone))]
+
+    def gone(self) -> list[WorkerStats]:
+        """Workers that left the tree, oldest first, with the requests they served."""
+        return [WorkerStats(pid=pid, alive=False, requests=n) for pid, n in self._gone.items()]
 
     def workers(self, now: float, pids: list[int]) -> list[WorkerStats]:
         lag = self.server_lag_s(now)

@@ -11,12 +11,14 @@ from asgiscope.server.launch.tree import ServerTree, TelemetryTarget
 from asgiscope.server.load.handle import LoadProcess
 from asgiscope.server.load.spec import LoadSpec
 from asgiscope.server.scenario import Scenario
+from asgiscope.server.supervision import GUNICORN_TIMEOUT_S
 
 
 class Rig:
-    def __init__(self, token: bytes, port: int = 0) -> None:
+    def __init__(self, token: bytes, port: int = 0, *, gunicorn_timeout_s: int = GUNICORN_TIMEOUT_S) -> None:
         self._token = token
         self._port = port
+        self._gunicorn_timeout_s = gunicorn_timeout_s
         self.collector: Collector | None = None
         self.tree: ServerTree | None = None
         self.load_proc: LoadProcess | None = None
@@ -40,6 +42,7 @@ class Rig:
             scenario,
             port=self._port,
             telemetry=TelemetryTarget(host=host, port=port, token_hex=self._token.hex()),
+            gunicorn_timeout_s=self._gunicorn_timeout_s,
         )
         await tree.start()
         self.tree = tree

@@ -23,6 +23,7 @@ from asgiscope.server.lab.watchdog import Watchdog
 from asgiscope.server.launch.tree import LaunchError
 from asgiscope.server.load.spec import LoadSpec
 from asgiscope.server.scenario import Scenario
+from asgiscope.server.supervision import gunicorn_timeout_s as gunicorn_timeout
 
 
 class LabError(RuntimeError):
@@ -38,7 +39,10 @@ class Lab:
         port: int = 0,
         hz: float = 20.0,
         cores: int | None = None,
+        gunicorn_timeout_s: int | None = None,
     ) -> None:
+        """``gunicorn_timeout_s``: gunicorn's own default unless given (tests) or set by the internal
+        test variable named in ``supervision``."""
         self.scenario = scenario
         # What the load process is told; ``load.running`` is whether load is on, kept nowhere else.
         self.load = load.with_changes(running=False)
@@ -51,10 +55,16 @@ class Lab:
         self._closing = False
         self._metrics = Metrics()
         self._journal = Journal(self.now)
-        self._rig = Rig(secrets.token_bytes(16), port)
+        timeout_s = gunicorn_timeout_s if gunicorn_timeout_s is not None else gunicorn_timeout(os.environ)
+        self._rig = Rig(secrets.token_bytes(16), port, gunicorn_timeout_s=timeout_s)
         self._watchdog = Watchdog(self, self._rig, self._journal, self._ops)
         self._builder = SnapshotBuilder(
-            self._metrics, self._rig, self._journal, cores=self.cores, t0=self._t0
+            self._metrics,
+            self._rig,
+            self._journal,
+            cores=self.cores,
+            t0=self._t0,
+            gunicorn_timeout_s=timeout_s,
         )
         self._ticker: asyncio.Task[None] | None = None
         self._snap = self._build(time.monotonic())
@@ -171,6 +181,7 @@ class Lab:
             if self.load.running or self._closing:
                 return
             self._metrics.reset_client()
+            self._journal.load_started()
             await self._rig.ensure_load(self.load.with_changes(running=True))
             self.load = self.load.with_changes(running=True)
             self.mark_steady()
@@ -188,7 +199,8 @@ class Lab:
                 await proc.update(self.load)
 
     def reset_measurement(self) -> None:
-        """Start cumulative client figures (count, percentiles, errors) afresh, e.g. after warm-up."""
+        """Start cumulative client figures (count, percentiles, errors) afresh, e.g. after warm-up.
+        Deaths since the load started still explain what the figures show, so they stay."""
         self._metrics.reset_client()
 
     # ---- ticks -------------------------------------------------------------------------------

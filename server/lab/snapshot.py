@@ -16,7 +16,18 @@ from asgiscope.server.scenario import Scenario
 from asgiscope.server.theory import Prediction
 
 LabState = Literal["idle", "starting", "running", "restarting", "stopping", "stopped", "error"]
-EventKind = Literal["worker_started", "worker_exited", "scaled", "restarted", "crashed"]
+# worker_killed: gunicorn's WORKER TIMEOUT (its exit follows); crashed: the master died (the Lab restarts
+# the tree); load_died / load_respawned: the load generator process died / the Lab started a new one.
+EventKind = Literal[
+    "worker_started",
+    "worker_exited",
+    "worker_killed",
+    "scaled",
+    "restarted",
+    "crashed",
+    "load_died",
+    "load_respawned",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +71,14 @@ class TreeEvent:
     kind: EventKind
     pid: int
     detail: str = ""
+    code: int | None = None  # worker_exited / load_died: exit status, or -signal; None if unknown
+
+    @property
+    def failure(self) -> bool:
+        """Something died that should not have: a crash, a kill, an exit other than a clean one."""
+        if self.kind == "worker_exited":
+            return self.code is not None and self.code != 0
+        return self.kind in ("worker_killed", "crashed", "load_died")
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +145,8 @@ class Snapshot:
     master_pid: int = 0
     restarts: int = 0  # workers the master started to replace dead ones, this tree
     workers: tuple[WorkerStats, ...] = ()
+    # workers that left the tree this session (alive=False), with the requests they served, oldest first
+    gone: tuple[WorkerStats, ...] = ()
     processes: tuple[ProcessStats, ...] = ()
     events: tuple[TreeEvent, ...] = ()  # recent, oldest first
     telemetry: Telemetry = field(default_factory=Telemetry)

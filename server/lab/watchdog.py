@@ -14,12 +14,19 @@ from typing import Protocol
 
 from asgiscope.server.lab.journal import Journal
 from asgiscope.server.lab.rig import Rig
+from asgiscope.server.launch.events import WorkerEvent, describe_exit
 from asgiscope.server.launch.tree import LaunchError
 from asgiscope.server.load.spec import LoadSpec
 from asgiscope.server.scenario import Scenario
 
 LOAD_CRASHES_MAX = 3
 LOAD_CRASHES_WINDOW_S = 30.0
+
+
+def timeout_kill(timeout_s: float | None) -> str:
+    """What a WORKER TIMEOUT means, in the words the event and the insight both use."""
+    within = f"{timeout_s:g} s" if timeout_s is not None else "gunicorn's timeout"
+    return f"WORKER TIMEOUT, its event loop was blocked for {within} (no heartbeat), so gunicorn sent SIGABRT"
 
 
 class Watched(Protocol):
@@ -48,16 +55,26 @@ class Watchdog:
             self._journal.event("crashed", tree.master_pid or 0, "the server master exited")
             self._recovery = asyncio.create_task(self._recover_tree(), name="lab-recover-tree")
         elif self._lab.load.running and proc is not None and not proc.alive:
-            detail = f"exit {proc.exit_code}: {proc.stderr_tail.strip()[-200:]}"
-            self._journal.event("crashed", proc.pid or 0, f"the load generator died ({detail})")
+            lines = proc.stderr_tail.strip().splitlines()
+            if lines and lines[0].startswith("asgiscope-load pid="):  # its banner, not a complaint
+                lines = lines[1:]
+            tail = "\n".join(lines)[-200:]
+            detail = describe_exit(proc.exit_code) + (f": {tail}" if tail else "")
+            self._journal.event("load_died", proc.pid or 0, detail, proc.exit_code)
             self._recovery = asyncio.create_task(self._recover_load(), name="lab-recover-load")
         elif tree is not None:
-            # The master reports each worker start (and why) and each exit status it reaped.
+            # The master reports each worker start (and why), each exit status it reaped and each
+            # worker gunicorn killed for a missed heartbeat.
             for ev in tree.poll():
-                if ev.kind == "start":
-                    self._journal.event("worker_started", ev.pid, ev.reason or "")
-                else:
-                    self._journal.event("worker_exited", ev.pid, f"exit code {ev.code}")
+                self._worker_event(ev)
+
+    def _worker_event(self, ev: WorkerEvent) -> None:
+        if ev.kind == "start":
+            self._journal.event("worker_started", ev.pid, ev.reason or "")
+        elif ev.kind == "timeout":
+            self._journal.event("worker_killed", ev.pid, timeout_kill(ev.timeout_s))
+        else:
+            self._journal.event("worker_exited", ev.pid, describe_exit(ev.code), ev.code)
 
     async def close(self) -> None:
         if self._recovery is not None:
@@ -99,6 +116,12 @@ class Watchdog:
                     )
                     return
                 await self._rig.ensure_load(lab.load)
+                new = self._rig.load_proc
+                self._journal.event(
+                    "load_respawned",
+                    (new.pid or 0) if new is not None else 0,
+                    "a new load generator; the dead one's requests in flight were not counted",
+                )
                 self._journal.message = "recovered from a load generator crash"
         except Exception as exc:  # a load process that cannot start is shown, not raised into the loop
             lab.load = lab.load.with_changes(running=False)

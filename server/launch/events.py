@@ -10,11 +10,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import time
 from dataclasses import asdict, dataclass
 from typing import Literal, get_args
 
-WorkerEventKind = Literal["start", "exit"]
+# "timeout": gunicorn's arbiter found no heartbeat within its timeout and sent the worker SIGABRT.
+WorkerEventKind = Literal["start", "exit", "timeout"]
 StartReason = Literal["boot", "scale", "replace"]
 
 
@@ -25,6 +27,7 @@ class WorkerEvent:
     t: float  # time.monotonic() in the master: the clock is system-wide on Linux and macOS
     code: int | None = None  # exit only: status, or -signal
     reason: StartReason | None = None  # start only
+    timeout_s: float | None = None  # timeout only: the arbiter's timeout
 
     def to_line(self) -> bytes:
         return json.dumps(asdict(self), separators=(",", ":")).encode() + b"\n"
@@ -64,8 +67,23 @@ class EventWriter:
         if pid is not None:
             self._write(WorkerEvent("exit", pid, time.monotonic(), code=code))
 
+    def timed_out(self, pid: int, timeout_s: float) -> None:
+        self._write(WorkerEvent("timeout", pid, time.monotonic(), timeout_s=timeout_s))
+
     def close(self) -> None:
         if self._fd is not None:
             with contextlib.suppress(OSError):
                 os.close(self._fd)
             self._fd = None
+
+
+def describe_exit(code: int | None) -> str:
+    """An exit status in words: "exit code 1", "killed by SIGKILL", "exit status unknown"."""
+    if code is None:
+        return "exit status unknown"
+    if code >= 0:
+        return f"exit code {code}"
+    try:
+        return f"killed by {signal.Signals(-code).name}"
+    except ValueError:
+        return f"killed by signal {-code}"

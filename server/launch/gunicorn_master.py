@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import sys
 from typing import Any
 
@@ -66,6 +67,13 @@ class ReportingArbiter(Arbiter):  # type: ignore[misc]
         self.events.started(pid, reason)
         return pid
 
+    def kill_worker(self, pid: int, sig: int) -> None:
+        # gunicorn sends SIGABRT for one reason only: murder_workers found no heartbeat within its
+        # timeout (it has just logged WORKER TIMEOUT). Told before the signal, so it precedes the exit.
+        if sig == signal.SIGABRT and pid in self.WORKERS:
+            self.events.timed_out(pid, float(self.timeout))
+        super().kill_worker(pid, sig)
+
     def reap_workers(self) -> None:
         known = list(self.WORKERS)
         codes = {pid: peek_exit_code(pid) for pid in known}
@@ -103,7 +111,7 @@ def options(spec: MasterSpec) -> dict[str, Any]:
         "worker_class": worker_class(scenario.loop, scenario.http),
         "reuse_port": reuse_port,
         "graceful_timeout": int(spec.graceful_timeout),
-        "timeout": int(spec.healthcheck_timeout),
+        "timeout": spec.gunicorn_timeout,
         "keepalive": spec.keepalive,
         "loglevel": "warning",
         "errorlog": "-",

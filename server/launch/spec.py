@@ -6,6 +6,7 @@ import json
 from dataclasses import asdict, dataclass
 
 from asgiscope.server.scenario import Scenario
+from asgiscope.server.supervision import GUNICORN_TIMEOUT_S
 
 NO_FD = -1
 
@@ -20,6 +21,7 @@ class MasterSpec:
     events_fd: int  # write end of the event pipe
     healthcheck_timeout: float = 30.0  # CPU-bound demos must not get workers killed as "hung"
     graceful_timeout: float = 3.0  # uvicorn's default waits forever on open connections
+    gunicorn_timeout: int = GUNICORN_TIMEOUT_S  # gunicorn's own: a worker without a heartbeat this long dies
     keepalive: int = 5  # seconds; uvicorn's default, also given to gunicorn so both kinds compare fairly
 
     def to_json(self) -> str:

@@ -27,6 +27,7 @@ from asgiscope.server.launch.ports import bind_listener, reserve_port
 from asgiscope.server.launch.ready import poll_until, wait_ready
 from asgiscope.server.launch.spec import NO_FD, MasterSpec
 from asgiscope.server.scenario import Scenario, ServerKind
+from asgiscope.server.supervision import GUNICORN_TIMEOUT_S
 
 # The launcher's public names, importable from here or from server.launch.
 __all__ = ["LaunchError", "ServerTree", "TelemetryTarget", "TreeInfo", "WorkerEvent", "WorkerExit"]
@@ -52,9 +53,12 @@ class ServerTree:
         telemetry: TelemetryTarget | None = None,
         ready_timeout: float = 30.0,
         on_output: Callable[[bytes], None] | None = None,
+        gunicorn_timeout_s: int = GUNICORN_TIMEOUT_S,
     ) -> None:
-        """``on_output`` gets each line the server writes (stdout and stderr), on a reader thread."""
+        """``on_output`` gets each line the server writes (stdout and stderr), on a reader thread.
+        ``gunicorn_timeout_s`` is gunicorn's own default; only tests make it shorter."""
         self.scenario = scenario
+        self.gunicorn_timeout_s = gunicorn_timeout_s
         self.port = port
         self._telemetry = telemetry
         self._ready_timeout = ready_timeout
@@ -76,6 +80,13 @@ class ServerTree:
     @property
     def master_pid(self) -> int | None:
         return self._proc.pid if self._proc is not None else None
+
+    @property
+    def master_exit_code(self) -> int | None:
+        """The master's exit status (-signal if killed) once stop() has reaped it, else None.
+
+        Never reaps here: until stop() has killed the group, the master's pid must keep naming it."""
+        return self._proc.returncode if self._proc is not None else None
 
     @property
     def alive(self) -> bool:
@@ -159,6 +170,7 @@ class ServerTree:
             owner_fd=owner_r,
             events_fd=events_w,
             graceful_timeout=GRACEFUL_TIMEOUT,
+            gunicorn_timeout=self.gunicorn_timeout_s,
         )
         argv = [sys.executable, "-m", MASTER_MODULES[self.scenario.server], spec.to_json()]
         try:

@@ -34,6 +34,13 @@ class AiohttpEngine:
             skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding"),
             timeout=aiohttp.ClientTimeout(total=TOTAL_TIMEOUT_S, connect=CONNECT_TIMEOUT_S),
         )
+        # aiohttp resends an idempotent request once, silently, when its connection fails before the
+        # response starts (ClientSession._request, RFC 9112 9.3.1): a worker killed with requests on
+        # it would show no error at all. Off (as aiohttp's own test client does); the load loop
+        # resends instead, after counting the failure. A renamed attribute fails here, not silently.
+        if not hasattr(self._session, "_retry_connection"):
+            raise RuntimeError("aiohttp's ClientSession no longer has _retry_connection: see aiohttp_engine")
+        self._session._retry_connection = False
 
     def prepare(self, slots: int) -> None:
         return None
@@ -52,6 +59,12 @@ class AiohttpEngine:
 
     def classify(self, exc: BaseException) -> ErrorKind:
         return classify(exc, _ERRORS)
+
+    def resendable(self, exc: BaseException) -> bool:
+        # What aiohttp itself would have resent: a dropped connection, not one that was never made.
+        return isinstance(exc, (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError)) and not isinstance(
+            exc, aiohttp.ClientConnectorError
+        )
 
     async def close(self) -> None:
         await self._session.close()

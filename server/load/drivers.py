@@ -31,19 +31,25 @@ class Target:
 async def send(engine: HttpEngine, recorder: Recorder, slot: int, url: str, start: float) -> bool:
     """One request, tallied. ``start`` is a ``perf_counter`` time: the actual or the intended send time.
 
-    Returns False on a transport failure. Never raises, except cancellation.
+    Returns False on a transport failure. Never raises, except cancellation. A GET that died with a
+    reused connection before any byte of its response is sent once more, as HTTP clients do (RFC 9112
+    9.3.1), but the failure is counted first: a worker that died with requests on it must show.
     """
-    recorder.sent()
-    try:
-        status = await engine.get(slot, url)
-    except asyncio.CancelledError:
-        recorder.cancelled()
-        raise
-    except Exception as exc:  # any failure is a measurement, never a crash
-        recorder.failure(engine.classify(exc))
-        return False
-    recorder.response(status, time.perf_counter() - start)
-    return True
+    for attempt in (1, 2):
+        recorder.sent()
+        try:
+            status = await engine.get(slot, url)
+        except asyncio.CancelledError:
+            recorder.cancelled()
+            raise
+        except Exception as exc:  # any failure is a measurement, never a crash
+            recorder.failure(engine.classify(exc))
+            if attempt == 1 and engine.resendable(exc):
+                continue
+            return False
+        recorder.response(status, time.perf_counter() - start)
+        return True
+    return False
 
 
 async def _settle(tasks: set[asyncio.Task[None]], grace_s: float) -> None:

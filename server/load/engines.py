@@ -28,6 +28,10 @@ class HttpEngine(Protocol):
 
     def classify(self, exc: BaseException) -> ErrorKind: ...
 
+    def resendable(self, exc: BaseException) -> bool:
+        """The request died with a reused connection before any response byte: worth one more try.
+        Engines never resend by themselves, so every failed attempt is counted."""
+
     async def close(self) -> None: ...
 
 

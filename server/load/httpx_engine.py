@@ -44,6 +44,9 @@ class HttpxEngine:
     def classify(self, exc: BaseException) -> ErrorKind:
         return classify(exc, _ERRORS)
 
+    def resendable(self, exc: BaseException) -> bool:
+        return False  # httpx does not resend on its own either: each failure is the request's
+
     async def close(self) -> None:
         clients, self._clients = self._clients, []
         for client in clients:

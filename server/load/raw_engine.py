@@ -42,7 +42,8 @@ class Disconnected(ConnectionError):
 
 class _IdleClosed(Disconnected):
     """A reused connection ended before any byte of the response came back: the server closed it as
-    idle while our request was on its way. Not an error of the request: it is resent once."""
+    idle while our request was on its way, or the worker died with it. Counted as a disconnect either
+    way (the two look the same from here); the loop may resend it once."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,15 +215,15 @@ class RawEngine:
                 self._targets.clear()
             target = self._targets[url] = _Target.parse(url)
         conn = self._checkout(slot, target.address)
-        if conn is not None:
-            try:
-                return await self._exchange(slot, conn, target.request)
-            except _IdleClosed:
-                pass  # a GET is idempotent: resend once on a fresh connection; counted if it fails
-        return await self._exchange(slot, await self._connect(target.address), target.request)
+        if conn is None:
+            conn = await self._connect(target.address)
+        return await self._exchange(slot, conn, target.request)
 
     def classify(self, exc: BaseException) -> ErrorKind:
         return classify(exc, _ERRORS)
+
+    def resendable(self, exc: BaseException) -> bool:
+        return isinstance(exc, _IdleClosed)
 
     async def close(self) -> None:
         for conn in list(self._open):
