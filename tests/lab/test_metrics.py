@@ -90,12 +90,14 @@ def test_loop_lag_is_the_worst_within_the_window() -> None:
     assert m.workers(102.0, [5])[0].loop_lag_ms == pytest.approx(10.0)  # the 200 ms stall slid out
 
 
-def test_forgotten_workers_start_from_nothing() -> None:
+def test_forgotten_workers_keep_what_they_served() -> None:
     m = Metrics()
     feed_requests(m, {11: 100.0, 22: 100.0}, 0.0, 1.0)
     m.forget_workers({22})
-    assert [w.requests for w in m.workers(1.0, [11, 22])] == [0, 100]
+    assert [(w.pid, w.requests) for w in m.gone()] == [(11, 100)]  # a dead worker's work still counts
     assert m.server_requests == 200  # the server's total keeps what it counted
+    # Listed again (its telemetry came before the tree listed it): its count comes back with it.
+    assert [w.requests for w in m.workers(1.0, [11, 22])] == [100, 100] and m.gone() == []
 
 
 def report(t: float, completed: int, latency_us: int, **extra: object) -> LoadReport:
