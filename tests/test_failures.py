@@ -6,6 +6,7 @@ master killed under ``serve``: each run still ends (exit 0 for ``run``), and say
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -18,7 +19,10 @@ from typing import Any
 import psutil
 import pytest
 
+from asgiscope.server.lab.session import Lab
 from asgiscope.server.launch import proctree
+from asgiscope.server.load.spec import LoadSpec
+from asgiscope.server.scenario import Scenario, ServerKind
 from asgiscope.server.supervision import GUNICORN_TIMEOUT_ENV
 
 RUN = [sys.executable, "-m", "asgiscope.server.cli_run"]
@@ -233,3 +237,18 @@ def test_exit_statuses_in_words(code: int | None) -> None:
         -99: "killed by signal 99",
     }
     assert describe_exit(code) == words[code]
+
+
+@pytest.mark.parametrize("server", ["uvicorn", "gunicorn"])
+async def test_a_worker_retired_by_scaling_down_is_no_death(server: ServerKind) -> None:
+    lab = Lab(Scenario(server=server, workers=2), LoadSpec(endpoint="io/async", ms=20, users=10))
+    async with lab:
+        await lab.start_load()
+        await asyncio.sleep(1.0)
+        await lab.apply(Scenario(server=server, workers=1))
+        await asyncio.sleep(1.0)
+        snap = lab.snapshot()
+    retired = [e for e in snap.events if e.kind == "worker_retired"]
+    assert len(retired) == 1 and retired[0].detail.startswith("scaled down (")
+    assert not any(e.failure for e in snap.events)
+    assert not any("died" in line for line in snap.insights)

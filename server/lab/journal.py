@@ -51,4 +51,5 @@ class Journal:
     def dead(self) -> tuple[int, ...]:
         """Workers that exited a moment ago, to be shown as dead for a while."""
         since = self._clock() - DEAD_SHOWN_S
-        return tuple(e.pid for e in self.events if e.kind == "worker_exited" and e.t >= since)
+        gone = ("worker_exited", "worker_retired")
+        return tuple(e.pid for e in self.events if e.kind in gone and e.t >= since)

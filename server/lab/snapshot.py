@@ -16,11 +16,13 @@ from asgiscope.server.scenario import Scenario
 from asgiscope.server.theory import Prediction
 
 LabState = Literal["idle", "starting", "running", "restarting", "stopping", "stopped", "error"]
-# worker_killed: gunicorn's WORKER TIMEOUT (its exit follows); crashed: the master died (the Lab restarts
-# the tree); load_died / load_respawned: the load generator process died / the Lab started a new one.
+# worker_retired: stopped by the master on scaling down; worker_killed: gunicorn's WORKER TIMEOUT (its
+# exit follows); crashed: the master died (the Lab restarts the tree); load_died / load_respawned: the
+# load generator process died / the Lab started a new one.
 EventKind = Literal[
     "worker_started",
     "worker_exited",
+    "worker_retired",
     "worker_killed",
     "scaled",
     "restarted",
@@ -71,14 +73,12 @@ class TreeEvent:
     kind: EventKind
     pid: int
     detail: str = ""
-    code: int | None = None  # worker_exited / load_died: exit status, or -signal; None if unknown
+    code: int | None = None  # worker_exited/retired, load_died: exit status, or -signal; None if unknown
 
     @property
     def failure(self) -> bool:
-        """Something died that should not have: a crash, a kill, an exit other than a clean one."""
-        if self.kind == "worker_exited":
-            return self.code is not None and self.code != 0
-        return self.kind in ("worker_killed", "crashed", "load_died")
+        """Something died that nobody asked to stop (a worker retired by scaling down is no failure)."""
+        return self.kind in ("worker_exited", "worker_killed", "crashed", "load_died")
 
 
 @dataclass(frozen=True, slots=True)

@@ -73,6 +73,8 @@ class Watchdog:
             self._journal.event("worker_started", ev.pid, ev.reason or "")
         elif ev.kind == "timeout":
             self._journal.event("worker_killed", ev.pid, timeout_kill(ev.timeout_s))
+        elif ev.reason == "scale":
+            self._journal.event("worker_retired", ev.pid, f"scaled down ({describe_exit(ev.code)})", ev.code)
         else:
             self._journal.event("worker_exited", ev.pid, describe_exit(ev.code), ev.code)
 

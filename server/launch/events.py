@@ -26,7 +26,8 @@ class WorkerEvent:
     pid: int
     t: float  # time.monotonic() in the master: the clock is system-wide on Linux and macOS
     code: int | None = None  # exit only: status, or -signal
-    reason: StartReason | None = None  # start only
+    # start: why it started; exit: "scale" when the master retired it on scaling down (not a death)
+    reason: StartReason | None = None
     timeout_s: float | None = None  # timeout only: the arbiter's timeout
 
     def to_line(self) -> bytes:
@@ -63,9 +64,9 @@ class EventWriter:
         if pid is not None:
             self._write(WorkerEvent("start", pid, time.monotonic(), reason=reason))
 
-    def exited(self, pid: int | None, code: int | None) -> None:
+    def exited(self, pid: int | None, code: int | None, reason: StartReason | None = None) -> None:
         if pid is not None:
-            self._write(WorkerEvent("exit", pid, time.monotonic(), code=code))
+            self._write(WorkerEvent("exit", pid, time.monotonic(), code=code, reason=reason))
 
     def timed_out(self, pid: int, timeout_s: float) -> None:
         self._write(WorkerEvent("timeout", pid, time.monotonic(), timeout_s=timeout_s))

@@ -47,6 +47,7 @@ class ReportingArbiter(Arbiter):  # type: ignore[misc]
         self.events = events
         self._boot_left = app.cfg.workers
         self._scale_owed = 0
+        self._retired: set[int] = set()  # asked to stop (SIGTERM): scaled down, or the whole tree stops
         super().__init__(app)
 
     def handle_ttin(self) -> None:
@@ -72,6 +73,8 @@ class ReportingArbiter(Arbiter):  # type: ignore[misc]
         # timeout (it has just logged WORKER TIMEOUT). Told before the signal, so it precedes the exit.
         if sig == signal.SIGABRT and pid in self.WORKERS:
             self.events.timed_out(pid, float(self.timeout))
+        elif sig == signal.SIGTERM and pid in self.WORKERS:
+            self._retired.add(pid)
         super().kill_worker(pid, sig)
 
     def reap_workers(self) -> None:
@@ -82,7 +85,9 @@ class ReportingArbiter(Arbiter):  # type: ignore[misc]
         finally:
             for pid in known:
                 if pid not in self.WORKERS:
-                    self.events.exited(pid, codes[pid])
+                    retired = pid in self._retired
+                    self._retired.discard(pid)
+                    self.events.exited(pid, codes[pid], "scale" if retired else None)
 
 
 class DemoApplication(BaseApplication):  # type: ignore[misc]

@@ -76,7 +76,7 @@ class ReportingMultiprocess(Multiprocess):
         newest = self.processes[-1] if self.processes else None
         super().handle_ttou()
         if newest is not None and newest not in self.processes:
-            self.events.exited(newest.pid, newest.exitcode)
+            self.events.exited(newest.pid, newest.exitcode, "scale")
 
     def keep_subprocess_alive(self) -> None:
         """uvicorn's loop with a death-aware health check, and reports; a dead worker is replaced in place."""

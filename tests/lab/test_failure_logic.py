@@ -115,12 +115,12 @@ def test_a_worker_timeout_is_the_top_line_and_its_exit_is_not_told_twice() -> No
     assert not any(line.startswith("Worker 123 died") for line in lines)
 
 
-def test_a_clean_exit_is_no_failure_but_a_load_death_is() -> None:
+def test_a_scale_down_is_no_failure_but_a_load_death_is() -> None:
     clock = iter(np.arange(0.0, 100.0, 1.0))
     journal = Journal(lambda: float(next(clock)))
     journal.event("worker_exited", 1, "killed by SIGKILL", -9)  # before the load: not this run's
     journal.load_started()
-    journal.event("worker_exited", 2, "exit code 0", 0)  # scaled down
+    journal.event("worker_retired", 2, "scaled down (killed by SIGTERM)", -15)
     journal.event("worker_started", 3, "replace")
     journal.event("load_died", 4, "killed by SIGKILL", -9)
     journal.event("load_respawned", 5)
