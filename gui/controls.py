@@ -46,6 +46,10 @@ TIPS: dict[str, str] = {
     "engine": "The HTTP client in the load process: raw (asyncio + httptools parser, ~40 µs CPU per "
     "request, the fastest), aiohttp (~105 µs) or httpx (~800 µs: it becomes the bottleneck). "
     "Changed live; the server is untouched.",
+    "connection": "How long each user keeps its keep-alive connection. A connection stays with the "
+    "worker that accepted it, so a worker added live only gets new ones: with ~1 s (the default) it "
+    "gets its share within a second; 'forever' (like wrk) leaves it idle; 'new per request' pays a TCP "
+    "connect every time. Changed live in the load process.",
     "mode": "Closed loop (N users that wait for each response) or open loop (a fixed request rate "
     "that keeps sending while the server stalls). Changed live in the load process.",
 }
@@ -88,6 +92,7 @@ class ControlsPanel(QWidget):
         for name in ("mode", "users", "rate"):
             box.addWidget(self._input(name))
         box.addWidget(self.choices["engine"])
+        box.addWidget(self.choices["connection"])
         box.addWidget(_heading("Endpoint"))
         for name in ("handler", "work", "ms"):
             box.addWidget(self._input(name))

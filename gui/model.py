@@ -12,7 +12,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any, Literal, get_args
 
 from asgiscope.server.limits import MS, RATE, TOKENS, USERS, WORKERS, IntRange, NumberRange, choices
-from asgiscope.server.load.spec import Endpoint, Engine, LoadSpec, Mode
+from asgiscope.server.load.spec import Connection, Endpoint, Engine, LoadSpec, Mode
 from asgiscope.server.scenario import HttpKind, LoopKind, Scenario, ServerKind, SocketKind
 
 Handler = Literal["await", "threadpool", "blocking"]
@@ -25,6 +25,11 @@ HANDLER_LABELS: dict[Handler, str] = {
 }
 WORK_LABELS: dict[Work, str] = {"io": "I/O (sleep)", "cpu": "CPU (busy loop)"}
 MODE_LABELS: dict[Mode, str] = {"closed": "closed loop", "open": "open loop"}
+CONNECTION_LABELS: dict[Connection, str] = {
+    "per-request": "new per request",
+    "1s": "~1 s",
+    "forever": "forever",
+}
 
 # What the panel calls each control (the app's --help uses the same words).
 TITLES: dict[str, str] = {
@@ -41,6 +46,7 @@ TITLES: dict[str, str] = {
     "loop": "Event loop",
     "http": "HTTP parser",
     "engine": "Client",
+    "connection": "Connection",
 }
 
 # Each choice control offers exactly the words of its Literal, in the Literal's order.
@@ -53,8 +59,14 @@ CHOICE_KINDS: dict[str, Any] = {
     "loop": LoopKind,
     "http": HttpKind,
     "engine": Engine,
+    "connection": Connection,
 }
-_LABELS: dict[str, dict[Any, str]] = {"mode": MODE_LABELS, "handler": HANDLER_LABELS, "work": WORK_LABELS}
+_LABELS: dict[str, dict[Any, str]] = {
+    "mode": MODE_LABELS,
+    "handler": HANDLER_LABELS,
+    "work": WORK_LABELS,
+    "connection": CONNECTION_LABELS,
+}
 
 
 def options(name: str) -> tuple[tuple[str, str], ...]:
@@ -119,6 +131,7 @@ class Controls:
     socket: SocketKind = "shared"
     engine: Engine = "raw"
     mode: Mode = "closed"
+    connection: Connection = "1s"
 
     @property
     def endpoint(self) -> Endpoint:
@@ -155,6 +168,7 @@ class Controls:
             users=self.users,
             rate=float(self.rate),
             engine=self.engine,
+            connection=self.connection,
             running=running,
         )
 
@@ -178,6 +192,7 @@ def controls_from(scenario: Scenario, load: LoadSpec, handler: Handler | None = 
         socket=scenario.socket,
         engine=load.engine,
         mode=load.mode,
+        connection=load.connection,
     )
 
 

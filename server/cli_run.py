@@ -14,7 +14,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from asgiscope.server.flags import EXIT_USAGE, add_flag
+from asgiscope.server.flags import EXIT_USAGE, Rule, add_flag
 from asgiscope.server.lab.session import Lab, LabError
 from asgiscope.server.lab.snapshot import Snapshot
 from asgiscope.server.limits import (
@@ -26,8 +26,23 @@ from asgiscope.server.limits import (
     WARMUP_S,
     NotAllowedError,
 )
-from asgiscope.server.load.spec import Endpoint, Engine, LoadSpec
-from asgiscope.server.serve import add_scenario_arguments, scenario_from_args
+from asgiscope.server.load.spec import Connection, Endpoint, Engine, LoadSpec, Mode
+from asgiscope.server.scripted import Change, ScriptError, parse_at, phase, render_phases, worker_rows
+from asgiscope.server.serve import SCENARIO_FLAGS, add_scenario_arguments, scenario_from_args
+
+# The load's flags; --at changes these fields and the scenario's, each checked by its flag's rule.
+LOAD_FLAGS: dict[str, tuple[Rule, str]] = {
+    "endpoint": (Endpoint, "route the load hits"),
+    "ms": (MS, "handler time in ms"),
+    "users": (USERS, "closed loop: concurrent virtual users"),
+    "engine": (Engine, "HTTP client (raw: asyncio + httptools, the fastest)"),
+    "connection": (
+        Connection,
+        "how long a user keeps its keep-alive connection (1s: a worker added live gets its share "
+        "within a second; forever: like wrk, a new worker gets nothing)",
+    ),
+    "max_in_flight": (MAX_IN_FLIGHT, "open loop: cap on requests in flight"),
+}
 
 
 class UsageError(Exception):
@@ -45,13 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_scenario_arguments(p, port=0)
     defaults = LoadSpec()
     g = p.add_argument_group("load")
-    for field, rule, text in (
-        ("endpoint", Endpoint, "route the load hits"),
-        ("ms", MS, "handler time in ms"),
-        ("users", USERS, "closed loop: concurrent virtual users"),
-        ("engine", Engine, "HTTP client (raw: asyncio + httptools, the fastest)"),
-        ("max_in_flight", MAX_IN_FLIGHT, "open loop: cap on requests in flight"),
-    ):
+    for field, (rule, text) in LOAD_FLAGS.items():
         add_flag(g, field, rule, text, getattr(defaults, field))
     add_flag(g, "rate", RATE, "open loop: requests per second (implies open loop)")
     g.add_argument("--no-load", action="store_true", help="send nothing: watch a server another tool drives")
@@ -59,7 +68,24 @@ def build_parser() -> argparse.ArgumentParser:
     add_flag(m, "duration", DURATION_S, "seconds measured (after warm-up)", 10.0)
     add_flag(m, "warmup", WARMUP_S, "seconds of load before measuring", 2.0)
     m.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    m.add_argument(
+        "--at",
+        action="append",
+        default=[],
+        metavar="SECONDS:FIELD=VALUE[,FIELD=VALUE]",
+        help="change scenario or load fields that many seconds into the measurement, as the app's "
+        "controls do (repeatable): e.g. --at 4:workers=2 --at 8:endpoint=io/sync; the run reports "
+        "one phase per stretch between changes",
+    )
     return p
+
+
+def at_rules() -> dict[str, Rule]:
+    """What each field --at can change may be: its own flag's rule."""
+    rules = {name: rule for name, (rule, _) in SCENARIO_FLAGS.items()}
+    rules.update({name: rule for name, (rule, _) in LOAD_FLAGS.items()})
+    rules.update({"mode": Mode, "rate": RATE})
+    return rules
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +95,7 @@ class RunArgs:
     warmup: float
     no_load: bool
     as_json: bool
+    changes: tuple[Change, ...] = ()
 
 
 def parse(argv: list[str]) -> RunArgs:
@@ -85,9 +112,15 @@ def parse(argv: list[str]) -> RunArgs:
         rate=ns.rate if ns.rate is not None else LoadSpec().rate,
         engine=ns.engine,
         max_in_flight=ns.max_in_flight,
+        connection=ns.connection,
     )
+    try:
+        changes = parse_at(ns.at, at_rules(), ns.duration, scenario, load)
+    except ScriptError as exc:
+        raise UsageError(str(exc)) from None
     lab = Lab(scenario, load, port=ns.port or 0)
-    return RunArgs(lab, ns.duration, 0.0 if ns.no_load else ns.warmup, ns.no_load, ns.json)
+    warmup = 0.0 if ns.no_load else ns.warmup
+    return RunArgs(lab, ns.duration, warmup, ns.no_load, ns.json, tuple(changes))
 
 
 async def measure(args: RunArgs) -> dict[str, Any]:
@@ -103,27 +136,29 @@ async def measure(args: RunArgs) -> dict[str, Any]:
         lab.reset_measurement()
         await asyncio.sleep(0.3)  # one tick: the reset is taken before the first measured snapshot
         first = lab.snapshot()
-        await asyncio.sleep(args.duration)
+        phases, start, previous = [], first, None
+        for change in args.changes:
+            await asyncio.sleep(max(0.0, first.t + change.at_s - lab.now()))
+            end = lab.snapshot()
+            phases.append(phase(start, end, first.t, previous))
+            await _apply(lab, change)
+            start, previous = end, change
+        await asyncio.sleep(max(0.0, first.t + args.duration - lab.now()))
         last = lab.snapshot()
+        phases.append(phase(start, last, first.t, previous))
         if not args.no_load:
             await lab.stop_load()
         await asyncio.sleep(0.5)  # let in-flight responses and telemetry arrive
         settled = lab.snapshot()
-    return report(first, last, settled, args.no_load)
+    return {**report(first, last, settled, args.no_load), "phases": phases}
 
 
-def worker_rows(first: Snapshot, last: Snapshot) -> list[dict[str, Any]]:
-    """Requests per worker over the run: the living ones, then those that died during it (alive: false),
-    so the rows add up to the server's total."""
-    before = {w.pid: w.requests for w in (*first.workers, *first.gone)}
-    gone_before = {w.pid for w in first.gone}
-    alive = [w for w in last.workers if w.alive]
-    living = {w.pid for w in alive}
-    died = [w for w in last.gone if w.pid not in gone_before and w.pid not in living]
-    return [
-        {"pid": w.pid, "alive": w.alive, "requests": w.requests - before.get(w.pid, 0)}
-        for w in (*alive, *died)
-    ]
+async def _apply(lab: Lab, change: Change) -> None:
+    """One scripted change, as the app's controls make it: the scenario first, then the load."""
+    if change.scenario != lab.scenario:
+        await lab.apply(change.scenario)
+    if change.load.with_changes(running=lab.load.running) != lab.load:
+        await lab.set_load(change.load)
 
 
 def event_rows(settled: Snapshot) -> list[dict[str, Any]]:
@@ -193,7 +228,7 @@ def render_table(r: dict[str, Any]) -> str:
         ld = r["load"]
         how = f"{ld['users']} users" if ld["mode"] == "closed" else f"open loop {ld['rate']:g} req/s"
         target = f"/{ld['endpoint']}" + ("" if ld["endpoint"] == "hello" else f"?ms={ld['ms']}")
-        lines.append(f"load      {target}, {how}, engine {ld['engine']}")
+        lines.append(f"load      {target}, {how}, engine {ld['engine']}, connection {ld['connection']}")
     lines.append(f"measured over {r['duration_s']:.1f} s")
     lines.append("")
     lines.append(f"{'':22}{'measured':>12}{'predicted':>12}")
@@ -218,6 +253,9 @@ def render_table(r: dict[str, Any]) -> str:
     for w in r["workers"]:
         dead = "" if w["alive"] else "  died during the run"
         lines.append(f"{w['pid']:<10}{w['requests']:>10,}{w['share'] * 100:>7.1f}%{dead}")
+    if len(r.get("phases", ())) > 1:
+        lines.append("")
+        lines.extend(render_phases(r["phases"]))
     lines.extend(render_events(r))
     if r["insights"]:
         lines.append("")

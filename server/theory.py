@@ -23,6 +23,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Literal
 
+from asgiscope.server.load.churn import connects_per_request
 from asgiscope.server.load.spec import Endpoint, Engine, LoadSpec
 from asgiscope.server.scenario import HttpKind, Scenario
 from asgiscope.server.supervision import GUNICORN_TIMEOUT_S
@@ -71,6 +72,13 @@ class Costs:
     # asyncio.sleep wakes on epoll's millisecond ticks: ~1 ms late on average; time.sleep is not
     timer_slack_s: float = 1.0e-3
     round_trip_s: float = 0.15e-3
+    # One new connection (loopback TCP handshake and close, accept, protocol set-up): CPU per request
+    # with a connection per request minus with connections kept forever, /hello (bench/connect_cost.py):
+    # server 70-105 µs, client raw 70-74 µs, aiohttp 185-295 µs, httpx ~730 µs (a busy machine: wide).
+    connect_server_s: float = 90e-6
+    connect_client: dict[Engine, float] = field(
+        default_factory=lambda: {"raw": 70e-6, "aiohttp": 200e-6, "httpx": 730e-6}
+    )
 
     def client_s(self, load: LoadSpec) -> float:
         return self.client[load.engine] + (self.open_loop_extra_s if load.mode == "open" else 0.0)
@@ -110,6 +118,28 @@ def predict(
 ) -> Prediction:
     """Predicted throughput and latency, and the limit that binds, in words."""
     c = costs if costs is not None else Costs()
+    # Connection churn: a share of requests opens a new connection, and that share grows with the
+    # latency (one connect per life of a connection, churn.connects_per_request); the latency depends on
+    # the throughput, so predict without connects first, then once more with the share that gives.
+    first = _predict(scenario, load, cores, c, client_ceiling_rps, gunicorn_timeout_s, 0.0)
+    if load.connection == "forever":
+        return first
+    latency_ms = first.latency_ms
+    if not math.isfinite(latency_ms):  # an open loop past capacity: its cap bounds what waits
+        latency_ms = load.max_in_flight / first.throughput_rps * 1000.0
+    share = connects_per_request(load.connection, latency_ms / 1000.0)
+    return _predict(scenario, load, cores, c, client_ceiling_rps, gunicorn_timeout_s, share)
+
+
+def _predict(
+    scenario: Scenario,
+    load: LoadSpec,
+    cores: int,
+    c: Costs,
+    client_ceiling_rps: float | None,
+    gunicorn_timeout_s: float,
+    connects: float,  # new connections per request
+) -> Prediction:
     ep = load.endpoint
     s = 0.0 if ep == "hello" else load.ms / 1000.0
     w, t = scenario.workers, scenario.tokens
@@ -120,8 +150,9 @@ def predict(
     slack = c.timer_slack_s if ep == "io/async" and s > 0 else 0.0
     busy = s + slack + c.round_trip_s
     cpu_bound = ep.startswith("cpu/")
-    server_cpu = c.server_s(scenario, ep) + (s if cpu_bound else 0.0)
-    total_cpu = server_cpu + c.client_s(load) + c.lab_s
+    server_cpu = c.server_s(scenario, ep) + (s if cpu_bound else 0.0) + connects * c.connect_server_s
+    client_cpu = c.client_s(load) + connects * c.connect_client[load.engine]
+    total_cpu = server_cpu + client_cpu + c.lab_s
     # One worker runs on at most one core; all processes share the machine's cores.
     core_cap = min(w / server_cpu, cores / total_cpu)
 
@@ -147,7 +178,7 @@ def predict(
         why = f"~{server_cpu * 1e3:.2f} ms of server CPU per request on {min(w, cores)} of {cores} cores"
         bounds.append((core_cap, "cores", why))
     # One load process runs on one core: its own CPU per request caps what it can send.
-    engine_cap = 1.0 / c.client_s(load)
+    engine_cap = 1.0 / client_cpu
     bounds.append(
         (engine_cap, "client", f"one {load.engine} load process tops out near {engine_cap:,.0f} req/s")
     )

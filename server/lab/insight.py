@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from asgiscope.server.lab.snapshot import ClientBound, TreeEvent, WorkerStats
 from asgiscope.server.load.spec import LoadSpec
-from asgiscope.server.theory import Prediction
+from asgiscope.server.theory import Prediction, plural
 
 CLIENT_CPU_LIMIT = 90.0  # % of a core: above it the load process cannot send any faster
 OPEN_LOOP_MISS = 0.10  # an open loop that sends > 10 % below its rate is not driving what it claims
@@ -80,9 +80,10 @@ def insights(f: Figures, bound: ClientBound | None) -> tuple[str, ...]:
             f"Limit: {p.explanation}."
         )
         if ratio < 0.85 and bound is None:
-            lines.append(_why_below(f))
+            lines.append(_idle_below(f) or _why_below(f))
     elif p is not None:
         lines.append(f"Warming up... predicted {p.explanation}.")
+    lines.extend(_idle_notes(f))
     lines.extend(_worker_notes(f))
     if f.overflow:
         lines.append(
@@ -152,13 +153,58 @@ def _why_below(f: Figures) -> str:
     )
 
 
+def _idle(f: Figures) -> list[WorkerStats]:
+    """Living workers that served nothing over the window while others served."""
+    alive = [w for w in f.workers if w.alive]
+    if len(alive) < 2 or f.server_rps <= 0:
+        return []
+    return [w for w in alive if w.share == 0]
+
+
+def _pids(workers: list[WorkerStats]) -> str:
+    return ", ".join(str(w.pid) for w in workers)
+
+
+def _idle_notes(f: Figures) -> list[str]:
+    idle = _idle(f)
+    if not idle:
+        return []
+    who = f"Worker{plural(len(idle))} {_pids(idle)} served no requests"
+    pinning = "keep-alive connections stay with the worker that accepted them"
+    if f.load.connection == "forever":
+        return [
+            f"{who}: {pinning}, and with connection 'forever' this load opens no new ones after it "
+            "started, so a worker added later gets nothing (wrk does the same). Connection '1s' or "
+            "'per-request' hands it its share."
+        ]
+    return [
+        f"{who} yet: {pinning}; each user opens a new one about every "
+        f"{'request' if f.load.connection == 'per-request' else 'second'}, and a worker just added gets "
+        "its share as they do."
+    ]
+
+
+def _idle_below(f: Figures) -> str | None:
+    """Below prediction because some workers get no load: say so rather than blame the GIL or cores."""
+    idle = _idle(f)
+    if not idle:
+        return None
+    serving = sum(1 for w in f.workers if w.alive) - len(idle)
+    verb = "has" if len(idle) == 1 else "have"
+    return (
+        f"Below prediction: the prediction counts every worker, but only {serving} of them served: "
+        f"worker{plural(len(idle))} {_pids(idle)} {verb} no connections, so the others do all the work."
+    )
+
+
 def _worker_notes(f: Figures) -> list[str]:
     lines: list[str] = []
     alive = [w for w in f.workers if w.alive]
     # After a death the shares tell of who inherited the dead worker's users, not of accept().
     if len(alive) >= 2 and f.server_rps > 0 and not f.worker_died:
         shares = sorted(w.share for w in alive)
-        if (shares[0] > 0 and shares[-1] / shares[0] >= IMBALANCE) or shares[0] == 0:
+        # A worker with nothing at all is told by _idle_notes: keep-alive pinning, not accept.
+        if shares[0] > 0 and shares[-1] / shares[0] >= IMBALANCE:
             lines.append(
                 f"Uneven accept: the busiest worker takes {_pct(shares[-1])}, the idlest {_pct(shares[0])}. "
                 "Workers accept() from one shared socket and keep-alive connections stay where they "

@@ -19,6 +19,9 @@ _ERRORS: ErrorTable = (
 )
 
 
+_CLOSE = {"Connection": "close"}
+
+
 class AiohttpEngine:
     name: Engine = "aiohttp"
 
@@ -52,8 +55,12 @@ class AiohttpEngine:
             parsed = self._urls[url] = yarl.URL(url)
         return parsed
 
-    async def get(self, slot: int, url: str) -> int:
-        async with self._session.get(self._url(url)) as response:
+    async def get(self, slot: int, url: str, last: bool = False) -> int:
+        # Connection: close makes aiohttp drop the connection from its pool after the response (and
+        # the server close it): the pool's next request connects anew. Which pooled connection a slot
+        # gets is aiohttp's choice, so a slot's "connection" is the pool's, on average the same life.
+        headers = _CLOSE if last else None
+        async with self._session.get(self._url(url), headers=headers) as response:
             await response.read()
             return response.status
 

@@ -10,6 +10,7 @@ import asyncio
 import time
 from dataclasses import dataclass
 
+from asgiscope.server.load.churn import Churn
 from asgiscope.server.load.engines import HttpEngine
 from asgiscope.server.load.recorder import Recorder
 
@@ -26,10 +27,14 @@ SPAWN_RAMP_MAX_S = 0.5
 @dataclass(slots=True)
 class Target:
     url: str
+    churn: Churn  # which request is a slot's connection's last
 
 
-async def send(engine: HttpEngine, recorder: Recorder, slot: int, url: str, start: float) -> bool:
-    """One request, tallied. ``start`` is a ``perf_counter`` time: the actual or the intended send time.
+async def send(
+    engine: HttpEngine, recorder: Recorder, slot: int, url: str, start: float, last: bool = False
+) -> bool:
+    """One request, tallied. ``start`` is a ``perf_counter`` time: the actual or the intended send time;
+    ``last`` ends the slot's connection after it.
 
     Returns False on a transport failure. Never raises, except cancellation. A GET that died with a
     reused connection before any byte of its response is sent once more, as HTTP clients do (RFC 9112
@@ -38,7 +43,7 @@ async def send(engine: HttpEngine, recorder: Recorder, slot: int, url: str, star
     for attempt in (1, 2):
         recorder.sent()
         try:
-            status = await engine.get(slot, url)
+            status = await engine.get(slot, url, last)
         except asyncio.CancelledError:
             recorder.cancelled()
             raise
@@ -106,7 +111,8 @@ class ClosedLoop:
         if delay_s:
             await asyncio.sleep(delay_s)
         while not user.retired:
-            if not await send(engine, recorder, user.slot, target.url, time.perf_counter()):
+            last = target.churn.last(user.slot)
+            if not await send(engine, recorder, user.slot, target.url, time.perf_counter(), last):
                 await asyncio.sleep(ERROR_BACKOFF_S)
 
     async def retire(self, grace_s: float) -> None:
@@ -180,7 +186,7 @@ class OpenLoop:
 
     async def _request(self, slot: int, url: str, intended: float) -> None:
         try:
-            await send(self._engine, self._recorder, slot, url, intended)
+            await send(self._engine, self._recorder, slot, url, intended, self._target.churn.last(slot))
         finally:
             self._free_slots.append(slot)
 

@@ -1,6 +1,7 @@
 """HTTP client engines behind one small interface, so the closed and open loops do not care.
 
-``get(slot, url)`` sends one GET, reads the whole body and returns the status. ``slot`` names the
+``get(slot, url, last)`` sends one GET, reads the whole body and returns the status; ``last`` asks the
+server to close the connection after it (connection churn, ``churn.py``). ``slot`` names the
 caller's connection: a closed-loop user always uses its own slot, an open-loop request borrows a free
 one. aiohttp ignores it, httpx keeps a client per slot, raw a keep-alive connection per slot.
 
@@ -24,7 +25,9 @@ class HttpEngine(Protocol):
     def prepare(self, slots: int) -> None:
         """Have ``slots`` slots ready before the clock starts (clients are built, not connected)."""
 
-    async def get(self, slot: int, url: str) -> int: ...
+    async def get(self, slot: int, url: str, last: bool = False) -> int:
+        """``last``: the slot's connection ends with this request (``Connection: close``, ``churn.py``)."""
+        ...
 
     def classify(self, exc: BaseException) -> ErrorKind: ...
 

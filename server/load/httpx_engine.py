@@ -16,6 +16,9 @@ _ERRORS: ErrorTable = (
 )
 
 
+_CLOSE = {"Connection": "close"}
+
+
 class HttpxEngine:
     name: Engine = "httpx"
 
@@ -35,10 +38,13 @@ class HttpxEngine:
         while len(self._clients) < slots:
             self._clients.append(self._new_client())
 
-    async def get(self, slot: int, url: str) -> int:
+    async def get(self, slot: int, url: str, last: bool = False) -> int:
         if slot >= len(self._clients):
             self.prepare(slot + 1)
-        response = await self._clients[slot].get(url)  # reads the whole body
+        # Connection: close: h11 marks the connection must-close, httpcore drops it after the response,
+        # and the slot's client connects anew next time (the client itself is kept: building one costs
+        # far more than a connect).
+        response = await self._clients[slot].get(url, headers=_CLOSE if last else None)  # reads the body
         return response.status_code
 
     def classify(self, exc: BaseException) -> ErrorKind:

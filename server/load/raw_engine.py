@@ -50,6 +50,7 @@ class _IdleClosed(Disconnected):
 class _Target:
     address: Address
     request: bytes
+    closing: bytes  # the same request, asking the server to close the connection after the response
 
     @classmethod
     def parse(cls, url: str) -> _Target:
@@ -62,7 +63,8 @@ class _Target:
             raise ValueError(f"control character or space in {url!r}")
         # Only Host, like wrk: every extra header is bytes the server must parse, per request.
         request = f"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode("ascii")
-        return cls((parts.hostname, parts.port or 80), request)
+        closing = f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode("ascii")
+        return cls((parts.hostname, parts.port or 80), request, closing)
 
 
 class _Connection(asyncio.Protocol):
@@ -208,16 +210,19 @@ class RawEngine:
     def prepare(self, slots: int) -> None:
         return None  # connections are made on first use, like aiohttp's
 
-    async def get(self, slot: int, url: str) -> int:
+    async def get(self, slot: int, url: str, last: bool = False) -> int:
         target = self._targets.get(url)
         if target is None:
             if len(self._targets) >= _MAX_TARGETS:
                 self._targets.clear()
             target = self._targets[url] = _Target.parse(url)
+        # The server sees Connection: close, answers and closes; httptools then says the connection
+        # must not be kept, so _exchange closes our end too and the slot's next request connects anew.
+        request = target.closing if last else target.request
         conn = self._checkout(slot, target.address)
         if conn is None:
             conn = await self._connect(target.address)
-        return await self._exchange(slot, conn, target.request)
+        return await self._exchange(slot, conn, request)
 
     def classify(self, exc: BaseException) -> ErrorKind:
         return classify(exc, _ERRORS)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
+from asgiscope.server.load.churn import Churn
 from asgiscope.server.load.drivers import ClosedLoop, OpenLoop, Target
 from asgiscope.server.load.engines import HttpEngine, make_engine
 from asgiscope.server.load.recorder import Recorder
@@ -24,7 +25,7 @@ class Runner:
         self._base_url = base_url.rstrip("/")
         self._recorder = recorder
         self._engine_factory = engine_factory
-        self._target = Target(base_url)
+        self._target = Target(base_url, Churn())
         self._engine: HttpEngine | None = None
         self._closed: ClosedLoop | None = None
         self._open: OpenLoop | None = None
@@ -37,6 +38,7 @@ class Runner:
     def apply(self, spec: LoadSpec) -> None:
         """Make the running load match ``spec``, touching only what changed."""
         self._target.url = self._base_url + spec.path
+        self._target.churn.set_connection(spec.connection)
         if self._engine is None or self._engine.name != spec.engine:
             self._switch_engine(spec.engine)
         closed, open_ = self._closed, self._open

@@ -16,6 +16,9 @@ from asgiscope.server.limits import MAX_IN_FLIGHT, MS, RATE, USERS, check_choice
 Engine = Literal["raw", "aiohttp", "httpx"]  # in the order the panel offers them
 Mode = Literal["closed", "open"]
 Endpoint = Literal["hello", "io/async", "io/sync", "io/blocking", "cpu/async", "cpu/sync"]
+# How long a slot keeps its keep-alive connection (``churn.py``): a new one per request, about a second
+# (the default: a worker added live gets its share within a second), or forever, like wrk.
+Connection = Literal["per-request", "1s", "forever"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,12 +33,14 @@ class LoadSpec:
     max_in_flight: int = 2000  # open loop: cap; sends past it are counted as overflow, not made
     # raw costs ~41 µs of client CPU per request, aiohttp ~105, httpx ~790 (docs/benchmarks.md)
     engine: Engine = "raw"
+    connection: Connection = "1s"
     running: bool = True
 
     def __post_init__(self) -> None:
         check_choice("endpoint", self.endpoint, Endpoint)
         check_choice("mode", self.mode, Mode)
         check_choice("engine", self.engine, Engine)
+        check_choice("connection", self.connection, Connection)
         MS.check("ms", self.ms)
         USERS.check("users", self.users)
         MAX_IN_FLIGHT.check("max_in_flight", self.max_in_flight)

@@ -53,6 +53,8 @@ def test_each_slider_changes_its_field(
         ("http", "httptools", lambda c: c.scenario().http == "httptools"),
         ("engine", "httpx", lambda c: c.load(running=False).engine == "httpx"),
         ("mode", "open", lambda c: c.load(running=False).mode == "open"),
+        ("connection", "forever", lambda c: c.load(running=False).connection == "forever"),
+        ("connection", "per-request", lambda c: c.load(running=False).connection == "per-request"),
     ],
 )
 def test_each_toggle_changes_its_field_at_once(qtbot: QtBot, name: str, value: str, check: Any) -> None:

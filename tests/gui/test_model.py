@@ -19,7 +19,7 @@ from asgiscope.gui.model import (
     workers_max,
 )
 from asgiscope.server.limits import WORKERS, NotAllowedError
-from asgiscope.server.load.spec import LoadSpec
+from asgiscope.server.load.spec import Connection, LoadSpec
 from asgiscope.server.scenario import Scenario
 
 CORES = (1, 2, 24, 64)
@@ -193,3 +193,12 @@ def test_stored_values_past_a_slider_are_brought_inside_it(cores: int) -> None:
         assert getattr(fitted, name) == scale.hi
     fitted.scenario()
     fitted.load(running=True)
+
+
+def test_the_connection_control_offers_every_kind_the_load_takes_and_round_trips() -> None:
+    assert [word for word, _ in options("connection")] == list(get_args(Connection))
+    assert Controls().load(running=False).connection == LoadSpec().connection == "1s"
+    for kind in get_args(Connection):
+        load = Controls(connection=kind).load(running=False)
+        assert load.connection == kind
+        assert controls_from(Scenario(), load).connection == kind

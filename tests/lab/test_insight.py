@@ -85,7 +85,9 @@ def test_uneven_accept_is_pointed_out() -> None:
     uneven = (WorkerStats(pid=1, share=0.8), WorkerStats(pid=2, share=0.2))
     assert any("busiest worker takes 80%, the idlest 20%" in line for line in say(figures(workers=uneven)))
     idle = (WorkerStats(pid=1, share=1.0), WorkerStats(pid=2, share=0.0))
-    assert any("Uneven accept" in line for line in say(figures(workers=idle)))
+    # A worker with nothing at all is keep-alive pinning, told in its own words, not uneven accept.
+    assert not any("Uneven accept" in line for line in say(figures(workers=idle)))
+    assert any("served no requests" in line for line in say(figures(workers=idle)))
     assert not any("Uneven accept" in line for line in say(figures()))
     dead = (WorkerStats(pid=1, share=1.0), WorkerStats(pid=2, alive=False))
     assert not any("Uneven accept" in line for line in say(figures(workers=dead)))
@@ -109,3 +111,38 @@ def test_threadpool_queue_and_open_loop_overflow() -> None:
     assert "42 requests wait for a threadpool token" in say(figures(workers=waiting))[-1]
     lines = say(figures(load=LoadSpec(mode="open", rate=1000.0, max_in_flight=500), overflow=1234))
     assert lines[-1].startswith("Open loop: 1,234 sends skipped because 500 requests")
+
+
+PINNED = (WorkerStats(pid=1, share=1.0), WorkerStats(pid=2, share=0.0))
+
+
+def test_a_worker_without_connections_under_forever_is_told_as_keep_alive_pinning() -> None:
+    """cpu/async, 2 workers, one served nothing: not the GIL, not uneven accept, but pinning."""
+    load = LoadSpec(endpoint="cpu/async", ms=5, users=8, connection="forever")
+    lines = say(figures(load=load, workers=PINNED, client_rps=186.0))
+    text = " ".join(lines)
+    assert "GIL" not in text and "Uneven accept" not in text
+    assert lines[1] == (
+        "Below prediction: the prediction counts every worker, but only 1 of them served: "
+        "worker 2 has no connections, so the others do all the work."
+    )
+    assert lines[2].startswith("Worker 2 served no requests: keep-alive connections stay with the worker ")
+    assert "with connection 'forever' this load opens no new ones" in lines[2]
+
+
+def test_a_worker_without_connections_under_churn_is_told_it_gets_them_soon() -> None:
+    lines = say(figures(load=LoadSpec(endpoint="io/async", ms=100, users=100), workers=PINNED))
+    assert any(line.startswith("Worker 2 served no requests yet: keep-alive") for line in lines)
+    assert any("about every second" in line for line in lines)
+
+
+def test_a_busy_worker_beside_a_light_one_is_still_uneven_accept() -> None:
+    uneven = (WorkerStats(pid=1, share=0.8), WorkerStats(pid=2, share=0.2))
+    lines = say(figures(workers=uneven))
+    assert any(line.startswith("Uneven accept") for line in lines)
+    assert not any("served no requests" in line for line in lines)
+
+
+def test_below_prediction_with_every_worker_serving_keeps_the_endpoint_reason() -> None:
+    lines = say(figures(client_rps=500.0, load=LoadSpec(endpoint="cpu/async", ms=10, users=100)))
+    assert "GIL" in lines[1]

@@ -96,3 +96,29 @@ def test_cpu_cost_of_the_parser_shows_in_the_ceiling() -> None:
     fast = predict(Scenario(workers=1, http="httptools"), load, cores=2)
     assert h11.limit == fast.limit == "cores"
     assert fast.throughput_rps > h11.throughput_rps * 1.3
+
+
+def test_connecting_costs_cpu_in_proportion_to_the_share_of_requests_that_connect() -> None:
+    """/hello is CPU-bound: a connection per request costs ~90 µs of server CPU and ~70 µs of raw
+    client CPU more per request; a 1 s life at a few ms of latency connects for well under 1 %."""
+    base = LoadSpec(endpoint="hello", users=50)
+    forever = predict(Scenario(workers=2), base.with_changes(connection="forever"), cores=2)
+    second = predict(Scenario(workers=2), base.with_changes(connection="1s"), cores=2)
+    each = predict(Scenario(workers=2), base.with_changes(connection="per-request"), cores=2)
+    assert each.throughput_rps < forever.throughput_rps * 0.85
+    assert second.throughput_rps == pytest.approx(forever.throughput_rps, rel=0.01)
+    assert second.throughput_rps < forever.throughput_rps
+
+
+def test_connecting_costs_nothing_visible_when_the_handler_waits() -> None:
+    """100 users x 100 ms are bound by the users: connects move the CPU, not the throughput."""
+    base = LoadSpec(endpoint="io/async", ms=100, users=100)
+    forever = predict(Scenario(workers=1), base.with_changes(connection="forever"), cores=2)
+    each = predict(Scenario(workers=1), base.with_changes(connection="per-request"), cores=2)
+    assert each.throughput_rps == pytest.approx(forever.throughput_rps, rel=0.02)
+
+
+def test_an_open_loop_past_capacity_still_gets_a_finite_prediction() -> None:
+    load = LoadSpec(endpoint="hello", mode="open", rate=50_000.0)
+    p = predict(Scenario(workers=1), load, cores=2)
+    assert math.isfinite(p.throughput_rps) and p.throughput_rps < 50_000
