@@ -166,7 +166,8 @@ def test_gunicorn_kills_a_worker_whose_loop_is_blocked() -> None:
     assert exit_codes[kills[0]["pid"]] in (-signal.SIGABRT, -signal.SIGKILL)
     assert r["restarts"] >= 1
     assert r["measured"]["errors_by_kind"].get("disconnect", 0) > 0
-    assert r["insights"][0].startswith(f"gunicorn killed worker {kills[-1]['pid']}")
+    # the insight names the latest kill it saw; another may land between it and the settled events
+    assert any(r["insights"][0].startswith(f"gunicorn killed worker {k['pid']}") for k in kills)
     assert "WORKER TIMEOUT" in r["insights"][0]
     # The prediction knew: one request outlasts the timeout, so none can finish.
     assert r["predicted"]["limit"] == "loop" and "WORKER TIMEOUT" in r["predicted"]["explanation"]
