@@ -8,7 +8,7 @@ vertical line wherever a setting changed. Nothing is computed here: every array 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -23,6 +23,7 @@ from asgiscope.server.lab.snapshot import Snapshot
 WINDOW_S = 90.0
 LEFT_AXIS_PX = 56
 MARKER_ROWS = (0.95, 0.85, 0.75, 0.65, 0.55)  # label heights, as fractions of the plot
+IDLE_REDRAW_S = 1.0  # with the load stopped the plots advance once a second
 
 
 class CurveSet:
@@ -106,8 +107,10 @@ class PlotsPanel(QWidget):
         # markers: one labelled vertical line per plot and marker, keyed by (t, label)
         self.markers: dict[tuple[float, str], list[pg.InfiniteLine]] = {}
         self._share_pids: tuple[int, ...] = ()
-        self._series_key: tuple[float, ...] = ()
-        self._stale: list[Callable[[Snapshot], None]] = []
+        self._series_key: tuple[object, ...] = ()
+        self._marked_at = -math.inf  # session time of the sample that last marked the plots stale
+        self._stale: list[Callable[[Snapshot], bool]] = []
+        self._drawn: dict[str, object] = {}  # per plot: what it shows now (see _unchanged)
 
     def _plot(self, title: str, units: str, *, row: int, col: int, colspan: int = 1) -> pg.PlotItem:
         plot = self.view.addPlot(row=row, col=col, colspan=colspan)
@@ -144,67 +147,110 @@ class PlotsPanel(QWidget):
         plot.enableAutoRange(axis="y", enable=True)
         return plot
 
-    def show_snapshot(self, snap: Snapshot, *, budget: int | None = None) -> None:
-        """Redraw when the series gained a sample (~10 Hz); other frames cost nothing here.
+    @property
+    def pending(self) -> bool:
+        """Whether plots are waiting for a frame to redraw them."""
+        return bool(self._stale)
+
+    def show_snapshot(self, snap: Snapshot, *, budget: int | None = None) -> bool:
+        """Redraw when the series gained a sample (~10 Hz); other frames cost nothing here. Returns
+        whether a plot was redrawn.
 
         Scrolling faster than the series is sampled would move the curves by a fraction of a pixel
         (90 s over ~800 px is ~0.1 s per pixel) at three times the paint cost. Curves hold session
         time; the x axis is "seconds before now", so the axes stay still and repaint from cache, and
         the curves slide left by moving them (setPos), not by recomputing their paths.
 
+        With the load stopped nothing on the plots moves fast: they advance once a second
+        (``IDLE_REDRAW_S``), not ten times, unless workers or markers came or went. A plot whose
+        picture would not change (same bars; nothing in its window) is not redrawn at all.
+
         ``budget`` spreads one sample's redraw over several frames, at most that many plots per call:
         repainting all five in one frame cost up to ~35 ms of CPU at the load ceiling, one at a time
         ~7 ms. None redraws everything now (tests, exports).
         """
         s = snap.series
-        key = (len(s.t), float(s.t[-1]) if len(s.t) else 0.0, len(snap.workers), len(snap.markers))
-        if key != self._series_key:
+        shape = (len(snap.workers), len(snap.markers), snap.load_running)
+        key = (len(s.t), float(s.t[-1]) if len(s.t) else 0.0, *shape)
+        if key != self._series_key and (
+            snap.load_running or shape != self._series_key[2:] or snap.t - self._marked_at >= IDLE_REDRAW_S
+        ):
             self._series_key = key
+            self._marked_at = snap.t
             self._stale = list(self._groups)
-        todo = self._stale if budget is None else self._stale[:budget]
-        self._stale = [] if budget is None else self._stale[budget:]
-        for group in todo:
-            group(snap)
+        drawn = 0
+        while self._stale and (budget is None or drawn < budget):
+            # a plot with nothing new to show costs no budget: the next one gets the frame
+            drawn += self._stale.pop(0)(snap)
+        return drawn > 0
 
     @property
-    def _groups(self) -> tuple[Callable[[Snapshot], None], ...]:
+    def _groups(self) -> tuple[Callable[[Snapshot], bool], ...]:
         return (self._show_throughput, self._show_latency, self._show_shares, self._show_cpu, self._show_lag)
 
-    def _show_throughput(self, snap: Snapshot) -> None:
+    def _unchanged(self, name: str, snap: Snapshot, arrays: Iterable[np.ndarray]) -> bool:
+        """True when the plot ``name`` would draw what it already shows: nothing in its window, as
+        last time. Otherwise remembers what it is about to draw."""
         s = snap.series
-        for curve, values in (
-            (self.client, s.client_rps),
-            (self.server, s.server_rps),
-            (self.predicted, s.predicted_rps),
-        ):
+        first = int(np.searchsorted(s.t, snap.t - self._window_s))
+        empty = not self.markers and not any(m.t >= snap.t - self._window_s for m in snap.markers)
+        empty = empty and not any(np.isfinite(a[first:]).any() for a in arrays)
+        drawing: object = "empty" if empty else self._series_key
+        if self._drawn.get(name) == drawing:
+            return True
+        self._drawn[name] = drawing
+        return False
+
+    def _show_throughput(self, snap: Snapshot) -> bool:
+        s = snap.series
+        curves = ((self.client, s.client_rps), (self.server, s.server_rps), (self.predicted, s.predicted_rps))
+        if self._unchanged("throughput", snap, (values for _, values in curves)):
+            return False
+        for curve, values in curves:
             curve.setData(s.t, values, connect="finite")
             curve.setPos(-snap.t, 0.0)
         # markers are made and removed with the throughput plot, and each plot moves its own lines
         self._show_markers(snap)
+        return True
 
-    def _show_latency(self, snap: Snapshot) -> None:
+    def _show_latency(self, snap: Snapshot) -> bool:
         s = snap.series
-        for curve, values in ((self.p50, s.p50_ms), (self.p99, s.p99_ms)):
+        curves = ((self.p50, s.p50_ms), (self.p99, s.p99_ms))
+        if self._unchanged("latency", snap, (values for _, values in curves)):
+            return False
+        for curve, values in curves:
             curve.setData(s.t, values, connect="finite")
             curve.setPos(-snap.t, 0.0)
         self._move_markers(snap, self.time_plots.index(self.latency))
+        return True
 
-    def _show_cpu(self, snap: Snapshot) -> None:
+    def _show_cpu(self, snap: Snapshot) -> bool:
         s = snap.series
+        if self._unchanged("cpu", snap, s.cpu.values()) and s.cpu.keys() == self.cpu_curves.curves.keys():
+            return False
         self.cpu_curves.update(s.t, s.cpu, {k: str(k) for k in s.cpu})
         for curve in self.cpu_curves.curves.values():
             curve.setPos(-snap.t, 0.0)
         self._move_markers(snap, self.time_plots.index(self.cpu))
+        return True
 
-    def _show_lag(self, snap: Snapshot) -> None:
+    def _show_lag(self, snap: Snapshot) -> bool:
         s = snap.series
-        self.lag_curves.update(s.t, s.loop_lag_ms, {pid: f"worker {pid}" for pid in s.loop_lag_ms})
+        lag = s.loop_lag_ms
+        if self._unchanged("lag", snap, lag.values()) and lag.keys() == self.lag_curves.curves.keys():
+            return False
+        self.lag_curves.update(s.t, lag, {pid: f"worker {pid}" for pid in lag})
         for curve in self.lag_curves.curves.values():
             curve.setPos(-snap.t, 0.0)
         self._move_markers(snap, self.time_plots.index(self.lag))
+        return True
 
-    def _show_shares(self, snap: Snapshot) -> None:
+    def _show_shares(self, snap: Snapshot) -> bool:
         workers = snap.workers
+        bars = tuple((w.pid, w.share, w.alive) for w in workers)
+        if bars == self._drawn.get("shares"):
+            return False
+        self._drawn["shares"] = bars
         pids = tuple(w.pid for w in workers)
         x = np.arange(len(workers), dtype=float)
         heights = np.array([w.share * 100.0 for w in workers], dtype=float)
@@ -214,6 +260,7 @@ class PlotsPanel(QWidget):
             self._share_pids = pids
             self.shares.getAxis("bottom").setTicks([[(i, str(pid)) for i, pid in enumerate(pids)]])
             self.shares.setXRange(-0.6, max(1, len(pids)) - 0.4)
+        return True
 
     def _show_markers(self, snap: Snapshot) -> None:
         oldest = snap.t - self._window_s

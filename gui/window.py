@@ -9,6 +9,7 @@ the Lab's shutdown.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from pathlib import Path
 
@@ -42,6 +43,10 @@ log = logging.getLogger(__name__)
 DEFAULT_SIZE = (1400, 900)
 TEXT_HZ = 5.0  # numbers in words at 5 Hz: readable, and far fewer relayouts
 PLOTS_PER_FRAME = 1  # a new sample repaints one plot per frame, not all five in one
+# With the load stopped, after this many frames in a row that changed nothing the frame timer slows
+# to a poll: the Lab has no way to call the window, so something must look for the next change.
+QUIET_FRAMES = 6
+IDLE_POLL_MS = 100
 
 
 class MainWindow(QMainWindow):
@@ -109,13 +114,13 @@ class MainWindow(QMainWindow):
 
         self.timer = QTimer(self)
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)
-        self.timer.setInterval(int(1000 / fps))
-        self._text_every = max(1, round(fps / TEXT_HZ))
+        self._frame_ms = max(1, int(1000 / fps))
+        self.timer.setInterval(self._frame_ms)
         self.timer.timeout.connect(self.render_frame)
         self._snapshot_failed = False
         self._last_snapshot: Snapshot | None = None
-        self._frame = 0
-        self._text_frame = -(10**9)
+        self._text_t = -math.inf  # session time of the snapshot whose text is shown
+        self._quiet = 0  # frames in a row that changed nothing
         self._closed = False
 
     # -- actions ---------------------------------------------------------------------------------
@@ -200,6 +205,11 @@ class MainWindow(QMainWindow):
     def start_rendering(self) -> None:
         self.timer.start()
 
+    @property
+    def idle(self) -> bool:
+        """Whether the frame timer has slowed to a poll because nothing on screen was changing."""
+        return self.timer.interval() != self._frame_ms
+
     def render_frame(self) -> None:
         self.clock.begin()
         try:
@@ -211,24 +221,44 @@ class MainWindow(QMainWindow):
                 self.report(f"reading the lab failed: {exc}")
             return
         self._snapshot_failed = False
-        self._frame += 1
         # Plots run every frame, even on a snapshot already seen: a new series sample's redraw is
         # spread over the next frames, one plot each. Text changes only with a new snapshot.
         fresh = snap is not self._last_snapshot
         self._last_snapshot = snap
-        text = fresh and self._frame - self._text_frame >= self._text_every
+        text = fresh and not snap.t - self._text_t < 1.0 / TEXT_HZ
         if text:
-            self._text_frame = self._frame
-        self.show_snapshot(snap, text=text, plot_budget=PLOTS_PER_FRAME)
+            self._text_t = snap.t
+        changed = self.show_snapshot(snap, text=text, plot_budget=PLOTS_PER_FRAME)
+        # While the load runs every snapshot brings new numbers: keep the frame rate.
+        self._pace(changed or self.plots.pending or snap.load_running)
         self.clock.end()
 
-    def show_snapshot(self, snap: Snapshot, *, text: bool = True, plot_budget: int | None = None) -> None:
-        self.plots.show_snapshot(snap, budget=plot_budget)
+    def _pace(self, busy: bool) -> None:
+        """Frames at the full rate while anything changes; a slow poll once nothing has for a while.
+        The timer only changes its interval: it never queues frames."""
+        if busy:
+            self._quiet = 0
+            if self.idle:
+                self.timer.setInterval(self._frame_ms)
+            return
+        self._quiet += 1
+        if self._quiet >= QUIET_FRAMES and not self.idle:
+            self.timer.setInterval(IDLE_POLL_MS)
+
+    def show_snapshot(self, snap: Snapshot, *, text: bool = True, plot_budget: int | None = None) -> bool:
+        """Render ``snap``; returns whether anything on screen changed."""
+        changed = self.plots.show_snapshot(snap, budget=plot_budget)
         if text:
-            self.insight.show_snapshot(snap)
-            self.processes.show_snapshot(snap)
-            self.state_label.setText(f"{snap.state} · t = {snap.t:.0f} s")
-        self.act_load.setChecked(snap.load_running)
+            changed |= self.insight.show_snapshot(snap)
+            changed |= self.processes.show_snapshot(snap)
+            state = f"{snap.state} · t = {snap.t:.0f} s"
+            if state != self.state_label.text():
+                self.state_label.setText(state)
+                changed = True
+        if snap.load_running != self.act_load.isChecked():
+            self.act_load.setChecked(snap.load_running)
+            changed = True
+        return changed
 
     # -- closing ---------------------------------------------------------------------------------
 
