@@ -146,9 +146,7 @@ def main() -> None:
     args = p.parse_args()
     extra = ["--lab-hz", args.lab_hz]
     print(f"cores {os.cpu_count()}, fps {args.fps:g}, {args.seconds:g} s after {args.warmup:g} s warm-up")
-    idle = run(
-        args.users, args.ms, args.seconds, args.warmup, args.fps, args.workers, extra, autostart=False
-    )
+    idle = run(args.users, args.ms, args.seconds, args.warmup, args.fps, args.workers, extra, autostart=False)
     ok = idle["gui_cpu_percent"] <= IDLE_GUI_MAX and idle["worker_cpu_percent"] <= IDLE_WORKER_MAX
     print(_line("idle", idle, "ok" if ok else "MISSES TARGET"))
     loads = [(args.users, args.ms)] + ([(100, 100)] if args.calm else [])

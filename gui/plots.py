@@ -17,13 +17,13 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
 
+from asgiscope.gui.pacing import Pacer, Sample
 from asgiscope.gui.theme import Colors
 from asgiscope.server.lab.snapshot import Snapshot
 
 WINDOW_S = 90.0
 LEFT_AXIS_PX = 56
 MARKER_ROWS = (0.95, 0.85, 0.75, 0.65, 0.55)  # label heights, as fractions of the plot
-IDLE_REDRAW_S = 1.0  # with the load stopped the plots advance once a second
 
 
 class CurveSet:
@@ -83,6 +83,12 @@ class PlotsPanel(QWidget):
         self.cpu = self._time_plot("CPU per process", "% of a core", row=1, col=1)
         self.lag = self._time_plot("Event-loop lag per worker", "ms", row=1, col=2)
         self.time_plots = (self.throughput, self.latency, self.cpu, self.lag)
+        self._scrolling = {
+            "throughput": self.throughput,
+            "latency": self.latency,
+            "cpu": self.cpu,
+            "lag": self.lag,
+        }
 
         self.client = self.throughput.plot(pen=pg.mkPen(colors.client, width=2), name="client")
         self.server = self.throughput.plot(pen=pg.mkPen(colors.server, width=2), name="server")
@@ -107,9 +113,15 @@ class PlotsPanel(QWidget):
         # markers: one labelled vertical line per plot and marker, keyed by (t, label)
         self.markers: dict[tuple[float, str], list[pg.InfiniteLine]] = {}
         self._share_pids: tuple[int, ...] = ()
-        self._series_key: tuple[object, ...] = ()
-        self._marked_at = -math.inf  # session time of the sample that last marked the plots stale
-        self._stale: list[Callable[[Snapshot], bool]] = []
+        self._draws: dict[str, Callable[[Snapshot], bool]] = {
+            "throughput": self._show_throughput,
+            "latency": self._show_latency,
+            "shares": self._show_shares,
+            "cpu": self._show_cpu,
+            "lag": self._show_lag,
+        }
+        self._pacer = Pacer(self._draws)
+        self._sample: Sample | None = None  # of the snapshot being drawn
         self._drawn: dict[str, object] = {}  # per plot: what it shows now (see _unchanged)
 
     def _plot(self, title: str, units: str, *, row: int, col: int, colspan: int = 1) -> pg.PlotItem:
@@ -150,43 +162,44 @@ class PlotsPanel(QWidget):
     @property
     def pending(self) -> bool:
         """Whether plots are waiting for a frame to redraw them."""
-        return bool(self._stale)
+        return bool(self._pacer.stale)
 
     def show_snapshot(self, snap: Snapshot, *, budget: int | None = None) -> bool:
-        """Redraw when the series gained a sample (~10 Hz); other frames cost nothing here. Returns
-        whether a plot was redrawn.
+        """Redraw the plots a new sample (~10 Hz) is worth redrawing; other frames cost nothing here.
+        Returns whether a plot was redrawn.
 
-        Scrolling faster than the series is sampled would move the curves by a fraction of a pixel
-        (90 s over ~800 px is ~0.1 s per pixel) at three times the paint cost. Curves hold session
-        time; the x axis is "seconds before now", so the axes stay still and repaint from cache, and
-        the curves slide left by moving them (setPos), not by recomputing their paths.
-
-        With the load stopped nothing on the plots moves fast: they advance once a second
-        (``IDLE_REDRAW_S``), not ten times, unless workers or markers came or went. A plot whose
-        picture would not change (same bars; nothing in its window) is not redrawn at all.
+        A plot waits until its curves would scroll by a pixel (see ``Pacer``): 90 s over a 350 px
+        plot is ~0.26 s per pixel, and redrawing sooner moved the curves by a fraction of a pixel at
+        several times the paint cost. With the load stopped the plots advance once a second. Curves
+        hold session time; the x axis is "seconds before now", so the axes stay still and repaint from
+        cache, and the curves slide left by moving them (setPos), not by recomputing their paths. A
+        plot whose picture would not change (bars of the same height; nothing in its window) is not
+        redrawn at all.
 
         ``budget`` spreads one sample's redraw over several frames, at most that many plots per call:
         repainting all five in one frame cost up to ~35 ms of CPU at the load ceiling, one at a time
         ~7 ms. None redraws everything now (tests, exports).
         """
         s = snap.series
-        shape = (len(snap.workers), len(snap.markers), snap.load_running)
-        key = (len(s.t), float(s.t[-1]) if len(s.t) else 0.0, *shape)
-        if key != self._series_key and (
-            snap.load_running or shape != self._series_key[2:] or snap.t - self._marked_at >= IDLE_REDRAW_S
-        ):
-            self._series_key = key
-            self._marked_at = snap.t
-            self._stale = list(self._groups)
+        sample = Sample(
+            length=len(s.t),
+            last_t=float(s.t[-1]) if len(s.t) else 0.0,
+            workers=len(snap.workers),
+            markers=len(snap.markers),
+            load_running=snap.load_running,
+        )
+        self._pacer.mark(sample, snap.t, self._pixel_s, now=budget is None)
+        self._sample = sample
         drawn = 0
-        while self._stale and (budget is None or drawn < budget):
+        while self._pacer.stale and (budget is None or drawn < budget):
             # a plot with nothing new to show costs no budget: the next one gets the frame
-            drawn += self._stale.pop(0)(snap)
+            drawn += self._draws[self._pacer.take(sample, snap.t)](snap)
         return drawn > 0
 
-    @property
-    def _groups(self) -> tuple[Callable[[Snapshot], bool], ...]:
-        return (self._show_throughput, self._show_latency, self._show_shares, self._show_cpu, self._show_lag)
+    def _pixel_s(self, name: str) -> float:
+        """Seconds of scrolling that move plot ``name`` by one pixel (0: it does not scroll)."""
+        plot = self._scrolling.get(name)
+        return 0.0 if plot is None else self._window_s / max(float(plot.vb.width()), 1.0)
 
     def _unchanged(self, name: str, snap: Snapshot, arrays: Iterable[np.ndarray]) -> bool:
         """True when the plot ``name`` would draw what it already shows: nothing in its window, as
@@ -195,7 +208,7 @@ class PlotsPanel(QWidget):
         first = int(np.searchsorted(s.t, snap.t - self._window_s))
         empty = not self.markers and not any(m.t >= snap.t - self._window_s for m in snap.markers)
         empty = empty and not any(np.isfinite(a[first:]).any() for a in arrays)
-        drawing: object = "empty" if empty else self._series_key
+        drawing: object = "empty" if empty else self._sample
         if self._drawn.get(name) == drawing:
             return True
         self._drawn[name] = drawing
@@ -247,7 +260,9 @@ class PlotsPanel(QWidget):
 
     def _show_shares(self, snap: Snapshot) -> bool:
         workers = snap.workers
-        bars = tuple((w.pid, w.share, w.alive) for w in workers)
+        # heights to the pixel: a share that moved by less is not worth a repaint
+        px = max(self.shares.vb.height(), 1.0)
+        bars = tuple((w.pid, round(w.share * px), w.alive) for w in workers)
         if bars == self._drawn.get("shares"):
             return False
         self._drawn["shares"] = bars

@@ -43,10 +43,9 @@ log = logging.getLogger(__name__)
 DEFAULT_SIZE = (1400, 900)
 TEXT_HZ = 5.0  # numbers in words at 5 Hz: readable, and far fewer relayouts
 PLOTS_PER_FRAME = 1  # a new sample repaints one plot per frame, not all five in one
-# With the load stopped, after this many frames in a row that changed nothing the frame timer slows
-# to a poll: the Lab has no way to call the window, so something must look for the next change.
-QUIET_FRAMES = 6
-IDLE_POLL_MS = 100
+# With the load stopped and no plot waiting to be redrawn, the frame timer slows to a poll at the
+# text's 5 Hz: the Lab has no way to call the window, so something must look for the next change.
+IDLE_POLL_MS = 200
 
 
 class MainWindow(QMainWindow):
@@ -120,7 +119,7 @@ class MainWindow(QMainWindow):
         self._snapshot_failed = False
         self._last_snapshot: Snapshot | None = None
         self._text_t = -math.inf  # session time of the snapshot whose text is shown
-        self._quiet = 0  # frames in a row that changed nothing
+        self._idle = False
         self._closed = False
 
     # -- actions ---------------------------------------------------------------------------------
@@ -207,8 +206,8 @@ class MainWindow(QMainWindow):
 
     @property
     def idle(self) -> bool:
-        """Whether the frame timer has slowed to a poll because nothing on screen was changing."""
-        return self.timer.interval() != self._frame_ms
+        """Whether the frame timer has slowed to a poll (load stopped, no plot waiting)."""
+        return self._idle
 
     def render_frame(self) -> None:
         self.clock.begin()
@@ -225,25 +224,22 @@ class MainWindow(QMainWindow):
         # spread over the next frames, one plot each. Text changes only with a new snapshot.
         fresh = snap is not self._last_snapshot
         self._last_snapshot = snap
-        text = fresh and not snap.t - self._text_t < 1.0 / TEXT_HZ
+        # (a fifth less than the period: the poll and the Lab tick drift against each other)
+        text = fresh and not snap.t - self._text_t < 0.8 / TEXT_HZ
         if text:
             self._text_t = snap.t
-        changed = self.show_snapshot(snap, text=text, plot_budget=PLOTS_PER_FRAME)
-        # While the load runs every snapshot brings new numbers: keep the frame rate.
-        self._pace(changed or self.plots.pending or snap.load_running)
+        self.show_snapshot(snap, text=text, plot_budget=PLOTS_PER_FRAME)
+        # Full-rate frames while the load runs (every snapshot brings new numbers) or a sample's
+        # redraw is still spread over the coming frames; text alone changes at most at TEXT_HZ,
+        # which the poll keeps up with.
+        self._pace(busy=snap.load_running or self.plots.pending)
         self.clock.end()
 
-    def _pace(self, busy: bool) -> None:
-        """Frames at the full rate while anything changes; a slow poll once nothing has for a while.
-        The timer only changes its interval: it never queues frames."""
-        if busy:
-            self._quiet = 0
-            if self.idle:
-                self.timer.setInterval(self._frame_ms)
-            return
-        self._quiet += 1
-        if self._quiet >= QUIET_FRAMES and not self.idle:
-            self.timer.setInterval(IDLE_POLL_MS)
+    def _pace(self, *, busy: bool) -> None:
+        """Only changes the timer's interval: a QTimer never queues the ticks it missed."""
+        if busy == self._idle:
+            self._idle = not busy
+            self.timer.setInterval(self._frame_ms if busy else max(self._frame_ms, IDLE_POLL_MS))
 
     def show_snapshot(self, snap: Snapshot, *, text: bool = True, plot_budget: int | None = None) -> bool:
         """Render ``snap``; returns whether anything on screen changed."""
