@@ -56,6 +56,12 @@ def _process_cells(p: ProcessStats, name: str) -> tuple[str, ...]:
     return (name, str(p.pid), f"{p.cpu_percent:.0f}", f"{p.rss_mb:.0f} MB", "", "", "", "", "", "")
 
 
+class Row(QTreeWidgetItem):
+    """A tree row that remembers the cells it shows."""
+
+    shown: tuple[str, ...] = ()
+
+
 class ProcessView(QWidget):
     def __init__(self, colors: Colors, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -102,10 +108,10 @@ class ProcessView(QWidget):
         box.addWidget(self.title)
         box.addWidget(split)
         self.title.hide()  # the tree's own header says enough; the title is for the flow panel swap
-        self.master = QTreeWidgetItem(self.tree, ["master"] + [""] * (len(COLUMNS) - 1))
+        self.master = Row(self.tree, ["master"] + [""] * (len(COLUMNS) - 1))
         self.master.setExpanded(True)
-        self.rows: dict[int, QTreeWidgetItem] = {}  # worker pid → row under the master
-        self.others: dict[tuple[str, int], QTreeWidgetItem] = {}  # load and gui processes
+        self.rows: dict[int, Row] = {}  # worker pid → row under the master
+        self.others: dict[tuple[str, int], Row] = {}  # load and gui processes
         self._events_shown: tuple[object, ...] = ()
 
     def show_snapshot(self, snap: Snapshot) -> bool:
@@ -129,7 +135,7 @@ class ProcessView(QWidget):
         for w in snap.workers:
             row = self.rows.get(w.pid)
             if row is None:
-                row = QTreeWidgetItem(self.master)
+                row = Row(self.master)
                 self.rows[w.pid] = row
             changed |= self._set(row, _worker_cells(w))
             color = QColor(self._colors.text if w.alive else self._colors.error)
@@ -147,7 +153,7 @@ class ProcessView(QWidget):
         for key, p in sorted(others.items()):
             row = self.others.get(key)
             if row is None:
-                row = QTreeWidgetItem(self.tree)
+                row = Row(self.tree)
                 self.others[key] = row
             changed |= self._set(row, _process_cells(p, "load generator" if p.role == "load" else "this GUI"))
 
@@ -161,7 +167,10 @@ class ProcessView(QWidget):
                 self.events.addItem(f"{e.t:7.1f} s  {e.kind.replace('_', ' ')}  pid {e.pid}{detail}")
         return changed
 
-    def _set(self, item: QTreeWidgetItem, cells: tuple[str, ...]) -> bool:
+    def _set(self, item: Row, cells: tuple[str, ...]) -> bool:
+        if cells == item.shown:  # one tuple compare instead of a call into Qt per cell
+            return False
+        item.shown = cells
         header = self.tree.header()
         last = len(COLUMNS) - 1  # stretches to the edge on its own
         changed = False
