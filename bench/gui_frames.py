@@ -6,7 +6,8 @@ Runs the real app as a subprocess (offscreen unless a display is given), twice i
 - ceiling: the heaviest load it offers, 2,000 closed-loop users on ``/io/async?ms=0`` (every request is
   telemetry and a client report), autostarted.
 
-After a warm-up it measures, over the steady part of each phase:
+Once the server's workers are up, and after a warm-up, it measures over the steady part of each phase
+(then ends the app with SIGTERM, as closing the window does):
 
 - GUI frame interval p50/p99 (time between two ticks of the frame timer), and render time;
 - GUI process CPU % of one core (psutil, the GUI process alone: the Lab's collector and metrics run
@@ -25,6 +26,7 @@ import argparse
 import json
 import math
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -35,6 +37,7 @@ import numpy as np
 import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
+STARTUP_S = 90.0  # servers start in ~2 s; far longer on a machine shared with test runs
 IDLE_GUI_MAX = 3.0
 IDLE_WORKER_MAX = 1.0
 CEILING_GUI_MAX = 20.0
@@ -52,6 +55,16 @@ def _workers(gui: psutil.Process) -> list[psutil.Process]:
             if "resource_tracker" not in " ".join(child.cmdline()):
                 found.append(child)
     return found
+
+
+def _wait_for_workers(gui: psutil.Process, count: int, proc: subprocess.Popen[bytes]) -> list[psutil.Process]:
+    deadline = time.monotonic() + STARTUP_S
+    while time.monotonic() < deadline and proc.poll() is None:
+        found = _workers(gui)
+        if len(found) >= count:
+            return found
+        time.sleep(0.2)
+    raise SystemExit(f"the app's {count} server workers did not start within {STARTUP_S:.0f} s")
 
 
 def _cpu(proc: psutil.Process) -> float:
@@ -81,20 +94,21 @@ def run(
         cmd = [
             sys.executable, "-m", "asgiscope", *(["--autostart"] if autostart else []), "--reset",
             "--settings", str(Path(tmp) / "settings.ini"),
-            "--quit-after", str(warmup + seconds + 1.0), "--frame-stats", str(frames),
+            "--quit-after", str(STARTUP_S + warmup + seconds), "--frame-stats", str(frames),
             "--fps", str(fps), *extra, "--users", str(users), "--ms", str(ms), "--workers", str(workers),
             "--handler", "await", "--work", "io", "--mode", "closed",
         ]  # fmt: skip
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
             gui = psutil.Process(proc.pid)
+            server = _wait_for_workers(gui, workers, proc)
             time.sleep(warmup)
-            server = _workers(gui)
             cpu0, wall0 = gui.cpu_times(), time.monotonic()
             worker0 = {w.pid: _cpu(w) for w in server}
             time.sleep(seconds)
             cpu1, wall1 = gui.cpu_times(), time.monotonic()
             worker_busy = {w.pid: _cpu(w) - worker0[w.pid] for w in server if w.is_running()}
+            proc.send_signal(signal.SIGTERM)
             _, err = proc.communicate(timeout=60)
         finally:
             if proc.poll() is None:
@@ -103,8 +117,10 @@ def run(
         if proc.returncode != 0:
             raise SystemExit(f"app exited {proc.returncode}: {err.decode()[-2000:]}")
         data = json.loads(frames.read_text())
+    # frame times count from the window's creation; the app stopped right after the measurement
+    end = max(f[0] for f in data["frames"])
     rows = np.array(
-        [f for f in data["frames"] if warmup <= f[0] <= warmup + seconds and f[1] == f[1]], dtype=float
+        [f for f in data["frames"] if end - seconds <= f[0] and f[1] == f[1]], dtype=float
     ).reshape(-1, 3)
     busy = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
     wall = wall1 - wall0
