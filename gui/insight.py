@@ -91,6 +91,8 @@ class InsightBar(QFrame):
         self._base_height = self.fontMetrics().lineSpacing() * 8 + 16
         self._words = words
         self.setFixedHeight(self._base_height)
+        self._shown: tuple[str, ...] = ()  # the texts on screen (see _texts)
+        self._fitted_width = -1  # the width _fit last saw
 
     def _fit(self) -> None:
         """Room for all the text as wrapped at the current width, never less than the base height.
@@ -108,41 +110,60 @@ class InsightBar(QFrame):
         if target > self.height() or target < self.height() - self.fontMetrics().lineSpacing():
             self.setFixedHeight(target)
 
-    def show_snapshot(self, snap: Snapshot) -> None:
-        self.client.set_text(_num(snap.client_rps))
-        self.server.set_text(_num(snap.server_rps))
-        self.predicted.set_text(_num(snap.prediction.throughput_rps) if snap.prediction else "\u2013")
-        self.p50.set_text(_num(snap.latency.p50_ms, " ms"))
-        self.p99.set_text(_num(snap.latency.p99_ms, " ms"))
-
-        state = STATE_WORDS.get(snap.state, snap.state)
-        load = "load running" if snap.load_running else "load stopped (Space starts it)"
-        head = f"{state} · {load}"
-        if snap.url:
-            head += f" · {snap.url}"
+    def show_snapshot(self, snap: Snapshot) -> bool:
+        """Show what ``snap`` says; returns whether any text changed. Unchanged text is not set again:
+        each change costs a relayout and a repaint of the bar."""
+        texts = _texts(snap)
+        width = self.lines.width()
+        if texts == self._shown and width == self._fitted_width:
+            return False
+        changed = texts != self._shown
+        self._shown, self._fitted_width = texts, width
+        numbers = (self.client, self.server, self.predicted, self.p50, self.p99)
+        *values, head, lines, warning, errors = texts
+        for stat, value in zip(numbers, values, strict=True):
+            stat.set_text(value)
         self.state.setText(head)
-
-        lines = list(snap.insights)
-        if snap.message:
-            lines.insert(0, snap.message)
-        self.lines.setText("\n".join(lines))
-
-        warnings = []
-        if snap.client_bound is not None:
-            warnings.append(f"The client is the bottleneck, not the server: {snap.client_bound.reason}.")
-        tel = snap.telemetry
-        if tel.lost or tel.rejected:
-            warnings.append(
-                f"Telemetry: {tel.lost:,} datagrams lost, {tel.rejected:,} rejected "
-                f"(of {tel.datagrams:,}); server-side numbers undercount."
-            )
-        self.warning.setText("\n".join(warnings))
-        self.warning.setVisible(bool(warnings))
-
-        if snap.errors:
-            parts = ", ".join(f"{kind} {count:,}" for kind, count in sorted(snap.errors.items()))
-            self.errors.setText(f"Errors since the load started: {parts}")
-        else:
-            self.errors.setText("")
-        self.errors.setVisible(bool(snap.errors))
+        self.lines.setText(lines)
+        self.warning.setText(warning)
+        self.warning.setVisible(bool(warning))
+        self.errors.setText(errors)
+        self.errors.setVisible(bool(errors))
         self._fit()
+        return changed
+
+
+def _texts(snap: Snapshot) -> tuple[str, ...]:
+    """Every text the bar shows: the five numbers, the state line, insights, warnings, errors."""
+    numbers = (
+        _num(snap.client_rps),
+        _num(snap.server_rps),
+        _num(snap.prediction.throughput_rps) if snap.prediction else "\u2013",
+        _num(snap.latency.p50_ms, " ms"),
+        _num(snap.latency.p99_ms, " ms"),
+    )
+    state = STATE_WORDS.get(snap.state, snap.state)
+    load = "load running" if snap.load_running else "load stopped (Space starts it)"
+    head = f"{state} · {load}"
+    if snap.url:
+        head += f" · {snap.url}"
+
+    lines = list(snap.insights)
+    if snap.message:
+        lines.insert(0, snap.message)
+
+    warnings = []
+    if snap.client_bound is not None:
+        warnings.append(f"The client is the bottleneck, not the server: {snap.client_bound.reason}.")
+    tel = snap.telemetry
+    if tel.lost or tel.rejected:
+        warnings.append(
+            f"Telemetry: {tel.lost:,} datagrams lost, {tel.rejected:,} rejected "
+            f"(of {tel.datagrams:,}); server-side numbers undercount."
+        )
+
+    errors = ""
+    if snap.errors:
+        parts = ", ".join(f"{kind} {count:,}" for kind, count in sorted(snap.errors.items()))
+        errors = f"Errors since the load started: {parts}"
+    return (*numbers, head, "\n".join(lines), "\n".join(warnings), errors)

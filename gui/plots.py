@@ -8,7 +8,7 @@ vertical line wherever a setting changed. Nothing is computed here: every array 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -17,6 +17,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
 
+from asgiscope.gui.pacing import Pacer, Sample
 from asgiscope.gui.theme import Colors
 from asgiscope.server.lab.snapshot import Snapshot
 from asgiscope.server.limits import PLOT_WINDOW_S
@@ -83,6 +84,12 @@ class PlotsPanel(QWidget):
         self.cpu = self._time_plot("CPU per process", "% of a core", row=1, col=1)
         self.lag = self._time_plot("Event-loop lag per worker", "ms", row=1, col=2)
         self.time_plots = (self.throughput, self.latency, self.cpu, self.lag)
+        self._scrolling = {
+            "throughput": self.throughput,
+            "latency": self.latency,
+            "cpu": self.cpu,
+            "lag": self.lag,
+        }
 
         self.client = self.throughput.plot(pen=pg.mkPen(colors.client, width=2), name="client")
         self.server = self.throughput.plot(pen=pg.mkPen(colors.server, width=2), name="server")
@@ -107,8 +114,16 @@ class PlotsPanel(QWidget):
         # markers: one labelled vertical line per plot and marker, keyed by (t, label)
         self.markers: dict[tuple[float, str], list[pg.InfiniteLine]] = {}
         self._share_pids: tuple[int, ...] = ()
-        self._series_key: tuple[float, ...] = ()
-        self._stale: list[Callable[[Snapshot], None]] = []
+        self._draws: dict[str, Callable[[Snapshot], bool]] = {
+            "throughput": self._show_throughput,
+            "latency": self._show_latency,
+            "shares": self._show_shares,
+            "cpu": self._show_cpu,
+            "lag": self._show_lag,
+        }
+        self._pacer = Pacer(self._draws)
+        self._sample: Sample | None = None  # of the snapshot being drawn
+        self._drawn: dict[str, object] = {}  # per plot: what it shows now (see _unchanged)
 
     def _plot(self, title: str, units: str, *, row: int, col: int, colspan: int = 1) -> pg.PlotItem:
         plot = self.view.addPlot(row=row, col=col, colspan=colspan)
@@ -145,67 +160,113 @@ class PlotsPanel(QWidget):
         plot.enableAutoRange(axis="y", enable=True)
         return plot
 
-    def show_snapshot(self, snap: Snapshot, *, budget: int | None = None) -> None:
-        """Redraw when the series gained a sample (~10 Hz); other frames cost nothing here.
+    @property
+    def pending(self) -> bool:
+        """Whether plots are waiting for a frame to redraw them."""
+        return bool(self._pacer.stale)
 
-        Scrolling faster than the series is sampled would move the curves by a fraction of a pixel
-        (90 s over ~800 px is ~0.1 s per pixel) at three times the paint cost. Curves hold session
-        time; the x axis is "seconds before now", so the axes stay still and repaint from cache, and
-        the curves slide left by moving them (setPos), not by recomputing their paths.
+    def show_snapshot(self, snap: Snapshot, *, budget: int | None = None) -> bool:
+        """Redraw the plots a new sample (~10 Hz) is worth redrawing; other frames cost nothing here.
+        Returns whether a plot was redrawn.
+
+        A plot waits until its curves would scroll by a pixel (see ``Pacer``): 90 s over a 350 px
+        plot is ~0.26 s per pixel, and redrawing sooner moved the curves by a fraction of a pixel at
+        several times the paint cost. With the load stopped the plots advance once a second. Curves
+        hold session time; the x axis is "seconds before now", so the axes stay still and repaint from
+        cache, and the curves slide left by moving them (setPos), not by recomputing their paths. A
+        plot whose picture would not change (bars of the same height; nothing in its window) is not
+        redrawn at all.
 
         ``budget`` spreads one sample's redraw over several frames, at most that many plots per call:
         repainting all five in one frame cost up to ~35 ms of CPU at the load ceiling, one at a time
         ~7 ms. None redraws everything now (tests, exports).
         """
         s = snap.series
-        key = (len(s.t), float(s.t[-1]) if len(s.t) else 0.0, len(snap.workers), len(snap.markers))
-        if key != self._series_key:
-            self._series_key = key
-            self._stale = list(self._groups)
-        todo = self._stale if budget is None else self._stale[:budget]
-        self._stale = [] if budget is None else self._stale[budget:]
-        for group in todo:
-            group(snap)
+        sample = Sample(
+            length=len(s.t),
+            last_t=float(s.t[-1]) if len(s.t) else 0.0,
+            workers=len(snap.workers),
+            markers=len(snap.markers),
+            load_running=snap.load_running,
+        )
+        self._pacer.mark(sample, snap.t, self._pixel_s, now=budget is None)
+        self._sample = sample
+        drawn = 0
+        while self._pacer.stale and (budget is None or drawn < budget):
+            # a plot with nothing new to show costs no budget: the next one gets the frame
+            drawn += self._draws[self._pacer.take(sample, snap.t)](snap)
+        return drawn > 0
 
-    @property
-    def _groups(self) -> tuple[Callable[[Snapshot], None], ...]:
-        return (self._show_throughput, self._show_latency, self._show_shares, self._show_cpu, self._show_lag)
+    def _pixel_s(self, name: str) -> float:
+        """Seconds of scrolling that move plot ``name`` by one pixel (0: it does not scroll)."""
+        plot = self._scrolling.get(name)
+        return 0.0 if plot is None else self._window_s / max(float(plot.vb.width()), 1.0)
 
-    def _show_throughput(self, snap: Snapshot) -> None:
+    def _unchanged(self, name: str, snap: Snapshot, arrays: Iterable[np.ndarray]) -> bool:
+        """True when the plot ``name`` would draw what it already shows: nothing in its window, as
+        last time. Otherwise remembers what it is about to draw."""
         s = snap.series
-        for curve, values in (
-            (self.client, s.client_rps),
-            (self.server, s.server_rps),
-            (self.predicted, s.predicted_rps),
-        ):
+        first = int(np.searchsorted(s.t, snap.t - self._window_s))
+        empty = not self.markers and not any(m.t >= snap.t - self._window_s for m in snap.markers)
+        empty = empty and not any(np.isfinite(a[first:]).any() for a in arrays)
+        drawing: object = "empty" if empty else self._sample
+        if self._drawn.get(name) == drawing:
+            return True
+        self._drawn[name] = drawing
+        return False
+
+    def _show_throughput(self, snap: Snapshot) -> bool:
+        s = snap.series
+        curves = ((self.client, s.client_rps), (self.server, s.server_rps), (self.predicted, s.predicted_rps))
+        if self._unchanged("throughput", snap, (values for _, values in curves)):
+            return False
+        for curve, values in curves:
             curve.setData(s.t, values, connect="finite")
             curve.setPos(-snap.t, 0.0)
         # markers are made and removed with the throughput plot, and each plot moves its own lines
         self._show_markers(snap)
+        return True
 
-    def _show_latency(self, snap: Snapshot) -> None:
+    def _show_latency(self, snap: Snapshot) -> bool:
         s = snap.series
-        for curve, values in ((self.p50, s.p50_ms), (self.p99, s.p99_ms)):
+        curves = ((self.p50, s.p50_ms), (self.p99, s.p99_ms))
+        if self._unchanged("latency", snap, (values for _, values in curves)):
+            return False
+        for curve, values in curves:
             curve.setData(s.t, values, connect="finite")
             curve.setPos(-snap.t, 0.0)
         self._move_markers(snap, self.time_plots.index(self.latency))
+        return True
 
-    def _show_cpu(self, snap: Snapshot) -> None:
+    def _show_cpu(self, snap: Snapshot) -> bool:
         s = snap.series
+        if self._unchanged("cpu", snap, s.cpu.values()) and s.cpu.keys() == self.cpu_curves.curves.keys():
+            return False
         self.cpu_curves.update(s.t, s.cpu, {k: str(k) for k in s.cpu})
         for curve in self.cpu_curves.curves.values():
             curve.setPos(-snap.t, 0.0)
         self._move_markers(snap, self.time_plots.index(self.cpu))
+        return True
 
-    def _show_lag(self, snap: Snapshot) -> None:
+    def _show_lag(self, snap: Snapshot) -> bool:
         s = snap.series
-        self.lag_curves.update(s.t, s.loop_lag_ms, {pid: f"worker {pid}" for pid in s.loop_lag_ms})
+        lag = s.loop_lag_ms
+        if self._unchanged("lag", snap, lag.values()) and lag.keys() == self.lag_curves.curves.keys():
+            return False
+        self.lag_curves.update(s.t, lag, {pid: f"worker {pid}" for pid in lag})
         for curve in self.lag_curves.curves.values():
             curve.setPos(-snap.t, 0.0)
         self._move_markers(snap, self.time_plots.index(self.lag))
+        return True
 
-    def _show_shares(self, snap: Snapshot) -> None:
+    def _show_shares(self, snap: Snapshot) -> bool:
         workers = snap.workers
+        # heights to the pixel: a share that moved by less is not worth a repaint
+        px = max(self.shares.vb.height(), 1.0)
+        bars = tuple((w.pid, round(w.share * px), w.alive) for w in workers)
+        if bars == self._drawn.get("shares"):
+            return False
+        self._drawn["shares"] = bars
         pids = tuple(w.pid for w in workers)
         x = np.arange(len(workers), dtype=float)
         heights = np.array([w.share * 100.0 for w in workers], dtype=float)
@@ -215,6 +276,7 @@ class PlotsPanel(QWidget):
             self._share_pids = pids
             self.shares.getAxis("bottom").setTicks([[(i, str(pid)) for i, pid in enumerate(pids)]])
             self.shares.setXRange(-0.6, max(1, len(pids)) - 0.4)
+        return True
 
     def _show_markers(self, snap: Snapshot) -> None:
         oldest = snap.t - self._window_s

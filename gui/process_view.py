@@ -56,6 +56,12 @@ def _process_cells(p: ProcessStats, name: str) -> tuple[str, ...]:
     return (name, str(p.pid), f"{p.cpu_percent:.0f}", f"{p.rss_mb:.0f} MB", "", "", "", "", "", "")
 
 
+class Row(QTreeWidgetItem):
+    """A tree row that remembers the cells it shows."""
+
+    shown: tuple[str, ...] = ()
+
+
 class ProcessView(QWidget):
     def __init__(self, colors: Colors, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -102,13 +108,16 @@ class ProcessView(QWidget):
         box.addWidget(self.title)
         box.addWidget(split)
         self.title.hide()  # the tree's own header says enough; the title is for the flow panel swap
-        self.master = QTreeWidgetItem(self.tree, ["master"] + [""] * (len(COLUMNS) - 1))
+        self.master = Row(self.tree, ["master"] + [""] * (len(COLUMNS) - 1))
         self.master.setExpanded(True)
-        self.rows: dict[int, QTreeWidgetItem] = {}  # worker pid → row under the master
-        self.others: dict[tuple[str, int], QTreeWidgetItem] = {}  # load and gui processes
+        self.rows: dict[int, Row] = {}  # worker pid → row under the master
+        self.others: dict[tuple[str, int], Row] = {}  # load and gui processes
         self._events_shown: tuple[object, ...] = ()
 
-    def show_snapshot(self, snap: Snapshot) -> None:
+    def show_snapshot(self, snap: Snapshot) -> bool:
+        """Show ``snap``'s processes and events; returns whether any cell or line changed (a cell whose
+        text is the same is not set again: each set repaints the row)."""
+        changed = False
         processes = {(p.role, p.pid): p for p in snap.processes}
         master = processes.get(("master", snap.master_pid))
         name = f"master ({snap.scenario.server})"
@@ -118,46 +127,57 @@ class ProcessView(QWidget):
             cells = _process_cells(master, name)
         else:
             cells = (name, str(snap.master_pid or "\u2013")) + ("",) * 8
-        self._set(self.master, cells)
+        changed |= self._set(self.master, cells)
 
         for pid in [pid for pid in self.rows if pid not in {w.pid for w in snap.workers}]:
             self.master.removeChild(self.rows.pop(pid))
+            changed = True
         for w in snap.workers:
             row = self.rows.get(w.pid)
             if row is None:
-                row = QTreeWidgetItem(self.master)
+                row = Row(self.master)
                 self.rows[w.pid] = row
-            self._set(row, _worker_cells(w))
+            changed |= self._set(row, _worker_cells(w))
             color = QColor(self._colors.text if w.alive else self._colors.error)
             if row.foreground(0).color() != color:
+                changed = True
                 for col in range(len(COLUMNS)):
                     row.setForeground(col, QBrush(color))
-        self.master.setExpanded(True)
+        if not self.master.isExpanded():
+            self.master.setExpanded(True)
 
         others = {key: p for key, p in processes.items() if key[0] in ("load", "gui")}
         for key in [k for k in self.others if k not in others]:
             self.tree.takeTopLevelItem(self.tree.indexOfTopLevelItem(self.others.pop(key)))
+            changed = True
         for key, p in sorted(others.items()):
             row = self.others.get(key)
             if row is None:
-                row = QTreeWidgetItem(self.tree)
+                row = Row(self.tree)
                 self.others[key] = row
-            self._set(row, _process_cells(p, "load generator" if p.role == "load" else "this GUI"))
+            changed |= self._set(row, _process_cells(p, "load generator" if p.role == "load" else "this GUI"))
 
         events = snap.events[-EVENT_LINES:]
         if events != self._events_shown:
             self._events_shown = events
+            changed = True
             self.events.clear()
             for e in reversed(events):
                 detail = f": {e.detail}" if e.detail else ""
                 self.events.addItem(f"{e.t:7.1f} s  {e.kind.replace('_', ' ')}  pid {e.pid}{detail}")
+        return changed
 
-    def _set(self, item: QTreeWidgetItem, cells: tuple[str, ...]) -> None:
+    def _set(self, item: Row, cells: tuple[str, ...]) -> bool:
+        if cells == item.shown:  # one tuple compare instead of a call into Qt per cell
+            return False
+        item.shown = cells
         header = self.tree.header()
         last = len(COLUMNS) - 1  # stretches to the edge on its own
+        changed = False
         for col, text in enumerate(cells):
             if item.text(col) == text:
                 continue
+            changed = True
             item.setText(col, text)
             if col:
                 item.setTextAlignment(col, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -167,3 +187,4 @@ class ProcessView(QWidget):
                 width = self._metrics.horizontalAdvance(text) + self._pad + indent
                 if width > header.sectionSize(col):
                     header.resizeSection(col, width)
+        return changed

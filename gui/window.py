@@ -9,6 +9,7 @@ the Lab's shutdown.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from pathlib import Path
 
@@ -42,6 +43,9 @@ log = logging.getLogger(__name__)
 DEFAULT_SIZE = (1400, 900)
 TEXT_HZ = 5.0  # numbers in words at 5 Hz: readable, and far fewer relayouts
 PLOTS_PER_FRAME = 1  # a new sample repaints one plot per frame, not all five in one
+# With the load stopped and no plot waiting to be redrawn, the frame timer slows to a poll at the
+# text's 5 Hz: the Lab has no way to call the window, so something must look for the next change.
+IDLE_POLL_MS = 200
 
 
 class MainWindow(QMainWindow):
@@ -109,13 +113,13 @@ class MainWindow(QMainWindow):
 
         self.timer = QTimer(self)
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)
-        self.timer.setInterval(int(1000 / fps))
-        self._text_every = max(1, round(fps / TEXT_HZ))
+        self._frame_ms = max(1, int(1000 / fps))
+        self.timer.setInterval(self._frame_ms)
         self.timer.timeout.connect(self.render_frame)
         self._snapshot_failed = False
         self._last_snapshot: Snapshot | None = None
-        self._frame = 0
-        self._text_frame = -(10**9)
+        self._text_t = -math.inf  # session time of the snapshot whose text is shown
+        self._idle = False
         self._closed = False
 
     # -- actions ---------------------------------------------------------------------------------
@@ -200,6 +204,11 @@ class MainWindow(QMainWindow):
     def start_rendering(self) -> None:
         self.timer.start()
 
+    @property
+    def idle(self) -> bool:
+        """Whether the frame timer has slowed to a poll (load stopped, no plot waiting)."""
+        return self._idle
+
     def render_frame(self) -> None:
         self.clock.begin()
         try:
@@ -211,24 +220,41 @@ class MainWindow(QMainWindow):
                 self.report(f"reading the lab failed: {exc}")
             return
         self._snapshot_failed = False
-        self._frame += 1
         # Plots run every frame, even on a snapshot already seen: a new series sample's redraw is
         # spread over the next frames, one plot each. Text changes only with a new snapshot.
         fresh = snap is not self._last_snapshot
         self._last_snapshot = snap
-        text = fresh and self._frame - self._text_frame >= self._text_every
+        # (a fifth less than the period: the poll and the Lab tick drift against each other)
+        text = fresh and not snap.t - self._text_t < 0.8 / TEXT_HZ
         if text:
-            self._text_frame = self._frame
+            self._text_t = snap.t
         self.show_snapshot(snap, text=text, plot_budget=PLOTS_PER_FRAME)
+        # Full-rate frames while the load runs (every snapshot brings new numbers) or a sample's
+        # redraw is still spread over the coming frames; text alone changes at most at TEXT_HZ,
+        # which the poll keeps up with.
+        self._pace(busy=snap.load_running or self.plots.pending)
         self.clock.end()
 
-    def show_snapshot(self, snap: Snapshot, *, text: bool = True, plot_budget: int | None = None) -> None:
-        self.plots.show_snapshot(snap, budget=plot_budget)
+    def _pace(self, *, busy: bool) -> None:
+        """Only changes the timer's interval: a QTimer never queues the ticks it missed."""
+        if busy == self._idle:
+            self._idle = not busy
+            self.timer.setInterval(self._frame_ms if busy else max(self._frame_ms, IDLE_POLL_MS))
+
+    def show_snapshot(self, snap: Snapshot, *, text: bool = True, plot_budget: int | None = None) -> bool:
+        """Render ``snap``; returns whether anything on screen changed."""
+        changed = self.plots.show_snapshot(snap, budget=plot_budget)
         if text:
-            self.insight.show_snapshot(snap)
-            self.processes.show_snapshot(snap)
-            self.state_label.setText(f"{snap.state} · t = {snap.t:.0f} s")
-        self.act_load.setChecked(snap.load_running)
+            changed |= self.insight.show_snapshot(snap)
+            changed |= self.processes.show_snapshot(snap)
+            state = f"{snap.state} · t = {snap.t:.0f} s"
+            if state != self.state_label.text():
+                self.state_label.setText(state)
+                changed = True
+        if snap.load_running != self.act_load.isChecked():
+            self.act_load.setChecked(snap.load_running)
+            changed = True
+        return changed
 
     # -- closing ---------------------------------------------------------------------------------
 

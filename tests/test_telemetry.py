@@ -19,6 +19,7 @@ import pytest
 
 from asgiscope.server import protocol
 from asgiscope.server.demo.config import WorkerConfig
+from asgiscope.server.demo.probes import IDLE_AFTER_S, IDLE_INTERVAL_S, INTERVAL_S
 from asgiscope.server.demo.telemetry import instrument
 from asgiscope.server.lab.collector import Collector
 from tests.uvicorn_proc import Server, free_port, run_server, uvicorn_cmd
@@ -249,6 +250,40 @@ async def test_blocking_handler_shows_loop_lag(fresh: Rig) -> None:
     assert worst["a"] >= req["a"]  # the lag is seen when the loop gets back, after the block began
     # Outside the block the loop is responsive: most ticks are on time (generous for a shared box).
     assert np.median(lag["b"]) < 20_000_000
+
+
+async def test_an_idle_worker_probes_slowly_yet_measures_the_first_block_whole(fresh: Rig) -> None:
+    # Nothing in flight for longer than IDLE_AFTER_S: the probe ticks every IDLE_INTERVAL_S.
+    await asyncio.sleep(IDLE_AFTER_S + 2 * IDLE_INTERVAL_S)
+    fresh.collector.drain()
+    t0 = time.monotonic_ns()
+    await asyncio.sleep(1.0)
+    idle = of_kind(records_of(fresh.collector.drain()), protocol.KIND_LAG, since_ns=t0)
+    assert 1 <= len(idle) <= 1.0 / IDLE_INTERVAL_S + 2  # a busy second has 1 / INTERVAL_S = 100
+
+    [(status, _)] = await fetch_all(fresh.server.url, ["/io/blocking?ms=200"], concurrency=1)
+    assert status == 200
+    records = await settle(fresh.collector)
+    [req] = of_kind(records, protocol.KIND_REQUEST)
+    lag = np.sort(of_kind(records, protocol.KIND_LAG, since_ns=int(req["a"])), order="a")
+    # The request woke the probe before its handler blocked the loop: the very first tick after it
+    # began reports the whole block (time.sleep(0.2) sleeps at least that), once the loop is back.
+    assert lag[0]["b"] >= 200_000_000
+    assert lag[0]["a"] >= req["b"]
+    # ...and the probe is fast again: ticks every INTERVAL_S after it, on time.
+    assert len(lag) >= 5
+    assert np.median(np.diff(lag["a"][1:])) < 5 * INTERVAL_S * 1e9
+
+
+async def test_a_busy_worker_probes_fast(fresh: Rig) -> None:
+    t0 = time.monotonic_ns()
+    results = await fetch_all(fresh.server.url, ["/io/async?ms=50"] * 200, concurrency=10)
+    t1 = time.monotonic_ns()
+    assert [s for s, _ in results] == [200] * 200
+    lag = of_kind(await settle(fresh.collector), protocol.KIND_LAG, since_ns=t0)
+    lag = lag[lag["a"] <= t1]
+    # 20 waves of 50 ms: ~100 ticks at INTERVAL_S, at most ~5 had it stayed idle.
+    assert len(lag) >= 0.3 * (t1 - t0) / 1e9 / INTERVAL_S
 
 
 async def test_threadpool_never_exceeds_its_tokens(fresh: Rig) -> None:

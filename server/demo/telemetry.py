@@ -81,6 +81,9 @@ class TelemetryMiddleware:
         clock = self._clock
         start = clock()
         self._in_flight += 1
+        probes = self._probes
+        if probes is not None and probes.listening:
+            probes.wake()  # before the handler runs: a handler that blocks the loop is measured whole
         try:
             await self.app(scope, receive, send_status)
         finally:
