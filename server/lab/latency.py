@@ -11,7 +11,7 @@ from collections import deque
 import numpy as np
 
 from asgiscope.server.lab.snapshot import Latency
-from asgiscope.server.load.hist import decode, new_histogram
+from asgiscope.server.load.hist import decode_counts, new_histogram
 
 
 class LatencyWindow:
@@ -38,9 +38,8 @@ class LatencyWindow:
     def add_encoded(self, t: float, encoded: str) -> None:
         if not encoded:
             return
-        h = decode(encoded)
-        counts = np.ctypeslib.as_array(h.counts)[: self._len].astype(np.int64)
-        if h.get_total_count() == 0:
+        counts = decode_counts(encoded, self._len)
+        if not counts.any():
             return
         self._recent.append((t, counts))
         self._total += counts
