@@ -31,6 +31,10 @@ PAUSE_S: Final = 0.02  # after reading a burst, wait this long before the next r
 # (32 MB), so it is reached only when nobody drains, and then memory stays bounded: later datagrams
 # are dropped and counted as lost.
 MAX_PENDING_RECORDS: Final = 1_000_000
+# Pids whose sequence is tracked. A session's workers are at most 32 at a time plus those that came and
+# went; a live worker sends every 20 ms, so only a flood of foreign pids evicts one (that then counts
+# its next datagram as a new stream's).
+MAX_STREAMS: Final = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,8 +58,9 @@ class SequenceTracker:
     than ``MAX_SEQ_GAP`` lost cannot be of that stream: it is refused and the stream goes on as before.
     """
 
-    def __init__(self) -> None:
-        self._next: dict[int, int] = {}
+    def __init__(self, max_streams: int = MAX_STREAMS) -> None:
+        self._next: dict[int, int] = {}  # pid → next seq, least recently seen first
+        self._max_streams = max_streams
         self.lost = 0
         self.restarts = 0
 
@@ -68,7 +73,10 @@ class SequenceTracker:
             return False
         self.restarts += restart
         self.lost += missing
+        self._next.pop(pid, None)  # re-inserted last: the dict's order is least recently seen first
         self._next[pid] = seq + 1
+        if len(self._next) > self._max_streams:
+            del self._next[next(iter(self._next))]
         return True
 
 
