@@ -148,3 +148,8 @@ def test_a_log_slider_shows_the_value_that_runs_not_its_rounded_position(
     panel.users.slider.setValue(position - 50 if position > 500 else position + 50)
     panel.flush()
     assert panel.users.value_label.text() == f"{seen[-1].users:,}"
+
+
+def test_the_rate_label_shows_a_fractional_rate_as_it_runs(qtbot: QtBot) -> None:
+    panel, _ = make_panel(qtbot, Controls(rate=1234.5, mode="open"))
+    assert panel.rate.value_label.text() == "1,234.5 req/s"
