@@ -197,12 +197,13 @@ def soak(minutes: float, last_min: float, every_s: float, *, gui: bool, trace: b
 
 def print_report(report: dict[str, object]) -> None:
     last = report["last_minutes"]
-    print(f"soak: {report['minutes']} min at {report['load']} on {report['scenario']}")
-    print(
-        f"client req/s median {report['client_rps_median']:,.0f}, "
-        f"{report['client_requests']:,} requests, telemetry {report['telemetry']}, "
-        f"1-min load average at the end {report['load_average_1min']:.1f}"
-    )
+    print(f"soak ({report['mode']}): {report['minutes']} min at {report['load']} on {report['scenario']}")
+    if "client_rps_median" in report:
+        print(
+            f"client req/s median {report['client_rps_median']:,.0f}, "
+            f"{report['client_requests']:,} requests, telemetry {report['telemetry']}"
+        )
+    print(f"1-min load average at the end {report['load_average_1min']:.1f}")
     print(f"{'process':<16} {'start MB':>9} {'-' + str(last) + ' min MB':>12} {'end MB':>8} {'growth':>8}")
     worst = 0.0
     rows = report["processes"]
@@ -237,10 +238,10 @@ def main() -> int:
     if ns.tracemalloc:
         tracemalloc.start(10)
     report = soak(ns.minutes, ns.last, ns.every, gui=ns.gui, trace=ns.tracemalloc)
-    print_report(report)
-    if ns.json:
+    if ns.json:  # first: a long run's figures survive a mistake in printing them
         with open(ns.json, "w") as f:
             json.dump(report, f, indent=2)
+    print_report(report)
     return 0
 
 
