@@ -14,12 +14,14 @@ from typing import Any
 
 from asgiscope.gui.model import CHOICE_KINDS, TITLES, Controls, Ranges
 from asgiscope.server.flags import Rule, add_flag
-from asgiscope.server.limits import PORT, NumberRange
+from asgiscope.server.limits import PORT, NotAllowedError, NumberRange
+from asgiscope.server.scenario import Scenario
 
 # The app's own knobs: a frame rate a screen can show, snapshots the Lab can build, a day of seconds.
 FPS = NumberRange(240.0, lo=1.0)
 LAB_HZ = NumberRange(100.0, lo=1.0)
 SECONDS = NumberRange(86_400.0, lo=0.0)
+WRITABLE = "a file in a folder that exists and that you may write to"
 
 
 def control_rules(cores: int) -> dict[str, Rule]:
@@ -37,7 +39,11 @@ def parser(cores: int) -> argparse.ArgumentParser:
         "`asgiscope serve ...` and `asgiscope run ...` are the headless tools.",
     )
     p.add_argument("--autostart", action="store_true", help="start the load at once")
-    p.add_argument("--screenshot", metavar="FILE", help="save a PNG of the window after the load ran a while")
+    p.add_argument(
+        "--screenshot",
+        metavar="FILE",
+        help=f"save a PNG of the window after the load ran a while: {WRITABLE}",
+    )
     add_flag(
         p,
         "screenshot_after",
@@ -51,7 +57,9 @@ def parser(cores: int) -> argparse.ArgumentParser:
     add_flag(p, "lab_hz", LAB_HZ, "snapshots per second", 20.0)
     p.add_argument("--settings", metavar="FILE", help="INI file for settings instead of the user's")
     p.add_argument("--reset", action="store_true", help="ignore stored settings (defaults, then flags)")
-    p.add_argument("--frame-stats", metavar="FILE", help="write GUI frame timing as JSON at exit")
+    p.add_argument(
+        "--frame-stats", metavar="FILE", help=f"write GUI frame timing as JSON at exit: {WRITABLE}"
+    )
     group = p.add_argument_group("scenario and load (override the stored settings)")
     defaults = Controls()
     for name, rule in control_rules(cores).items():
@@ -60,11 +68,30 @@ def parser(cores: int) -> argparse.ArgumentParser:
 
 
 def parse(argv: list[str], cores: int | None = None) -> argparse.Namespace:
-    """The flags; a refused value exits 2 with usage and one sentence naming flag, value and rule."""
+    """The flags; a refused value exits 2 with usage and one sentence naming flag, value and rule,
+    before Qt is imported, so nothing opens and nothing starts."""
     cores = cores or os.cpu_count() or 1
-    args = parser(cores).parse_args(argv)
+    p = parser(cores)
+    args = p.parse_args(argv)
     args.cores = cores
+    try:
+        check_together(args)
+    except NotAllowedError as exc:
+        p.error(exc.as_flag())
     return args
+
+
+def check_together(args: argparse.Namespace) -> None:
+    """What no single flag's rule can refuse: a combination the Scenario refuses, an output file that
+    could not be written when the time comes (the frame stats are written at exit, after a session)."""
+    if args.server is not None and args.socket is not None:
+        Scenario(server=args.server, socket=args.socket)
+    for field in ("frame_stats", "screenshot"):
+        path = getattr(args, field)
+        if path is not None:
+            folder = os.path.dirname(os.path.abspath(path))
+            if not (os.path.isdir(folder) and os.access(folder, os.W_OK | os.X_OK)):
+                raise NotAllowedError(field, path, WRITABLE)
 
 
 def overrides(args: argparse.Namespace) -> dict[str, Any]:

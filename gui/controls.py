@@ -69,7 +69,7 @@ class ControlsPanel(QWidget):
         ranges = Ranges.for_cores(cores)
         self.workers = _slider("workers", ranges.workers, lambda v: f"{v:.0f}")
         self.users = _slider("users", ranges.users, lambda v: f"{v:,.0f}")
-        self.rate = _slider("rate", ranges.rate, lambda v: f"{v:,.0f} req/s")
+        self.rate = _slider("rate", ranges.rate, lambda v: f"{v:,g} req/s")  # 1,234.5 as it runs
         self.ms = _slider("ms", ranges.ms, lambda v: f"{v:.0f} ms")
         self.ms.slider.setSingleStep(5)
         self.tokens = _slider("tokens", ranges.tokens, lambda v: f"{v:.0f} / worker")

@@ -21,7 +21,9 @@ class LabeledSlider(QWidget):
     """A slider whose value is shown beside its title; positions map to values through two functions.
 
     A QSlider holds ints, so a log-scale slider keeps positions 0..N and maps them to values here.
-    ``moved`` fires on every step (the panel debounces); ``set_value`` never fires it.
+    ``moved`` fires on every step (the panel debounces); ``set_value`` never fires it. The label shows
+    the value set, not the one its position stands for: a log slider rounds 1,234 users to a position
+    that reads 1,200, and the label must say what runs.
     """
 
     moved = Signal(float)
@@ -61,10 +63,12 @@ class LabeledSlider(QWidget):
         box.addWidget(self.slider)
         self.slider.valueChanged.connect(self._on_position)
         self._quiet = False
-        self._show(self.value())
+        self._value = self._to_value(self.slider.value())
+        self._show(self._value)
 
     def value(self) -> float:
-        return self._to_value(self.slider.value())
+        """The value shown: the one last set, or the one the slider was moved to."""
+        return self._value
 
     def set_value(self, value: float) -> None:
         self._quiet = True
@@ -72,24 +76,30 @@ class LabeledSlider(QWidget):
             self.slider.setValue(self._to_position(value))
         finally:
             self._quiet = False
-        self._show(self.value())
+        self._value = value
+        self._show(value)
 
     def set_range(self, lo: int, hi: int) -> None:
+        before = self.slider.value()
         self._quiet = True
         try:
             self.slider.setRange(lo, hi)
         finally:
             self._quiet = False
+        if self.slider.value() != before:  # clamped into the new range: show where it is now
+            self._value = self._to_value(self.slider.value())
+            self._show(self._value)
 
     def setToolTip(self, text: str) -> None:
         super().setToolTip(text)
         self.slider.setToolTip(text)
 
-    def _on_position(self, _position: int) -> None:
-        value = self.value()
+    def _on_position(self, position: int) -> None:
+        if self._quiet:
+            return  # set_value shows the value it was given
+        self._value = value = self._to_value(position)
         self._show(value)
-        if not self._quiet:
-            self.moved.emit(value)
+        self.moved.emit(value)
 
     def _show(self, value: float) -> None:
         self.value_label.setText(self._fmt(value))

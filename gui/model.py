@@ -143,9 +143,11 @@ class Controls:
         return self.server == "gunicorn"
 
     def with_changes(self, **changes: Any) -> Controls:
-        """A copy with some controls changed; leaving gunicorn resets the socket to shared."""
+        """A copy with some controls changed. Leaving gunicorn shows the socket as shared (the panel
+        greys it out); a socket asked for by name is kept, so ``scenario()`` refuses reuse_port with
+        uvicorn in the Scenario's own words, as ``run`` and ``serve`` do, never rewriting it."""
         new = replace(self, **changes)
-        if not new.socket_enabled and new.socket != "shared":
+        if "socket" not in changes and not new.socket_enabled and new.socket != "shared":
             new = replace(new, socket="shared")
         return new
 
@@ -156,7 +158,7 @@ class Controls:
             loop=self.loop,
             http=self.http,
             tokens=self.tokens,
-            socket=self.socket if self.socket_enabled else "shared",
+            socket=self.socket,
         )
 
     def load(self, *, running: bool, base: LoadSpec | None = None) -> LoadSpec:

@@ -207,6 +207,7 @@ def report(first: Snapshot, last: Snapshot, settled: Snapshot, no_load: bool) ->
             "received": settled.telemetry.received,
             "lost": settled.telemetry.lost,
             "rejected": settled.telemetry.rejected,
+            "implausible": settled.telemetry.implausible,
         },
         "client_totals": {"requests": settled.requests, "server_requests": settled.server_requests},
         "insights": list(last.insights),

@@ -19,8 +19,11 @@ TOKEN = secrets.token_bytes(protocol.TOKEN_BYTES)
 
 
 def datagram(seq: int, *, pid: int = 4242, token: bytes = TOKEN, count: int = 2) -> bytes:
+    # real times: the collector refuses records made before it started or after they arrived
+    now = time.monotonic_ns()
     records = b"".join(
-        protocol.RECORD.pack(protocol.KIND_REQUEST, 1, 200, 0, seq, i, 0) for i in range(count)
+        protocol.RECORD.pack(protocol.KIND_REQUEST, 1, 200, 0, now - 1000, now - 10 + i, seq)
+        for i in range(count)
     )
     return protocol.encode(token, pid, seq, records, count)
 
@@ -54,7 +57,7 @@ def test_accepts_and_drains_in_order(collector: Collector, sender: Callable[[byt
     wait_for(lambda: collector.stats().datagrams == 3)
     batches = collector.drain()
     assert [(b.pid, b.seq, len(b.records)) for b in batches] == [(4242, 0, 1), (4242, 1, 2), (4242, 2, 3)]
-    assert batches[2].records["a"].tolist() == [2, 2, 2]
+    assert batches[2].records["c"].tolist() == [2, 2, 2]  # the datagram's seq, as sent
     assert collector.drain() == []  # drained means gone
     assert collector.stats() == CollectorStats(records=6, datagrams=3)
 
@@ -109,8 +112,9 @@ def test_sequence_tracker_first_seen_late_counts_the_missing_start() -> None:
 def test_emitter_batches_to_collector(collector: Collector) -> None:
     emitter = Emitter(collector.address, TOKEN, pid=99)
     try:
+        now = time.monotonic_ns()
         for i in range(64 * 3 + 5):
-            emitter.record(protocol.KIND_LAG, 0, 0, 0, i, i * 10, 0)
+            emitter.record(protocol.KIND_LAG, 0, 0, 0, now + i, i * 10, 0)
         assert emitter.pending == 5  # three full datagrams went out on their own
         emitter.flush()
     finally:
@@ -120,7 +124,7 @@ def test_emitter_batches_to_collector(collector: Collector) -> None:
     assert [len(b.records) for b in batches] == [64, 64, 64, 5]
     assert [b.seq for b in batches] == [0, 1, 2, 3]
     a = np.concatenate([b.records for b in batches])["a"]
-    assert a.tolist() == list(range(64 * 3 + 5))
+    assert (a - now).tolist() == list(range(64 * 3 + 5))
     assert (emitter.sent, emitter.dropped) == (4, 0)
 
 
@@ -170,10 +174,11 @@ def test_emitter_flushes_a_record_older_than_max_age_on_the_next_record(collecto
     # A loop blocked by back-to-back handlers runs its flush timer late; records still go out.
     emitter = Emitter(collector.address, TOKEN)
     try:
-        emitter.record(protocol.KIND_REQUEST, 1, 200, 0, 1_000, 2_000, 0)
-        emitter.record(protocol.KIND_REQUEST, 1, 200, 0, 3_000, 4_000, 0)
+        t = time.monotonic_ns() - 2 * MAX_AGE_NS  # the three records end within the session, in the past
+        emitter.record(protocol.KIND_REQUEST, 1, 200, 0, t + 1_000, t + 2_000, 0)
+        emitter.record(protocol.KIND_REQUEST, 1, 200, 0, t + 3_000, t + 4_000, 0)
         assert emitter.pending == 2
-        emitter.record(protocol.KIND_REQUEST, 1, 200, 0, 5_000, 2_000 + MAX_AGE_NS, 0)
+        emitter.record(protocol.KIND_REQUEST, 1, 200, 0, t + 5_000, t + 2_000 + MAX_AGE_NS, 0)
         assert (emitter.pending, emitter.seq) == (0, 1)
     finally:
         emitter.close()

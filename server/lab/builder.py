@@ -62,7 +62,9 @@ class SnapshotBuilder:
                 info=self._tree_info(now),
                 load_pid=rig.load_proc.pid if rig.load_proc is not None else None,
                 telemetry=(
-                    Telemetry(cstats.records, cstats.datagrams, cstats.lost, cstats.rejected)
+                    Telemetry(
+                        cstats.records, cstats.datagrams, cstats.lost, cstats.rejected, cstats.implausible
+                    )
                     if cstats
                     else Telemetry()
                 ),

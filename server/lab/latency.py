@@ -11,7 +11,11 @@ from collections import deque
 import numpy as np
 
 from asgiscope.server.lab.snapshot import Latency
-from asgiscope.server.load.hist import decode, new_histogram
+from asgiscope.server.load.hist import decode_counts, new_histogram
+
+# Reports kept for the window: ten processes' reports (10 a second each) over 20 s, far more than a
+# 1.5 s window holds; a bound in case nobody asks for the window for a while.
+MAX_RECENT = 2000
 
 
 class LatencyWindow:
@@ -28,7 +32,9 @@ class LatencyWindow:
             )
             / 1000.0
         )
-        self._recent: deque[tuple[float, np.ndarray]] = deque()
+        # (report time, indices of non-empty buckets, their counts): a report fills a few hundred of
+        # the 17k buckets, so a dense copy (139 KB) per report would be mostly zeros
+        self._recent: deque[tuple[float, np.ndarray, np.ndarray]] = deque(maxlen=MAX_RECENT)
         self._total = np.zeros(self._len, dtype=np.int64)
 
     def reset(self) -> None:
@@ -38,11 +44,11 @@ class LatencyWindow:
     def add_encoded(self, t: float, encoded: str) -> None:
         if not encoded:
             return
-        h = decode(encoded)
-        counts = np.ctypeslib.as_array(h.counts)[: self._len].astype(np.int64)
-        if h.get_total_count() == 0:
+        counts = decode_counts(encoded, self._len)
+        nonzero = np.flatnonzero(counts)
+        if not nonzero.size:
             return
-        self._recent.append((t, counts))
+        self._recent.append((t, nonzero, counts[nonzero]))
         self._total += counts
 
     def _percentiles(self, counts: np.ndarray) -> Latency:
@@ -61,7 +67,9 @@ class LatencyWindow:
             self._recent.popleft()
         if not self._recent:
             return Latency()
-        return self._percentiles(np.sum([c for _, c in self._recent], axis=0))
+        where = np.concatenate([i for _, i, _ in self._recent])
+        counts = np.concatenate([c for _, _, c in self._recent])
+        return self._percentiles(np.bincount(where, weights=counts, minlength=self._len).astype(np.int64))
 
     def total(self) -> Latency:
         return self._percentiles(self._total)

@@ -21,6 +21,12 @@ from asgiscope.server.protocol import KIND_LAG, KIND_POOL, KIND_REQUEST, Batch, 
 NS = 1e-9
 MAX_SERVER_LAG_S = 5.0
 GONE_KEPT = 256  # workers that left the tree whose request counts are kept (the oldest go first)
+# Bounds on what waits here for the next snapshot to age it out (the Lab ages them 20 times a second):
+# each holds many seconds of its input at the fastest it comes, so the bound only matters when nobody
+# reads, and then memory stays flat.
+MAX_LAGS = 2_000  # per worker: its probe samples lag every 10 ms, so 20 s
+MAX_DELAYS = 20_000  # one per datagram; ~3,000 a second at the load ceiling, aged out after 3 s
+MAX_CPU_REPORTS = 1_000  # one per load report: 10 a second per load process
 
 
 @dataclass(slots=True)
@@ -32,7 +38,7 @@ class _Worker:
     pool_busy: int = 0
     pool_waiting: int = 0
     in_flight: int = 0
-    lags: deque[tuple[float, float]] = field(default_factory=deque)  # (t, lag ms)
+    lags: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=MAX_LAGS))  # (t, lag ms)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +68,7 @@ class Metrics:
         self._server = Bins()
         # How late telemetry arrives: a worker whose loop is blocked flushes late, and a window that
         # closed before its records came would read low. Server windows end that much in the past.
-        self._delays: deque[tuple[float, float]] = deque()
+        self._delays: deque[tuple[float, float]] = deque(maxlen=MAX_DELAYS)
         self.reset_client()
 
     # ---- client side -------------------------------------------------------------------------
@@ -74,7 +80,7 @@ class Metrics:
         self._errors: dict[str, int] = {}
         self._overflow = 0
         self._in_flight = 0
-        self._cpu: deque[tuple[float, float, float]] = deque()
+        self._cpu: deque[tuple[float, float, float]] = deque(maxlen=MAX_CPU_REPORTS)
 
     def add_reports(self, reports: list[LoadReport]) -> None:
         for r in reports:

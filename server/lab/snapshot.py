@@ -97,7 +97,8 @@ class Telemetry:
     received: int = 0  # records
     datagrams: int = 0
     lost: int = 0  # datagrams missing from sequence gaps
-    rejected: int = 0  # datagrams with a bad token or shape
+    rejected: int = 0  # datagrams with a bad token or shape, an impossible pid or sequence jump
+    implausible: int = 0  # records refused for impossible content (server/lab/plausible.py)
 
 
 @dataclass(frozen=True, slots=True)

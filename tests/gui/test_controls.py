@@ -136,3 +136,22 @@ def test_every_control_has_a_tooltip_about_the_server(qtbot: QtBot) -> None:
         widget = panel.sliders.get(name) or panel.choices[name]
         assert widget.toolTip() == TIPS[name]
         assert len(TIPS[name]) > 40
+
+
+@pytest.mark.parametrize(("users", "label"), [(1234, "1,234"), (1, "1"), (2000, "2,000"), (777, "777")])
+def test_a_log_slider_shows_the_value_that_runs_not_its_rounded_position(
+    qtbot: QtBot, users: int, label: str
+) -> None:
+    panel, seen = make_panel(qtbot, Controls(users=users))
+    assert panel.users.value_label.text() == label
+    assert panel.controls().users == users
+    # moving it shows the value of the new position, and that is what runs
+    position = panel.users.slider.value()
+    panel.users.slider.setValue(position - 50 if position > 500 else position + 50)
+    panel.flush()
+    assert panel.users.value_label.text() == f"{seen[-1].users:,}"
+
+
+def test_the_rate_label_shows_a_fractional_rate_as_it_runs(qtbot: QtBot) -> None:
+    panel, _ = make_panel(qtbot, Controls(rate=1234.5, mode="open"))
+    assert panel.rate.value_label.text() == "1,234.5 req/s"

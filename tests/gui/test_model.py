@@ -161,6 +161,8 @@ def producible(cores: int) -> st.SearchStrategy[Controls]:
     def play(steps: list[tuple[str, Any]]) -> Controls:
         controls = Controls()
         for name, value in steps:
+            if name == "socket" and not controls.socket_enabled:
+                continue  # greyed out in the panel: it cannot be clicked
             controls = controls.with_changes(**{name: value})
         return controls
 
@@ -202,3 +204,10 @@ def test_the_connection_control_offers_every_kind_the_load_takes_and_round_trips
         load = Controls(connection=kind).load(running=False)
         assert load.connection == kind
         assert controls_from(Scenario(), load).connection == kind
+
+
+def test_reuse_port_asked_for_with_uvicorn_is_refused_not_rewritten() -> None:
+    asked = Controls().with_changes(server="uvicorn", socket="reuse_port")
+    assert asked.socket == "reuse_port"
+    with pytest.raises(NotAllowedError, match="reuse_port needs gunicorn"):
+        asked.scenario()
