@@ -9,13 +9,34 @@ from __future__ import annotations
 from collections import deque
 
 import numpy as np
+from hdrh.codec import HdrHistogramEncoder
 
 from asgiscope.server.lab.snapshot import Latency
-from asgiscope.server.load.hist import decode_counts, new_histogram
+from asgiscope.server.load.hist import HIGHEST_US, LOWEST_US, SIGNIFICANT_DIGITS, new_histogram
 
 # Reports kept for the window: ten processes' reports (10 a second each) over 20 s, far more than a
 # 1.5 s window holds; a bound in case nobody asks for the window for a while.
 MAX_RECENT = 2000
+
+
+def decode_counts(text: str, counts_len: int) -> np.ndarray:
+    """A report's bucket counts (int64, ``counts_len`` long), without building an HdrHistogram.
+
+    An HdrHistogram and its encoder point at each other, so every decoded one is freed only by the
+    cyclic garbage collector, late: 10 reports a second of ~64 KiB counts each kept the Lab
+    process's memory growing for minutes (bench/soak.py, tracemalloc). The payload alone is no cycle.
+    It lives here, not in load/hist.py, so the load process need not import numpy.
+    """
+    payload = HdrHistogramEncoder.decode(text.encode("ascii"))
+    header = payload.payload
+    if (header.lowest_trackable_value, header.highest_trackable_value, header.significant_figures) != (
+        LOWEST_US,
+        HIGHEST_US,
+        SIGNIFICANT_DIGITS,
+    ):
+        raise ValueError("a latency histogram with another bucket layout")
+    payload.init_counts(counts_len)
+    return np.ctypeslib.as_array(payload.counts).astype(np.int64)
 
 
 class LatencyWindow:

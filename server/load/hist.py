@@ -12,8 +12,6 @@ import ctypes
 import sys
 from collections.abc import Iterable
 
-import numpy as np
-from hdrh.codec import HdrHistogramEncoder
 from hdrh.histogram import HdrHistogram
 
 from asgiscope.server.load.spec import LoadReport
@@ -51,25 +49,6 @@ def decode(text: str) -> HdrHistogram:
     if not text:
         return new_histogram()
     return HdrHistogram.decode(text.encode("ascii"))
-
-
-def decode_counts(text: str, counts_len: int) -> np.ndarray:
-    """A report's bucket counts (int64, ``counts_len`` long), without building an HdrHistogram.
-
-    An HdrHistogram and its encoder point at each other, so every decoded one is freed only by the
-    cyclic garbage collector, late: 10 reports a second of ~64 KiB counts each kept the Lab
-    process's memory growing for minutes (bench/soak.py, tracemalloc). The payload alone is no cycle.
-    """
-    payload = HdrHistogramEncoder.decode(text.encode("ascii"))
-    header = payload.payload
-    if (header.lowest_trackable_value, header.highest_trackable_value, header.significant_figures) != (
-        LOWEST_US,
-        HIGHEST_US,
-        SIGNIFICANT_DIGITS,
-    ):
-        raise ValueError("a latency histogram with another bucket layout")
-    payload.init_counts(counts_len)
-    return np.ctypeslib.as_array(payload.counts).astype(np.int64)
 
 
 def merge_histograms(reports: Iterable[LoadReport]) -> HdrHistogram:
