@@ -12,6 +12,7 @@ import math
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from asgiscope.server.lab.insight import telemetry_warning
 from asgiscope.server.lab.snapshot import Snapshot
 
 STATE_WORDS = {
@@ -131,11 +132,9 @@ class InsightBar(QFrame):
         if snap.client_bound is not None:
             warnings.append(f"The client is the bottleneck, not the server: {snap.client_bound.reason}.")
         tel = snap.telemetry
-        if tel.lost or tel.rejected:
-            warnings.append(
-                f"Telemetry: {tel.lost:,} datagrams lost, {tel.rejected:,} rejected "
-                f"(of {tel.datagrams:,}); server-side numbers undercount."
-            )
+        told = telemetry_warning(tel.lost, tel.rejected, tel.datagrams)
+        if told is not None:
+            warnings.append(told)
         self.warning.setText("\n".join(warnings))
         self.warning.setVisible(bool(warnings))
 

@@ -85,6 +85,7 @@ def assemble(m: Metrics, procs: ProcSampler, now: float, s: LabFacts) -> Snapsho
         prediction=s.prediction,
         workers=tuple(workers),
         warm=s.warm,
+        window_s=m.window_s,
     )
     bound = client_bound(figures)
     if s.state not in ("idle", "stopped") and m.series.due(s.t):
@@ -111,6 +112,7 @@ def assemble(m: Metrics, procs: ProcSampler, now: float, s: LabFacts) -> Snapsho
         load_running=s.load_on,
         url=s.url,
         client_rps=client.rps,
+        window_s=m.window_s,
         latency=client.latency,
         latency_total=client.latency_total,
         requests=client.requests,
