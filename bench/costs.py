@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass
 
 import psutil
+from quiet import Others, wait_for_quiet
 
 from asgiscope.server.calibrate import work_seconds
 from asgiscope.server.lab.session import Lab
@@ -33,6 +34,7 @@ class Cost:
     lab_us: float  # this process's CPU per server request
     rps: float  # client requests per second
     workers: int
+    others: float  # cores other processes used meanwhile
 
 
 def _cpu(pids: list[int]) -> float:
@@ -55,7 +57,9 @@ async def measure(scenario: Scenario, load: LoadSpec, warmup: float, duration: f
         workers = [w.pid for w in first.workers if w.alive]
         loaders = [p.pid for p in first.processes if p.role == "load"]
         w0, l0, m0, t0 = _cpu(workers), _cpu(loaders), me.cpu_times(), time.monotonic()
+        others = Others([p.pid for p in first.processes])
         await asyncio.sleep(duration)
+        busy = others.cores()
         last = lab.snapshot()
         w1, l1, m1, t1 = _cpu(workers), _cpu(loaders), me.cpu_times(), time.monotonic()
     served = max(1, last.server_requests - first.server_requests)
@@ -67,6 +71,7 @@ async def measure(scenario: Scenario, load: LoadSpec, warmup: float, duration: f
         mine / served * 1e6,
         answered / (t1 - t0),
         len(workers),
+        busy,
     )
 
 
@@ -129,15 +134,21 @@ async def main() -> None:
     ap.add_argument("--duration", type=float, default=5.0)
     ap.add_argument("--warmup", type=float, default=2.0)
     ap.add_argument("--only", action="append", help="run only these cases (repeatable)")
+    ap.add_argument("--quiet", type=float, default=0.0, help="wait for others to use < this many cores")
     args = ap.parse_args()
     before = work_seconds()
-    print(f"{'case':28}{'req/s':>9}{'server us':>11}{'client us':>11}{'lab us':>9}")
+    print(f"{'case':28}{'req/s':>9}{'server us':>11}{'client us':>11}{'lab us':>9}{'others':>8}")
     got: dict[str, Cost] = {}
     for name, (scenario, load, _, _) in CASES.items():
         if args.only and name not in args.only:
             continue
+        if args.quiet:
+            await wait_for_quiet(args.quiet)
         got[name] = c = await measure(scenario, load, args.warmup, args.duration)
-        print(f"{name:28}{c.rps:>9,.0f}{c.server_us:>11.1f}{c.client_us:>11.1f}{c.lab_us:>9.1f}", flush=True)
+        print(
+            f"{name:28}{c.rps:>9,.0f}{c.server_us:>11.1f}{c.client_us:>11.1f}{c.lab_us:>9.1f}{c.others:>8.2f}",
+            flush=True,
+        )
     after = work_seconds()
 
     def points(curve: str) -> list[tuple[float, float]]:

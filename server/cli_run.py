@@ -183,10 +183,12 @@ def render_table(r: dict[str, Any]) -> str:
     def fmt(x: float | None, unit: str = "") -> str:
         return "-" if x is None else f"{x:,.1f}{unit}"
 
-    lines.append(f"{'throughput, whole run':22}{fmt(m['throughput_rps']):>12}{fmt(p['throughput_rps']):>12}")
-    lines.append(f"{'  server side':22}{fmt(s['throughput_rps']):>12}")
     window = m["last_window"]
-    lines.append(f"{'  last ' + format(window['seconds'], 'g') + ' s':22}{fmt(window['throughput_rps']):>12}")
+    lines.append("throughput req/s")
+    lines.append(f"{'  client, whole run':22}{fmt(m['throughput_rps']):>12}{fmt(p['throughput_rps']):>12}")
+    lines.append(f"{'  server, whole run':22}{fmt(s['throughput_rps']):>12}")
+    last = f"  client, last {window['seconds']:g} s"
+    lines.append(f"{last:22}{fmt(window['throughput_rps']):>12}")
     for q in ("p50", "p90", "p99"):
         pred = fmt(p["latency_ms"]) if q == "p50" else ""
         lines.append(f"{'latency ' + q + ' ms':22}{fmt(m['latency_ms'][q]):>12}{pred:>12}")
