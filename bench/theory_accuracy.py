@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 
-from quiet import Others, wait_for_quiet
+from quiet import Others, boost, wait_for_quiet
 
 from asgiscope.server.lab.session import Lab
 from asgiscope.server.load.spec import LoadSpec
 from asgiscope.server.scenario import Scenario
+from asgiscope.server.theory import Costs, predict
 
 CASES: list[tuple[str, Scenario, LoadSpec]] = [
     ("async io, 1 worker, 100 users x 100 ms", Scenario(workers=1), LoadSpec("io/async", 100, users=100)),
@@ -45,11 +47,14 @@ SWEEP: list[tuple[str, Scenario, LoadSpec]] = [
 
 
 async def measure(
-    scenario: Scenario, load: LoadSpec, warmup: float, duration: float
+    scenario: Scenario, load: LoadSpec, warmup: float, duration: float, priority: bool = False
 ) -> tuple[float, float, float, float]:
     """Measured and predicted req/s, the speed factor, and the cores other processes used meanwhile."""
     async with Lab(scenario, load) as lab:
         await lab.start_load()
+        if priority:
+            await asyncio.sleep(0.2)  # a tick: the snapshot names the load process
+            boost([p.pid for p in lab.snapshot().processes if p.role in ("master", "gui", "load")])
         await asyncio.sleep(warmup)
         first = lab.snapshot()
         others = Others([p.pid for p in first.processes])
@@ -61,43 +66,60 @@ async def measure(
         return measured, last.prediction.throughput_rps, last.prediction.cpu_speed, busy
 
 
+def on_cores_left(scenario: Scenario, load: LoadSpec, speed: float, others: float, cores: int) -> float:
+    """The prediction had the Lab had only the cores others left it: its CPU runs cores/(cores-others)
+    times slower in wall time. Not what the app predicts: it tells the model's error from the machine's."""
+    left = max(cores - others, 0.25)
+    return predict(scenario, load, cores=cores, costs=Costs().at_speed(speed * cores / left)).throughput_rps
+
+
 async def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--duration", type=float, default=8.0)
     ap.add_argument("--warmup", type=float, default=2.0)
     ap.add_argument("--only", choices=("canonical", "sweep"))
     ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--priority", action="store_true", help="run before other sessions (root, Linux)")
     ap.add_argument("--quiet", type=float, default=0.0, help="wait for others to use < this many cores")
     ap.add_argument("--retries", type=int, default=3, help="re-run a case others disturbed")
     args = ap.parse_args()
     cases = (CASES if args.only != "sweep" else []) + (SWEEP if args.only != "canonical" else [])
     print(
-        f"{'scenario':44}{'measured':>10}{'predicted':>11}{'ratio':>8}{'spread':>14}{'others':>8}{'speed':>7}"
+        f"{'scenario':40}{'measured':>10}{'predicted':>10}{'ratio':>7}{'spread':>13}{'others':>7}"
+        f"{'speed':>6}{'left':>9}{'ratio':>7}"
     )
-    worst = 0.0
+    worst = worst_left = 0.0
+    cores = os.cpu_count() or 1
     for name, scenario, load in cases:
-        ratios: list[float] = []
-        busiest = 0.0
+        runs: list[tuple[float, float, float, float]] = []
         for _ in range(args.repeat):
             for _attempt in range(args.retries + 1):
                 if args.quiet:
                     await wait_for_quiet(args.quiet)
-                measured, predicted, speed, busy = await measure(scenario, load, args.warmup, args.duration)
-                if not args.quiet or busy < args.quiet:
+                run = await measure(scenario, load, args.warmup, args.duration, args.priority)
+                if not args.quiet or run[3] < args.quiet:
                     break
-            ratios.append(measured / predicted)
-            busiest = max(busiest, busy)
-        ratio = sorted(ratios)[len(ratios) // 2]  # the median run
-        worst = max(worst, abs(ratio - 1))
-        spread = f"{min(ratios):.3f}-{max(ratios):.3f}" if len(ratios) > 1 else ""
+            runs.append(run)
+        runs.sort(key=lambda r: r[0] / r[1])
+        measured, predicted, speed, busy = runs[len(runs) // 2]  # the median run
+        ratio = measured / predicted
+        left = on_cores_left(scenario, load, speed, busy, cores)
+        worst, worst_left = max(worst, abs(ratio - 1)), max(worst_left, abs(measured / left - 1))
+        spread = f"{runs[0][0] / runs[0][1]:.3f}-{runs[-1][0] / runs[-1][1]:.3f}" if len(runs) > 1 else ""
         print(
-            f"{name:44}{ratio * predicted:>10,.1f}{predicted:>11,.1f}{ratio:>8.3f}{spread:>14}"
-            f"{busiest:>8.2f}{speed:>7.2f}",
+            f"{name:40}{measured:>10,.0f}{predicted:>10,.0f}{ratio:>7.3f}{spread:>13}{busy:>7.2f}"
+            f"{speed:>6.2f}{left:>9,.0f}{measured / left:>7.3f}",
             flush=True,
         )
     print(f"worst deviation: {worst * 100:.1f}% (target <= 5%) -> {'OK' if worst <= 0.05 else 'MISSED'}")
-    print("others: cores used by other processes while measuring (worst run); speed: calibrate.py factor")
+    print(f"worst deviation on the cores others left: {worst_left * 100:.1f}%")
+    print(
+        "others: cores other processes used meanwhile; speed: calibrate.py; left: predicted on cores - others"
+    )
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    finally:
+        boost([os.getpid()], 0)  # our session is the shell's too: give back its priority

@@ -13,7 +13,8 @@ import json
 import time
 from typing import Final
 
-# The work's best time where the costs in theory.Costs were measured (bench/costs.py prints both).
+# The work's best time where the costs in theory.Costs were measured (bench/costs.py prints both: 1.289
+# and 1.213 ms around the fit of 2026-12-02; the median of 20 scores there is 1.225 ms).
 REFERENCE_WORK_S: Final = 1.23e-3
 # Outside this the measurement is not believed (a debugger, a profiler, an emulator): costs stay as measured.
 BELIEVED: Final = (0.2, 5.0)
@@ -40,8 +41,12 @@ def _work() -> int:
     return total
 
 
-def work_seconds(rounds: int = 15) -> float:
-    """The best thread-CPU time of the fixed work over ``rounds`` (~1.2 ms each on the reference)."""
+def work_seconds(rounds: int = 25) -> float:
+    """The best thread-CPU time of the fixed work over ``rounds`` (~1.2 ms each on the reference).
+
+    Back to back, caches warm: with a sleep between rounds the scores read 10-80 % slower here, as the
+    other processes took the core and its caches meanwhile. In a VM, time the hypervisor gives another
+    guest may count as this thread's CPU time too: the best of many rounds leaves such bursts out."""
     best = float("inf")
     for _ in range(rounds):
         start = time.thread_time_ns()
@@ -50,8 +55,16 @@ def work_seconds(rounds: int = 15) -> float:
     return best / 1e9
 
 
-def speed_factor(rounds: int = 15) -> float:
-    """CPU time here per CPU second on the reference machine (0.5: this machine is twice as fast)."""
-    factor = work_seconds(rounds) / REFERENCE_WORK_S
+def speed_factor(rounds: int = 25, tries: int = 2) -> float:
+    """CPU time here per CPU second on the reference machine (0.5: this machine is twice as fast).
+
+    The best of ``tries`` scores a little apart (~0.1 s in all): one in ~20 read 1.7x the usual on the
+    shared reference VM, a stretch when its core was elsewhere."""
+    best = float("inf")
+    for i in range(tries):
+        if i:
+            time.sleep(0.01)
+        best = min(best, work_seconds(rounds))
+    factor = best / REFERENCE_WORK_S
     low, high = BELIEVED
     return factor if low <= factor <= high else 1.0

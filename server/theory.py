@@ -8,7 +8,23 @@ worker and C cores, the bound that binds is the smallest of:
 - ``async def`` + blocking call:  X = min(N, W) / S    (the loop is stuck; only processes help)
 - CPU-bound, either handler:      X = min(N, W, C) / S (the GIL: threads add no CPU throughput)
 - cores: every request also costs CPU outside the handler (parsing, routing, telemetry, the client),
-  measured per request on these machines (``Costs``); one worker uses at most one core.
+  measured per request (``Costs``); one worker uses at most one core.
+
+CPU per request is not one number: it falls as the load rises. A process that sleeps in epoll between
+requests pays for every wake-up (the syscall, the scheduler, a loop iteration, cold caches); a busy one
+finds the next request already waiting and serves many per wake-up. So each process's cost is a
+``Cpu(busy, wake)``: ``busy`` per request when it never sleeps, plus ``wake`` times the share of
+requests that find it asleep. With ``L`` of its requests at the cores on average (running or ready),
+that share is 1 / (1 + L), as in an M/M/1 queue, where an arrival finds the server idle with
+probability 1 - rho = 1 / (1 + L). The bounds use ``busy`` (a saturated process never sleeps); the
+Mean Value Analysis below recomputes the demand at each population from the queue the previous one
+left at the cores, so the bend near the knee uses the costs that hold there. Both parts were fitted to
+measurements at a few users and at saturation (bench/costs.py, docs/benchmarks.md): one constant
+measured at 1,500 req/s was ~60 % too high at saturation and too low at one user.
+
+The costs are CPU seconds on the machine they were fitted on. ``Costs.at_speed`` scales them by
+``calibrate.speed_factor()``, the time a fixed piece of request-shaped Python takes here against there,
+measured once when a Lab starts; handler and network times are wall time and are not scaled.
 
 The number shown is sharper than the smallest bound: the cores are a queue that requests share, and
 near saturation they wait in it, so throughput bends below the bound before it reaches it. Exact
@@ -63,25 +79,27 @@ class Cpu:
         return Cpu(self.busy * factor, self.wake * factor)
 
 
+# Fitted by bench/costs.py on the reference machine (calibrate.REFERENCE_WORK_S), 2026-12-02: a 2-core
+# AMD EPYC VM, the Lab's processes run before the other sessions' (--priority --repeat 3).
 def _server_costs() -> dict[HttpKind, Cpu]:
-    return {"h11": Cpu(150e-6, 135e-6), "httptools": Cpu(100e-6, 80e-6)}
+    return {"h11": Cpu(180e-6, 17e-6), "httptools": Cpu(97e-6, 25e-6)}
 
 
 def _endpoint_costs() -> dict[Endpoint, Cpu]:
-    # Extra server CPU by handler kind: the timer of asyncio.sleep, and the threadpool hop of a def
-    # handler (thread hand-off and GIL transfers both ways).
+    # Extra server CPU by handler kind: the timer of asyncio.sleep, the threadpool hop of a def handler
+    # (thread hand-off and GIL transfers both ways), the blocking sleep's syscall and GIL round trip.
     return {
         "hello": Cpu(0.0),
-        "io/async": Cpu(60e-6, 40e-6),
-        "io/sync": Cpu(450e-6, 200e-6),
-        "io/blocking": Cpu(30e-6),
+        "io/async": Cpu(86e-6, 100e-6),
+        "io/sync": Cpu(214e-6, 322e-6),
+        "io/blocking": Cpu(174e-6),
         "cpu/async": Cpu(0.0),
-        "cpu/sync": Cpu(450e-6, 200e-6),
+        "cpu/sync": Cpu(214e-6, 322e-6),
     }
 
 
 def _client_costs() -> dict[Engine, Cpu]:
-    return {"raw": Cpu(28e-6, 15e-6), "aiohttp": Cpu(85e-6, 25e-6), "httpx": Cpu(510e-6, 200e-6)}
+    return {"raw": Cpu(42e-6, 27e-6), "aiohttp": Cpu(76e-6, 76e-6), "httpx": Cpu(533e-6, 634e-6)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,8 +110,8 @@ class Costs:
     server: dict[HttpKind, Cpu] = field(default_factory=_server_costs)
     endpoint: dict[Endpoint, Cpu] = field(default_factory=_endpoint_costs)
     client: dict[Engine, Cpu] = field(default_factory=_client_costs)
-    open_loop_extra: Cpu = Cpu(130e-6)  # a task per request instead of a waiting user
-    lab: Cpu = Cpu(7e-6, 25e-6)  # collecting and decoding telemetry, in the app's own process
+    open_loop_extra: Cpu = Cpu(121e-6)  # a task per request instead of a waiting user
+    lab: Cpu = Cpu(8.8e-6, 41e-6)  # collecting and decoding telemetry, in the app's own process
     # asyncio.sleep wakes on epoll's millisecond ticks: ~1 ms late on average; time.sleep is not
     timer_slack_s: float = 1.0e-3
     round_trip_s: float = 0.15e-3

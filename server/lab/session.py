@@ -77,7 +77,7 @@ class Lab:
         self._journal.set_state(
             "starting", f"starting {self.scenario.server} with {self.scenario.workers} workers"
         )
-        # Before any load: how fast this machine runs Python now scales the theory's CPU costs (~20 ms).
+        # Before any load: how fast this machine runs Python now scales the theory's CPU costs (~0.1 s).
         self._builder.costs = Costs().at_speed(speed_factor())
         self._rig.start_collector()
         try:
