@@ -13,8 +13,8 @@ import json
 import time
 from typing import Final
 
-# The work's best time where the costs in theory.Costs were measured (bench/costs.py prints both: 1.289
-# and 1.213 ms around the fit of 2026-12-02; the median of 20 scores there is 1.225 ms).
+# The work's best time where the costs in theory.Costs were measured (bench/costs.py prints both: 1.21
+# to 1.31 ms around the fits of 2026-12-02; the median of 20 scores of 25 rounds there is 1.236 ms).
 REFERENCE_WORK_S: Final = 1.23e-3
 # Outside this the measurement is not believed (a debugger, a profiler, an emulator): costs stay as measured.
 BELIEVED: Final = (0.2, 5.0)

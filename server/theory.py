@@ -80,9 +80,9 @@ class Cpu:
 
 
 # Fitted by bench/costs.py on the reference machine (calibrate.REFERENCE_WORK_S), 2026-12-02: a 2-core
-# AMD EPYC VM, the Lab's processes run before the other sessions' (--priority --repeat 3).
+# AMD EPYC VM shared with other sessions; the least of 5 runs per case (--priority, docs/benchmarks.md).
 def _server_costs() -> dict[HttpKind, Cpu]:
-    return {"h11": Cpu(180e-6, 17e-6), "httptools": Cpu(97e-6, 25e-6)}
+    return {"h11": Cpu(168e-6, 17e-6), "httptools": Cpu(87e-6, 41e-6)}
 
 
 def _endpoint_costs() -> dict[Endpoint, Cpu]:
@@ -90,16 +90,16 @@ def _endpoint_costs() -> dict[Endpoint, Cpu]:
     # (thread hand-off and GIL transfers both ways), the blocking sleep's syscall and GIL round trip.
     return {
         "hello": Cpu(0.0),
-        "io/async": Cpu(86e-6, 100e-6),
-        "io/sync": Cpu(214e-6, 322e-6),
-        "io/blocking": Cpu(174e-6),
+        "io/async": Cpu(69e-6, 129e-6),
+        "io/sync": Cpu(226e-6, 324e-6),
+        "io/blocking": Cpu(185e-6),
         "cpu/async": Cpu(0.0),
-        "cpu/sync": Cpu(214e-6, 322e-6),
+        "cpu/sync": Cpu(226e-6, 324e-6),
     }
 
 
 def _client_costs() -> dict[Engine, Cpu]:
-    return {"raw": Cpu(42e-6, 27e-6), "aiohttp": Cpu(76e-6, 76e-6), "httpx": Cpu(533e-6, 634e-6)}
+    return {"raw": Cpu(38e-6, 27e-6), "aiohttp": Cpu(76e-6, 76e-6), "httpx": Cpu(492e-6, 740e-6)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,8 +110,8 @@ class Costs:
     server: dict[HttpKind, Cpu] = field(default_factory=_server_costs)
     endpoint: dict[Endpoint, Cpu] = field(default_factory=_endpoint_costs)
     client: dict[Engine, Cpu] = field(default_factory=_client_costs)
-    open_loop_extra: Cpu = Cpu(121e-6)  # a task per request instead of a waiting user
-    lab: Cpu = Cpu(8.8e-6, 41e-6)  # collecting and decoding telemetry, in the app's own process
+    open_loop_extra: Cpu = Cpu(120e-6)  # a task per request instead of a waiting user
+    lab: Cpu = Cpu(6.6e-6, 41e-6)  # collecting and decoding telemetry, in the app's own process
     # asyncio.sleep wakes on epoll's millisecond ticks: ~1 ms late on average; time.sleep is not
     timer_slack_s: float = 1.0e-3
     round_trip_s: float = 0.15e-3
