@@ -142,7 +142,7 @@ def telemetry_warning(lost: int, rejected: int, datagrams: int) -> str | None:
     parts: list[str] = []
     if lost:
         parts.append(
-            f"{lost:,} of {datagrams + lost:,} datagrams lost: "
+            f"{lost:,} datagrams lost (of {datagrams + lost:,} sent): "
             "server-side numbers undercount by their requests"
         )
     if rejected:

@@ -119,7 +119,10 @@ def test_the_measured_rate_names_the_window_it_is_over() -> None:
 def test_lost_telemetry_undercounts_and_rejected_telemetry_changes_nothing() -> None:
     assert telemetry_warning(0, 0, 1424) is None
     lost = telemetry_warning(12, 0, 1412)
-    assert lost == "Telemetry: 12 of 1,424 datagrams lost: server-side numbers undercount by their requests."
+    assert (
+        lost
+        == "Telemetry: 12 datagrams lost (of 1,424 sent): server-side numbers undercount by their requests."
+    )
     rejected = telemetry_warning(0, 19267, 1424)
     assert rejected is not None
     assert "19,267 datagrams rejected" in rejected and "no figure changes" in rejected
