@@ -19,8 +19,10 @@ that share is 1 / (1 + L), as in an M/M/1 queue, where an arrival finds the serv
 probability 1 - rho = 1 / (1 + L). The bounds use ``busy`` (a saturated process never sleeps); the
 Mean Value Analysis below recomputes the demand at each population from the queue the previous one
 left at the cores, so the bend near the knee uses the costs that hold there. Both parts were fitted to
-measurements at a few users and at saturation (bench/costs.py, docs/benchmarks.md): one constant
-measured at 1,500 req/s was ~60 % too high at saturation and too low at one user.
+measurements at a few users and at saturation (bench/costs.py, docs/benchmarks.md); single constants
+measured at 1,500 req/s on a busier machine were up to 2x the saturated costs (h11 330 µs against 168,
+httpx 790 against 492). Not modelled: CPU per request rises again with 1,000+ open connections (~5-15 %
+measured), and other work on the machine takes cores the prediction counts as ours.
 
 The costs are CPU seconds on the machine they were fitted on. ``Costs.at_speed`` scales them by
 ``calibrate.speed_factor()``, the time a fixed piece of request-shaped Python takes here against there,
