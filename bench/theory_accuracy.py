@@ -1,16 +1,23 @@
-"""Measured vs predicted throughput for the canonical I/O scenarios, one run, side by side.
+"""Measured vs predicted throughput, one run, side by side: the canonical I/O scenarios, then a sweep of
+users from 10 to 2,000 at small handler times (/hello, io/async 1 and 5 ms: 2 workers, raw engine), where
+the CPU costs per request and their fall with the rate decide the prediction.
 
-Target: every ratio within 5 % of 1. Usage: python bench/theory_accuracy.py [--duration 8]
+Target: every ratio within 5 % of 1. ``--repeat`` runs each case again and prints the spread.
+Usage: python bench/theory_accuracy.py [--duration 8] [--only canonical|sweep] [--repeat 1]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+
+from quiet import Others, boost, wait_for_quiet
 
 from asgiscope.server.lab.session import Lab
 from asgiscope.server.load.spec import LoadSpec
 from asgiscope.server.scenario import Scenario
+from asgiscope.server.theory import Costs, predict
 
 CASES: list[tuple[str, Scenario, LoadSpec]] = [
     ("async io, 1 worker, 100 users x 100 ms", Scenario(workers=1), LoadSpec("io/async", 100, users=100)),
@@ -27,31 +34,92 @@ CASES: list[tuple[str, Scenario, LoadSpec]] = [
 ]
 
 
-async def measure(scenario: Scenario, load: LoadSpec, warmup: float, duration: float) -> tuple[float, float]:
+SWEEP_USERS = (10, 50, 200, 1000, 2000)
+SWEEP: list[tuple[str, Scenario, LoadSpec]] = [
+    (f"{label}, {users} users", Scenario(workers=2), LoadSpec(endpoint, ms, users=users))
+    for label, endpoint, ms in (
+        ("hello", "hello", 0),
+        ("io/async 1 ms", "io/async", 1),
+        ("io/async 5 ms", "io/async", 5),
+    )
+    for users in SWEEP_USERS
+]
+
+
+async def measure(
+    scenario: Scenario, load: LoadSpec, warmup: float, duration: float, priority: bool = False
+) -> tuple[float, float, float, float]:
+    """Measured and predicted req/s, the speed factor, and the cores other processes used meanwhile."""
     async with Lab(scenario, load) as lab:
         await lab.start_load()
+        if priority:
+            await asyncio.sleep(0.2)  # a tick: the snapshot names the load process
+            boost([p.pid for p in lab.snapshot().processes if p.role in ("master", "gui", "load")])
         await asyncio.sleep(warmup)
         first = lab.snapshot()
+        others = Others([p.pid for p in first.processes])
         await asyncio.sleep(duration)
         last = lab.snapshot()
+        busy = others.cores()
         assert last.prediction is not None
-        return (last.requests - first.requests) / (last.t - first.t), last.prediction.throughput_rps
+        measured = (last.requests - first.requests) / (last.t - first.t)
+        return measured, last.prediction.throughput_rps, last.prediction.cpu_speed, busy
+
+
+def on_cores_left(scenario: Scenario, load: LoadSpec, speed: float, others: float, cores: int) -> float:
+    """The prediction had the Lab had only the cores others left it: its CPU runs cores/(cores-others)
+    times slower in wall time. Not what the app predicts: it tells the model's error from the machine's."""
+    left = max(cores - others, 0.25)
+    return predict(scenario, load, cores=cores, costs=Costs().at_speed(speed * cores / left)).throughput_rps
 
 
 async def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--duration", type=float, default=8.0)
     ap.add_argument("--warmup", type=float, default=2.0)
+    ap.add_argument("--only", choices=("canonical", "sweep"))
+    ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--priority", action="store_true", help="run before other sessions (root, Linux)")
+    ap.add_argument("--quiet", type=float, default=0.0, help="wait for others to use < this many cores")
+    ap.add_argument("--retries", type=int, default=3, help="re-run a case others disturbed")
     args = ap.parse_args()
-    print(f"{'scenario':44}{'measured':>10}{'predicted':>11}{'ratio':>8}")
-    worst = 0.0
-    for name, scenario, load in CASES:
-        measured, predicted = await measure(scenario, load, args.warmup, args.duration)
+    cases = (CASES if args.only != "sweep" else []) + (SWEEP if args.only != "canonical" else [])
+    print(
+        f"{'scenario':40}{'measured':>10}{'predicted':>10}{'ratio':>7}{'spread':>13}{'others':>7}"
+        f"{'speed':>6}{'left':>9}{'ratio':>7}"
+    )
+    worst = worst_left = 0.0
+    cores = os.cpu_count() or 1
+    for name, scenario, load in cases:
+        runs: list[tuple[float, float, float, float]] = []
+        for _ in range(args.repeat):
+            for _attempt in range(args.retries + 1):
+                if args.quiet:
+                    await wait_for_quiet(args.quiet)
+                run = await measure(scenario, load, args.warmup, args.duration, args.priority)
+                if not args.quiet or run[3] < args.quiet:
+                    break
+            runs.append(run)
+        runs.sort(key=lambda r: r[0] / r[1])
+        measured, predicted, speed, busy = runs[len(runs) // 2]  # the median run
         ratio = measured / predicted
-        worst = max(worst, abs(ratio - 1))
-        print(f"{name:44}{measured:>10,.1f}{predicted:>11,.1f}{ratio:>8.3f}", flush=True)
+        left = on_cores_left(scenario, load, speed, busy, cores)
+        worst, worst_left = max(worst, abs(ratio - 1)), max(worst_left, abs(measured / left - 1))
+        spread = f"{runs[0][0] / runs[0][1]:.3f}-{runs[-1][0] / runs[-1][1]:.3f}" if len(runs) > 1 else ""
+        print(
+            f"{name:40}{measured:>10,.0f}{predicted:>10,.0f}{ratio:>7.3f}{spread:>13}{busy:>7.2f}"
+            f"{speed:>6.2f}{left:>9,.0f}{measured / left:>7.3f}",
+            flush=True,
+        )
     print(f"worst deviation: {worst * 100:.1f}% (target <= 5%) -> {'OK' if worst <= 0.05 else 'MISSED'}")
+    print(f"worst deviation on the cores others left: {worst_left * 100:.1f}%")
+    print(
+        "others: cores other processes used meanwhile; speed: calibrate.py; left: predicted on cores - others"
+    )
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    finally:
+        boost([os.getpid()], 0)  # our session is the shell's too: give back its priority

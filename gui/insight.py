@@ -12,6 +12,7 @@ import math
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from asgiscope.server.lab.insight import telemetry_warning
 from asgiscope.server.lab.snapshot import Snapshot
 
 STATE_WORDS = {
@@ -156,11 +157,9 @@ def _texts(snap: Snapshot) -> tuple[str, ...]:
     if snap.client_bound is not None:
         warnings.append(f"The client is the bottleneck, not the server: {snap.client_bound.reason}.")
     tel = snap.telemetry
-    if tel.lost or tel.rejected:
-        warnings.append(
-            f"Telemetry: {tel.lost:,} datagrams lost, {tel.rejected:,} rejected "
-            f"(of {tel.datagrams:,}); server-side numbers undercount."
-        )
+    told = telemetry_warning(tel.lost, tel.rejected, tel.datagrams)
+    if told is not None:
+        warnings.append(told)
 
     errors = ""
     if snap.errors:

@@ -183,7 +183,10 @@ def report(first: Snapshot, last: Snapshot, settled: Snapshot, no_load: bool) ->
         "load": None if no_load else json.loads(last.load.to_json()),
         "duration_s": round(dt, 3),
         "measured": {
+            # the average over the whole measured run (duration_s); insights quote the last window
             "throughput_rps": round((last.requests - first.requests) / dt, 2) if not no_load else None,
+            "throughput_over": "whole run",
+            "last_window": {"seconds": last.window_s, "throughput_rps": round(last.client_rps, 2)},
             "latency_ms": {"p50": _num(lat.p50_ms), "p90": _num(lat.p90_ms), "p99": _num(lat.p99_ms)},
             "requests": last.requests - first.requests,
             "errors": sum(settled.errors.values()),
@@ -195,6 +198,8 @@ def report(first: Snapshot, last: Snapshot, settled: Snapshot, no_load: bool) ->
             "latency_ms": _num(p.latency_ms) if p and not no_load else None,
             "limit": p.limit if p and not no_load else None,
             "explanation": p.explanation if p and not no_load else None,
+            # CPU time here per CPU second where the costs were measured: they were scaled by it
+            "cpu_speed": round(p.cpu_speed, 3) if p else None,
         },
         "workers": workers,
         # session seconds: the measurement ran from measured_from_s to measured_to_s
@@ -210,6 +215,7 @@ def report(first: Snapshot, last: Snapshot, settled: Snapshot, no_load: bool) ->
             "implausible": settled.telemetry.implausible,
         },
         "client_totals": {"requests": settled.requests, "server_requests": settled.server_requests},
+        "insights_over": f"last {last.window_s:g} s",
         "insights": list(last.insights),
     }
 
@@ -237,14 +243,20 @@ def render_table(r: dict[str, Any]) -> str:
     def fmt(x: float | None, unit: str = "") -> str:
         return "-" if x is None else f"{x:,.1f}{unit}"
 
-    lines.append(f"{'throughput (client)':22}{fmt(m['throughput_rps']):>12}{fmt(p['throughput_rps']):>12}")
-    lines.append(f"{'throughput (server)':22}{fmt(s['throughput_rps']):>12}")
+    window = m["last_window"]
+    lines.append("throughput req/s")
+    lines.append(f"{'  client, whole run':22}{fmt(m['throughput_rps']):>12}{fmt(p['throughput_rps']):>12}")
+    lines.append(f"{'  server, whole run':22}{fmt(s['throughput_rps']):>12}")
+    last = f"  client, last {window['seconds']:g} s"
+    lines.append(f"{last:22}{fmt(window['throughput_rps']):>12}")
     for q in ("p50", "p90", "p99"):
         pred = fmt(p["latency_ms"]) if q == "p50" else ""
         lines.append(f"{'latency ' + q + ' ms':22}{fmt(m['latency_ms'][q]):>12}{pred:>12}")
     lines.append(f"{'requests / errors':22}{m['requests']:>12,}{m['errors']:>12,}")
     if p["limit"]:
         lines.append(f"binding limit: {p['limit']} — {p['explanation']}")
+    if p["cpu_speed"] is not None:
+        lines.append(f"CPU costs scaled by {p['cpu_speed']:.2f} (this machine's speed against the reference)")
     lines.append("client-bound: " + (r["client_bound"] or "no"))
     lines.append(
         f"telemetry: {r['telemetry']['received']:,} records, {r['telemetry']['lost']} datagrams lost"
@@ -260,6 +272,7 @@ def render_table(r: dict[str, Any]) -> str:
     lines.extend(render_events(r))
     if r["insights"]:
         lines.append("")
+        lines.append(f"insights (over the {r['insights_over']}):")
         lines.extend(r["insights"])
     return "\n".join(lines)
 

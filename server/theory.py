@@ -8,7 +8,25 @@ worker and C cores, the bound that binds is the smallest of:
 - ``async def`` + blocking call:  X = min(N, W) / S    (the loop is stuck; only processes help)
 - CPU-bound, either handler:      X = min(N, W, C) / S (the GIL: threads add no CPU throughput)
 - cores: every request also costs CPU outside the handler (parsing, routing, telemetry, the client),
-  measured per request on these machines (``Costs``); one worker uses at most one core.
+  measured per request (``Costs``); one worker uses at most one core.
+
+CPU per request is not one number: it falls as the load rises. A process that sleeps in epoll between
+requests pays for every wake-up (the syscall, the scheduler, a loop iteration, cold caches); a busy one
+finds the next request already waiting and serves many per wake-up. So each process's cost is a
+``Cpu(busy, wake)``: ``busy`` per request when it never sleeps, plus ``wake`` times the share of
+requests that find it asleep. With ``L`` of its requests at the cores on average (running or ready),
+that share is 1 / (1 + L), as in an M/M/1 queue, where an arrival finds the server idle with
+probability 1 - rho = 1 / (1 + L). The bounds use ``busy`` (a saturated process never sleeps); the
+Mean Value Analysis below recomputes the demand at each population from the queue the previous one
+left at the cores, so the bend near the knee uses the costs that hold there. Both parts were fitted to
+measurements at a few users and at saturation (bench/costs.py, docs/benchmarks.md); single constants
+measured at 1,500 req/s on a busier machine were up to 2x the saturated costs (h11 330 µs against 168,
+httpx 790 against 492). Not modelled: CPU per request rises again with 1,000+ open connections (~5-15 %
+measured), and other work on the machine takes cores the prediction counts as ours.
+
+The costs are CPU seconds on the machine they were fitted on. ``Costs.at_speed`` scales them by
+``calibrate.speed_factor()``, the time a fixed piece of request-shaped Python takes here against there,
+measured once when a Lab starts; handler and network times are wall time and are not scaled.
 
 The number shown is sharper than the smallest bound: the cores are a queue that requests share, and
 near saturation they wait in it, so throughput bends below the bound before it reaches it. Exact
@@ -20,7 +38,8 @@ law, R = N / X; in an open loop it is S below capacity and grows without bound a
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from asgiscope.server.load.churn import connects_per_request
@@ -37,38 +56,66 @@ class Prediction:
     latency_ms: float
     limit: Limit  # the bound that binds
     explanation: str  # one plain sentence: "200 users share 2 workers x 40 tokens = 80 threads ..."
+    cpu_speed: float = 1.0  # the costs were scaled by this: CPU time here per second on the reference
 
 
-def _server_costs() -> dict[HttpKind, float]:
-    return {"h11": 330e-6, "httptools": 210e-6}
+@dataclass(frozen=True, slots=True)
+class Cpu:
+    """CPU seconds per request of one process, falling as its rate rises (see the module docstring)."""
+
+    busy: float  # per request while the process never sleeps (at its own saturation)
+    wake: float = 0.0  # the wake-up from epoll that a busy period starts with, shared by its requests
+
+    def queued(self, waiting: float) -> float:
+        """Per request when on average ``waiting`` of this process's requests are at the cores (running
+        or ready): a request finds it asleep with probability 1 / (1 + waiting), as in M/M/1."""
+        return self.busy + self.wake / (1.0 + max(waiting, 0.0))
+
+    def at(self, rate: float) -> float:
+        """Per request at ``rate`` requests per second, the process alone on a core: it sleeps a
+        fraction 1 - rate * cost of the time, so cost = busy + wake (1 - rate * cost)."""
+        return (self.busy + self.wake) / (1.0 + self.wake * max(rate, 0.0))
+
+    def __add__(self, other: Cpu) -> Cpu:
+        return Cpu(self.busy + other.busy, self.wake + other.wake)
+
+    def scaled(self, factor: float) -> Cpu:
+        return Cpu(self.busy * factor, self.wake * factor)
 
 
-def _endpoint_costs() -> dict[Endpoint, float]:
-    # Extra server CPU by handler kind: the timer of asyncio.sleep, and the threadpool hop of a def
-    # handler (thread hand-off and GIL transfers both ways), measured at 1,500 req/s.
+# Fitted by bench/costs.py on the reference machine (calibrate.REFERENCE_WORK_S), 2026-12-02: a 2-core
+# AMD EPYC VM shared with other sessions; the least of 5 runs per case (--priority, docs/benchmarks.md).
+def _server_costs() -> dict[HttpKind, Cpu]:
+    return {"h11": Cpu(168e-6, 17e-6), "httptools": Cpu(87e-6, 41e-6)}
+
+
+def _endpoint_costs() -> dict[Endpoint, Cpu]:
+    # Extra server CPU by handler kind: the timer of asyncio.sleep, the threadpool hop of a def handler
+    # (thread hand-off and GIL transfers both ways), the blocking sleep's syscall and GIL round trip.
     return {
-        "hello": 0.0,
-        "io/async": 110e-6,
-        "io/sync": 750e-6,
-        "io/blocking": 30e-6,
-        "cpu/async": 0.0,
-        "cpu/sync": 750e-6,
+        "hello": Cpu(0.0),
+        "io/async": Cpu(69e-6, 129e-6),
+        "io/sync": Cpu(226e-6, 324e-6),
+        "io/blocking": Cpu(185e-6),
+        "cpu/async": Cpu(0.0),
+        "cpu/sync": Cpu(226e-6, 324e-6),
     }
 
 
-def _client_costs() -> dict[Engine, float]:
-    return {"raw": 41e-6, "aiohttp": 106e-6, "httpx": 790e-6}
+def _client_costs() -> dict[Engine, Cpu]:
+    return {"raw": Cpu(38e-6, 27e-6), "aiohttp": Cpu(76e-6, 76e-6), "httpx": Cpu(492e-6, 740e-6)}
 
 
 @dataclass(frozen=True, slots=True)
 class Costs:
-    """CPU seconds per request outside the handler, measured on these machines (docs/benchmarks.md)."""
+    """CPU per request outside the handler, fitted on the reference machine (bench/costs.py,
+    docs/benchmarks.md), scaled to this one by ``at_speed``."""
 
-    server: dict[HttpKind, float] = field(default_factory=_server_costs)
-    endpoint: dict[Endpoint, float] = field(default_factory=_endpoint_costs)
-    client: dict[Engine, float] = field(default_factory=_client_costs)
-    open_loop_extra_s: float = 130e-6  # a task per request instead of a waiting user
-    lab_s: float = 35e-6  # collecting and decoding telemetry, in the app's own process
+    server: dict[HttpKind, Cpu] = field(default_factory=_server_costs)
+    endpoint: dict[Endpoint, Cpu] = field(default_factory=_endpoint_costs)
+    client: dict[Engine, Cpu] = field(default_factory=_client_costs)
+    open_loop_extra: Cpu = Cpu(120e-6)  # a task per request instead of a waiting user
+    lab: Cpu = Cpu(6.6e-6, 41e-6)  # collecting and decoding telemetry, in the app's own process
     # asyncio.sleep wakes on epoll's millisecond ticks: ~1 ms late on average; time.sleep is not
     timer_slack_s: float = 1.0e-3
     round_trip_s: float = 0.15e-3
@@ -79,11 +126,27 @@ class Costs:
     connect_client: dict[Engine, float] = field(
         default_factory=lambda: {"raw": 70e-6, "aiohttp": 200e-6, "httpx": 730e-6}
     )
+    speed: float = 1.0  # CPU time here per CPU second on the reference machine (calibrate.py)
 
-    def client_s(self, load: LoadSpec) -> float:
-        return self.client[load.engine] + (self.open_loop_extra_s if load.mode == "open" else 0.0)
+    def at_speed(self, factor: float) -> Costs:
+        """These costs on a machine whose CPU takes ``factor`` times as long (0.5: twice as fast)."""
+        f = factor / self.speed
+        return replace(
+            self,
+            server={k: v.scaled(f) for k, v in self.server.items()},
+            endpoint={k: v.scaled(f) for k, v in self.endpoint.items()},
+            client={k: v.scaled(f) for k, v in self.client.items()},
+            open_loop_extra=self.open_loop_extra.scaled(f),
+            lab=self.lab.scaled(f),
+            connect_server_s=self.connect_server_s * f,
+            connect_client={k: v * f for k, v in self.connect_client.items()},
+            speed=factor,
+        )
 
-    def server_s(self, scenario: Scenario, endpoint: Endpoint) -> float:
+    def client_cpu(self, load: LoadSpec) -> Cpu:
+        return self.client[load.engine] + (self.open_loop_extra if load.mode == "open" else Cpu(0.0))
+
+    def server_cpu(self, scenario: Scenario, endpoint: Endpoint) -> Cpu:
         return self.server[scenario.http] + self.endpoint[endpoint]
 
 
@@ -91,20 +154,43 @@ def plural(k: int) -> str:
     return "" if k == 1 else "s"
 
 
-def mva(users: int, think_s: float, demand_s: float, servers: int) -> float:
+def mva(
+    users: int,
+    think_s: float,
+    demand_s: float,
+    servers: int,
+    demand_at: Callable[[float], float] | None = None,
+) -> float:
     """Throughput of a closed loop of ``users`` that each think ``think_s`` and then need
     ``demand_s`` of a station with ``servers`` identical servers (exact MVA, Seidmann's approximation:
-    a c-server station is a queue of demand D/c plus a pure delay of D(c-1)/c)."""
+    a c-server station is a queue of demand D/c plus a pure delay of D(c-1)/c). With ``demand_at``,
+    the demand depends on how many requests are at the station: population n needs
+    ``demand_at(L(n-1))``, L the mean number there (Little: throughput x residence)."""
     if users <= 0 or demand_s <= 0:
         return users / think_s if think_s > 0 else math.inf
-    d = demand_s / servers
-    z = think_s + demand_s * (servers - 1) / servers
-    x, q = 0.0, 0.0
+    x, q, at_station = 0.0, 0.0, 0.0
     for n in range(1, users + 1):
+        demand = demand_at(at_station) if demand_at is not None else demand_s
+        d = demand / servers
+        delay = demand * (servers - 1) / servers
         r = d * (1.0 + q)
-        x = n / (z + r)
+        x = n / (think_s + delay + r)
         q = x * r
+        at_station = x * (r + delay)
     return x
+
+
+def saturating_rate(cpu_per_request: Callable[[float], float], cores: float, ceiling: float) -> float:
+    """The rate X at which ``X * cpu_per_request(X)`` fills ``cores``; it rises with X (every ``Cpu``
+    curve does), so bisection finds it below ``ceiling``, a rate it cannot reach."""
+    low, high = 0.0, ceiling
+    for _ in range(60):
+        mid = (low + high) / 2
+        if mid * cpu_per_request(mid) < cores:
+            low = mid
+        else:
+            high = mid
+    return low
 
 
 def predict(
@@ -150,11 +236,25 @@ def _predict(
     slack = c.timer_slack_s if ep == "io/async" and s > 0 else 0.0
     busy = s + slack + c.round_trip_s
     cpu_bound = ep.startswith("cpu/")
-    server_cpu = c.server_s(scenario, ep) + (s if cpu_bound else 0.0) + connects * c.connect_server_s
-    client_cpu = c.client_s(load) + connects * c.connect_client[load.engine]
-    total_cpu = server_cpu + client_cpu + c.lab_s
-    # One worker runs on at most one core; all processes share the machine's cores.
-    core_cap = min(w / server_cpu, cores / total_cpu)
+    # Connects (churn) are CPU spent whether or not the process sleeps: busy, not wake.
+    server = c.server_cpu(scenario, ep) + Cpu((s if cpu_bound else 0.0) + connects * c.connect_server_s)
+    client = c.client_cpu(load) + Cpu(connects * c.connect_client[load.engine])
+
+    processes = (server, client, c.lab)
+    busy_sum = server.busy + client.busy + c.lab.busy
+
+    def queued_cpu(waiting: float) -> float:
+        # ``waiting`` requests at the cores, each process's share in proportion to its CPU; a worker
+        # holds its share of the server's.
+        share = [waiting * p.busy / busy_sum for p in processes]
+        return server.queued(share[0] / w) + client.queued(share[1]) + c.lab.queued(share[2])
+
+    def rate_cpu(x: float) -> float:
+        return server.at(x / w) + client.at(x) + c.lab.at(x)
+
+    # One worker runs on at most one core; all processes share the cores. A saturated process never
+    # sleeps, so its bound is set by ``busy`` alone.
+    core_cap = min(w / server.busy, cores / busy_sum)
 
     bounds: list[tuple[float, Limit, str]] = []
     if open_loop:
@@ -175,10 +275,10 @@ def _predict(
         )
         bounds.append((core_cap, "workers" if w < cores else "cores", why))
     else:
-        why = f"~{server_cpu * 1e3:.2f} ms of server CPU per request on {min(w, cores)} of {cores} cores"
+        why = f"~{server.busy * 1e3:.2f} ms of server CPU per request on {min(w, cores)} of {cores} cores"
         bounds.append((core_cap, "cores", why))
-    # One load process runs on one core: its own CPU per request caps what it can send.
-    engine_cap = 1.0 / client_cpu
+    # One load process runs on one core: it saturates when it never sleeps, at 1 / busy.
+    engine_cap = 1.0 / client.busy
     bounds.append(
         (engine_cap, "client", f"one {load.engine} load process tops out near {engine_cap:,.0f} req/s")
     )
@@ -190,14 +290,15 @@ def _predict(
         # The cores are the one queue here: the closed loop bends below its bounds near the knee.
         # CPU-bound handlers' time is spent in that queue, not outside it.
         think = busy - s if cpu_bound else busy
-        x = min(x, mva(n, think, total_cpu, min(w, cores) if cpu_bound else cores))
+        servers = min(w, cores) if cpu_bound else cores
+        x = min(x, mva(n, think, queued_cpu(0.0), servers, demand_at=queued_cpu))
 
     killed = timeout_kills(scenario, load, gunicorn_timeout_s)
     if killed is not None:
         x, limit, why = min(x, killed[0]), "loop", killed[1]
 
     if open_loop:
-        latency_ms = (busy + total_cpu) * 1000.0 if limit == "rate" else math.inf
+        latency_ms = (busy + rate_cpu(load.rate)) * 1000.0 if limit == "rate" else math.inf
     else:
         latency_ms = max(busy * 1000.0, n / x * 1000.0) if x > 0 else math.inf  # Little's law: R = N / X
     return Prediction(
@@ -205,6 +306,7 @@ def _predict(
         latency_ms=latency_ms,
         limit=limit,
         explanation=f"{x:,.0f} req/s: {why}",
+        cpu_speed=c.speed,
     )
 
 

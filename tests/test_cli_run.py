@@ -12,6 +12,11 @@ import httpx
 import pytest
 
 from asgiscope.server import cli_run
+from asgiscope.server.lab.insight import Figures, insights
+from asgiscope.server.lab.snapshot import Snapshot
+from asgiscope.server.load.spec import LoadSpec
+from asgiscope.server.scenario import Scenario
+from asgiscope.server.theory import Prediction
 
 RUN = [sys.executable, "-m", "asgiscope.server.cli_run"]
 
@@ -160,3 +165,31 @@ def test_a_saturated_client_is_reported_as_the_bottleneck() -> None:
     assert r["client_bound"] is not None and "core" in r["client_bound"]
     assert r["predicted"]["limit"] == "client"
     assert r["measured"]["throughput_rps"] == pytest.approx(r["predicted"]["throughput_rps"], rel=0.35)
+
+
+def test_the_json_and_table_say_which_rate_is_the_whole_run_and_which_the_last_window() -> None:
+    # Over 10 s the run averaged 6,445 req/s; its last 1 s window read 5,865: the insights quote that.
+    scenario, load = Scenario(workers=2), LoadSpec("io/async", 5, users=200)
+    prediction = Prediction(6000.0, 33.0, "cores", "6,000 req/s: cores", cpu_speed=0.8)
+    figures = Figures(load, True, 5865.0, 5865.0, 5865.0, 60.0, 0.0, 0, prediction, (), True, window_s=1.0)
+
+    def snap(t: float, requests: int) -> Snapshot:
+        return Snapshot(
+            t, "running", "", scenario, load, True, "http://127.0.0.1:1", client_rps=5865.0,
+            window_s=1.0, requests=requests, prediction=prediction, insights=insights(figures, None),
+        )  # fmt: skip
+
+    first, last = snap(10.0, 1000), snap(20.0, 65_450)
+    r = cli_run.report(first, last, last, no_load=False)
+    m = r["measured"]
+    assert (m["throughput_rps"], m["throughput_over"]) == (6445.0, "whole run")
+    assert m["last_window"] == {"seconds": 1.0, "throughput_rps": 5865.0}
+    assert r["insights_over"] == "last 1 s"
+    assert r["insights"][0].startswith("Last 1 s: measured 5,865 req/s vs predicted 6,000")
+    assert r["predicted"]["cpu_speed"] == 0.8
+    table = [line.split() for line in cli_run.render_table(r).splitlines()]
+    assert ["client,", "whole", "run", "6,445.0", "6,000.0"] in table
+    assert ["client,", "last", "1", "s", "5,865.0"] in table
+    table = cli_run.render_table(r)
+    assert "insights (over the last 1 s):" in table
+    assert "CPU costs scaled by 0.80" in table

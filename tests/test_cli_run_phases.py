@@ -16,7 +16,7 @@ import pytest
 
 from asgiscope.server.load.spec import LoadSpec
 from asgiscope.server.scenario import Scenario
-from asgiscope.server.theory import predict
+from asgiscope.server.theory import Costs, predict
 
 # CPU work: one worker serves ~190 req/s, two ~2x that on two cores (the issue's own example).
 LOAD = ("--endpoint", "cpu/async", "--ms", "5", "--users", "8")
@@ -58,11 +58,12 @@ def test_with_the_default_churn_a_worker_added_live_serves_its_share() -> None:
     assert new["share"] >= 0.25, after["workers"]
     cores = os.cpu_count() or 1
     load = LoadSpec(endpoint="cpu/async", ms=5, users=8)
+    costs = Costs().at_speed(r["predicted"]["cpu_speed"])  # the Lab's costs, scaled to this machine
     assert after["predicted_rps"] == pytest.approx(
-        predict(Scenario(workers=2), load, cores=cores).throughput_rps, abs=0.01
+        predict(Scenario(workers=2), load, cores=cores, costs=costs).throughput_rps, abs=0.01
     )
     assert before["predicted_rps"] == pytest.approx(
-        predict(Scenario(workers=1), load, cores=cores).throughput_rps, abs=0.01
+        predict(Scenario(workers=1), load, cores=cores, costs=costs).throughput_rps, abs=0.01
     )
     if cores >= 2:
         assert after["predicted_rps"] > 1.5 * before["predicted_rps"]

@@ -93,6 +93,7 @@ def assemble(m: Metrics, procs: ProcSampler, now: float, s: LabFacts) -> Snapsho
         workers=tuple(workers),
         warm=s.warm,
         failures=s.failures,
+        window_s=m.window_s,
     )
     bound = client_bound(figures)
     if s.state not in ("idle", "stopped") and m.series.due(s.t):
@@ -119,6 +120,7 @@ def assemble(m: Metrics, procs: ProcSampler, now: float, s: LabFacts) -> Snapsho
         load_running=s.load_on,
         url=s.url,
         client_rps=client.rps,
+        window_s=m.window_s,
         latency=client.latency,
         latency_total=client.latency_total,
         requests=client.requests,

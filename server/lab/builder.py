@@ -12,7 +12,7 @@ from asgiscope.server.launch.tree import ServerTree, TreeInfo
 from asgiscope.server.load.spec import LoadSpec
 from asgiscope.server.scenario import Scenario
 from asgiscope.server.supervision import GUNICORN_TIMEOUT_S
-from asgiscope.server.theory import Prediction, predict
+from asgiscope.server.theory import Costs, Prediction, predict
 
 INFO_REFRESH_S = 1.0
 WARM_WINDOWS = 1.5  # the load is "warm" once it has run this many metric windows unchanged
@@ -39,7 +39,9 @@ class SnapshotBuilder:
         self._info: TreeInfo | None = None
         self._info_key: tuple[ServerTree, int] | None = None
         self._info_at = 0.0
-        self._prediction_key: tuple[Scenario, LoadSpec] | None = None
+        # Scaled to this machine's speed when the Lab starts (calibrate.py): until then, as measured.
+        self.costs = Costs()
+        self._prediction_key: tuple[Scenario, LoadSpec, Costs] | None = None
         self._prediction: Prediction | None = None
 
     def build(self, now: float, scenario: Scenario, load: LoadSpec, steady_since: float) -> Snapshot:
@@ -89,10 +91,14 @@ class SnapshotBuilder:
         return self._info
 
     def _predict(self, scenario: Scenario, load: LoadSpec) -> Prediction:
-        key = (scenario, load)
+        key = (scenario, load, self.costs)
         if key != self._prediction_key or self._prediction is None:
             self._prediction = predict(
-                scenario, load, cores=self._cores, gunicorn_timeout_s=self._gunicorn_timeout_s
+                scenario,
+                load,
+                cores=self._cores,
+                costs=self.costs,
+                gunicorn_timeout_s=self._gunicorn_timeout_s,
             )
             self._prediction_key = key
         return self._prediction

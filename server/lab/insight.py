@@ -31,6 +31,7 @@ class Figures:
     prediction: Prediction | None
     workers: tuple[WorkerStats, ...]
     warm: bool  # the load has run long enough (> one window) for rates to mean something
+    window_s: float = 1.0  # the rates above are over the last this many seconds, not the whole run
     failures: tuple[TreeEvent, ...] = ()  # what died since the load was turned on, oldest first
 
     @property
@@ -58,6 +59,11 @@ def client_bound(f: Figures) -> ClientBound | None:
     return None
 
 
+def last_window(window_s: float) -> str:
+    """What a rate of the Snapshot is over, named wherever it is shown beside a whole-run average."""
+    return f"Last {window_s:g} s"
+
+
 def _pct(x: float) -> str:
     return f"{x * 100:.0f}%" if math.isfinite(x) else "n/a"
 
@@ -76,8 +82,8 @@ def insights(f: Figures, bound: ClientBound | None) -> tuple[str, ...]:
     if p is not None and f.warm:
         ratio = f.client_rps / p.throughput_rps if p.throughput_rps > 0 else math.nan
         lines.append(
-            f"Measured {f.client_rps:,.0f} req/s vs predicted {p.throughput_rps:,.0f} ({_pct(ratio)}). "
-            f"Limit: {p.explanation}."
+            f"{last_window(f.window_s)}: measured {f.client_rps:,.0f} req/s vs predicted "
+            f"{p.throughput_rps:,.0f} ({_pct(ratio)}). Limit: {p.explanation}."
         )
         if ratio < 0.85 and bound is None:
             lines.append(_idle_below(f) or _why_below(f))
@@ -225,3 +231,21 @@ def _worker_notes(f: Figures) -> list[str]:
     if waiting:
         lines.append(f"{waiting:,} requests wait for a threadpool token: more tokens (or async) would help.")
     return lines
+
+
+def telemetry_warning(lost: int, rejected: int, datagrams: int) -> str | None:
+    """Lost datagrams are our workers' records that never arrived: server-side counts miss them.
+    Rejected ones failed the session token or the wire format, so they came from no worker of this
+    session and are left out of every figure: they change nothing but are worth knowing about."""
+    parts: list[str] = []
+    if lost:
+        parts.append(
+            f"{lost:,} datagrams lost (of {datagrams + lost:,} sent): "
+            "server-side numbers undercount by their requests"
+        )
+    if rejected:
+        parts.append(
+            f"{rejected:,} datagrams rejected (they failed the token or format check, so they are not "
+            "this session's workers' records: ignored, no figure changes)"
+        )
+    return "Telemetry: " + "; ".join(parts) + "." if parts else None

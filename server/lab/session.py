@@ -14,6 +14,7 @@ import os
 import secrets
 import time
 
+from asgiscope.server.calibrate import speed_factor
 from asgiscope.server.lab.builder import SnapshotBuilder
 from asgiscope.server.lab.journal import LOAD_FIELDS, SCENARIO_FIELDS, Journal, describe_change
 from asgiscope.server.lab.metrics import Metrics
@@ -24,6 +25,7 @@ from asgiscope.server.launch.tree import LaunchError
 from asgiscope.server.load.spec import LoadSpec
 from asgiscope.server.scenario import Scenario
 from asgiscope.server.supervision import gunicorn_timeout_s as gunicorn_timeout
+from asgiscope.server.theory import Costs
 
 # Tick period with the load off: the GUI polls at 5 Hz then, and a tick costs ~1-2 % of a core at 20 Hz.
 IDLE_TICK_S = 0.2
@@ -90,6 +92,8 @@ class Lab:
         self._journal.set_state(
             "starting", f"starting {self.scenario.server} with {self.scenario.workers} workers"
         )
+        # Before any load: how fast this machine runs Python now scales the theory's CPU costs (~0.1 s).
+        self._builder.costs = Costs().at_speed(speed_factor())
         self._rig.start_collector()
         try:
             await self._rig.start_tree(self.scenario)

@@ -127,7 +127,8 @@ class Snapshot:
     load_running: bool
     url: str  # "http://127.0.0.1:PORT" or "" before the server is up
     # measured, client side
-    client_rps: float = 0.0
+    client_rps: float = 0.0  # over the last window_s seconds
+    window_s: float = 1.0  # what client_rps, server_rps and latency are over (not the whole run)
     latency: Latency = field(default_factory=Latency)  # over the last window (1-2 s)
     latency_total: Latency = field(default_factory=Latency)  # since the load started
     requests: int = 0  # client-side responses since the load started

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from asgiscope.server.lab.insight import Figures, client_bound, insights
+from asgiscope.server.lab.insight import Figures, client_bound, insights, telemetry_warning
 from asgiscope.server.lab.snapshot import WorkerStats
 from asgiscope.server.load.spec import LoadSpec
 from asgiscope.server.theory import Prediction
@@ -43,7 +43,7 @@ def test_no_load_says_so_and_what_to_expect() -> None:
 
 def test_on_target_is_one_line_of_measured_against_predicted() -> None:
     assert say(figures()) == (
-        "Measured 980 req/s vs predicted 1,000 (98%). Limit: 100 users each wait 100 ms.",
+        "Last 1 s: measured 980 req/s vs predicted 1,000 (98%). Limit: 100 users each wait 100 ms.",
     )
 
 
@@ -55,7 +55,7 @@ def test_before_one_window_has_passed_it_only_warms_up() -> None:
 
 def test_well_below_prediction_says_why_by_endpoint() -> None:
     lines = say(figures(client_rps=500.0, load=LoadSpec(endpoint="cpu/sync", ms=10, users=100)))
-    assert lines[0].startswith("Measured 500 req/s vs predicted 1,000 (50%)")
+    assert lines[0].startswith("Last 1 s: measured 500 req/s vs predicted 1,000 (50%)")
     assert "GIL" in lines[1]
     assert "parsing and routing" in say(figures(client_rps=500.0, load=LoadSpec(endpoint="hello")))[1]
 
@@ -146,3 +146,23 @@ def test_a_busy_worker_beside_a_light_one_is_still_uneven_accept() -> None:
 def test_below_prediction_with_every_worker_serving_keeps_the_endpoint_reason() -> None:
     lines = say(figures(client_rps=500.0, load=LoadSpec(endpoint="cpu/async", ms=10, users=100)))
     assert "GIL" in lines[1]
+
+
+def test_the_measured_rate_names_the_window_it_is_over() -> None:
+    # A window's rate quoted beside a whole-run average must say which it is.
+    assert say(figures(window_s=2.0))[0].startswith("Last 2 s: measured 980 req/s")
+
+
+def test_lost_telemetry_undercounts_and_rejected_telemetry_changes_nothing() -> None:
+    assert telemetry_warning(0, 0, 1424) is None
+    lost = telemetry_warning(12, 0, 1412)
+    assert (
+        lost
+        == "Telemetry: 12 datagrams lost (of 1,424 sent): server-side numbers undercount by their requests."
+    )
+    rejected = telemetry_warning(0, 19267, 1424)
+    assert rejected is not None
+    assert "19,267 datagrams rejected" in rejected and "no figure changes" in rejected
+    assert "undercount" not in rejected
+    both = telemetry_warning(3, 5, 100)
+    assert both is not None and "undercount" in both and "no figure changes" in both

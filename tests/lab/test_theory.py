@@ -1,10 +1,11 @@
 import math
+from dataclasses import replace
 
 import pytest
 
 from asgiscope.server.load.spec import LoadSpec
 from asgiscope.server.scenario import Scenario
-from asgiscope.server.theory import mva, predict
+from asgiscope.server.theory import Costs, Cpu, mva, predict
 
 
 def test_async_io_is_users_over_service_time() -> None:
@@ -74,10 +75,79 @@ def test_client_ceiling_binds_when_given() -> None:
 
 def test_a_slow_client_engine_is_predicted_to_bind() -> None:
     load = LoadSpec(endpoint="io/async", ms=100, users=2000)
-    httpx = predict(Scenario(workers=4), load.with_changes(engine="httpx"), cores=2)
-    raw = predict(Scenario(workers=4), load.with_changes(engine="raw"), cores=2)
-    assert httpx.limit == "client" and httpx.throughput_rps < 1500
+    costs = hand_costs(client={"raw": Cpu(30e-6), "aiohttp": Cpu(90e-6), "httpx": Cpu(500e-6, 300e-6)})
+    httpx = predict(Scenario(workers=4), load.with_changes(engine="httpx"), cores=2, costs=costs)
+    raw = predict(Scenario(workers=4), load.with_changes(engine="raw"), cores=2, costs=costs)
+    # The load process saturates when it never sleeps: at 1 / busy, not 1 / (busy + wake).
+    assert httpx.limit == "client" and httpx.throughput_rps == pytest.approx(2000)
     assert raw.limit == "cores" and raw.throughput_rps > httpx.throughput_rps * 3
+
+
+def hand_costs(**changes: object) -> Costs:
+    """Round numbers: 100 µs per request in a worker, 50 in the load process, none in the Lab."""
+    base = Costs(
+        server={"h11": Cpu(100e-6), "httptools": Cpu(60e-6)},
+        endpoint=dict.fromkeys(
+            ("hello", "io/async", "io/sync", "io/blocking", "cpu/async", "cpu/sync"), Cpu(0.0)
+        ),
+        client={"raw": Cpu(50e-6), "aiohttp": Cpu(90e-6), "httpx": Cpu(500e-6)},
+        open_loop_extra=Cpu(0.0),
+        lab=Cpu(0.0),
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def test_cpu_per_request_falls_from_busy_plus_wake_to_busy_as_the_rate_rises() -> None:
+    cpu = Cpu(busy=100e-6, wake=50e-6)
+    assert cpu.at(0.0) == cpu.queued(0.0) == pytest.approx(150e-6)  # every request wakes the process
+    assert cpu.queued(1.0) == pytest.approx(125e-6)  # one waiting: half the requests find it awake
+    assert cpu.queued(1e6) == pytest.approx(100e-6, rel=1e-3)
+    rates = [0.0, 1000.0, 3000.0, 6000.0, 10_000.0]
+    costs = [cpu.at(x) for x in rates]
+    assert costs == sorted(costs, reverse=True)
+    assert cpu.at(10_000.0) == pytest.approx(100e-6)  # at 1 / busy it never sleeps: busy alone
+    assert Cpu(100e-6).at(5000.0) == 100e-6  # no wake part: the same at every rate
+    assert cpu + Cpu(10e-6, 5e-6) == Cpu(110e-6, 55e-6)
+
+
+def test_the_cores_bound_with_hand_given_costs() -> None:
+    # 2 workers x 100 µs + 50 µs in the load process: 150 µs of CPU per request on 2 cores.
+    p = predict(Scenario(workers=2), LoadSpec(endpoint="hello", users=2000), cores=2, costs=hand_costs())
+    assert p.limit == "cores"
+    assert p.throughput_rps == pytest.approx(2 / 150e-6, rel=0.01)
+    assert p.latency_ms == pytest.approx(2000 / (2 / 150e-6) * 1000, rel=0.01)
+
+
+def test_the_wake_part_lowers_a_few_users_rate_but_not_the_saturated_one() -> None:
+    load = LoadSpec(endpoint="hello", users=1)
+    plain = hand_costs()
+    waking = hand_costs(server={"h11": Cpu(100e-6, 100e-6), "httptools": Cpu(60e-6)})
+    one, one_waking = (predict(Scenario(workers=2), load, cores=2, costs=c) for c in (plain, waking))
+    # One user: every request wakes the worker: 100 µs more than 0.15 ms round trip + 150 µs of CPU.
+    assert one.throughput_rps == pytest.approx(1 / (0.15e-3 + 150e-6))
+    assert one_waking.throughput_rps == pytest.approx(1 / (0.15e-3 + 250e-6))
+    many = load.with_changes(users=2000)
+    sat, sat_waking = (predict(Scenario(workers=2), many, cores=2, costs=c) for c in (plain, waking))
+    # 2,000 users keep every process busy: the wake-ups are shared by so many requests they vanish.
+    assert sat_waking.throughput_rps == pytest.approx(sat.throughput_rps, rel=0.03)
+    assert sat_waking.throughput_rps < sat.throughput_rps
+
+
+def test_a_machine_twice_as_fast_predicts_twice_the_cpu_bound_rate() -> None:
+    load = LoadSpec(endpoint="hello", users=2000)
+    here = predict(Scenario(workers=2), load, cores=2, costs=hand_costs())
+    fast = predict(Scenario(workers=2), load, cores=2, costs=hand_costs().at_speed(0.5))
+    assert fast.throughput_rps == pytest.approx(2 * here.throughput_rps, rel=0.01)
+    assert (here.cpu_speed, fast.cpu_speed) == (1.0, 0.5)
+    # Scaling is from the reference, not compounded: back to 1.0 is where it started.
+    assert hand_costs().at_speed(0.5).at_speed(1.0) == hand_costs()
+
+
+def test_handler_time_is_not_scaled_by_the_machine_speed() -> None:
+    # I/O waits are wall time: a faster CPU leaves 100 users x 100 ms at ~1,000 req/s.
+    load = LoadSpec(endpoint="io/async", ms=100, users=100)
+    fast = predict(Scenario(workers=1), load, cores=2, costs=Costs().at_speed(0.5))
+    assert fast.limit == "users" and fast.throughput_rps == pytest.approx(1000, rel=0.02)
 
 
 def test_mva_bends_below_both_asymptotes_near_the_knee() -> None:
@@ -88,6 +158,13 @@ def test_mva_bends_below_both_asymptotes_near_the_knee() -> None:
     assert mva(1000, 0.1, 0.001, 1) == pytest.approx(1000, rel=0.001)
     # two cores: same demand, twice the ceiling
     assert mva(2000, 0.1, 0.001, 2) == pytest.approx(2000, rel=0.01)
+
+
+def test_mva_with_a_demand_that_falls_with_throughput_reaches_the_lower_demands_ceiling() -> None:
+    # 2 ms per request when idle, 1 ms when busy: the ceiling is set by the busy demand.
+    demand = Cpu(busy=0.001, wake=0.001).queued
+    assert mva(1, 0.1, 0.002, 1, demand_at=demand) == pytest.approx(1 / 0.102)
+    assert mva(2000, 0.1, 0.002, 1, demand_at=demand) == pytest.approx(1000, rel=0.02)
 
 
 def test_cpu_cost_of_the_parser_shows_in_the_ceiling() -> None:
