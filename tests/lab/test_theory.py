@@ -84,7 +84,8 @@ def test_a_slow_client_engine_is_predicted_to_bind() -> None:
 
 
 def hand_costs(**changes: object) -> Costs:
-    """Round numbers: 100 µs per request in a worker, 50 in the load process, none in the Lab."""
+    """Round numbers: 100 µs per request in a worker, 50 in the load process, none in the Lab, and
+    connects free (their cost has tests of its own)."""
     base = Costs(
         server={"h11": Cpu(100e-6), "httptools": Cpu(60e-6)},
         endpoint=dict.fromkeys(
@@ -93,6 +94,8 @@ def hand_costs(**changes: object) -> Costs:
         client={"raw": Cpu(50e-6), "aiohttp": Cpu(90e-6), "httpx": Cpu(500e-6)},
         open_loop_extra=Cpu(0.0),
         lab=Cpu(0.0),
+        connect_server_s=0.0,
+        connect_client=dict.fromkeys(("raw", "aiohttp", "httpx"), 0.0),
     )
     return replace(base, **changes)  # type: ignore[arg-type]
 
