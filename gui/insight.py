@@ -8,6 +8,7 @@ loss and errors. The sentences themselves come from the Lab (``snapshot.insights
 from __future__ import annotations
 
 import math
+import time
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
@@ -30,6 +31,9 @@ def _num(value: float, unit: str = "", digits: int = 0) -> str:
     if value is None or math.isnan(value):
         return "\u2013"
     return f"{value:,.{digits}f}{unit}"
+
+
+SHRINK_AFTER_S = 3.0  # the bar gives back a line only after the text has not needed it this long
 
 
 class Stat(QWidget):
@@ -94,12 +98,14 @@ class InsightBar(QFrame):
         self.setFixedHeight(self._base_height)
         self._shown: tuple[str, ...] = ()  # the texts on screen (see _texts)
         self._fitted_width = -1  # the width _fit last saw
+        self._roomy_since: float | None = None  # since when the text has needed a line less
 
     def _fit(self) -> None:
         """Room for all the text as wrapped at the current width, never less than the base height.
 
-        The height changes only when the text needs a line more, or a line less: each change
-        re-lays-out the plots below once (~25 ms), not on every new number in the text.
+        The height changes only when the text needs a line more, or a line less for SHRINK_AFTER_S: each
+        change re-lays-out and repaints every plot below (~25 ms), and a line that comes and goes with
+        the numbers (a warning near its threshold) must not do that every few frames.
         """
         width = self.lines.width()
         if width <= 0 or not self.isVisible():
@@ -108,8 +114,18 @@ class InsightBar(QFrame):
         needed = sum(label.heightForWidth(width) for label in labels)
         needed += self._words.spacing() * max(len(labels) - 1, 0) + 16
         target = max(self._base_height, needed)
-        if target > self.height() or target < self.height() - self.fontMetrics().lineSpacing():
+        if target > self.height():
             self.setFixedHeight(target)
+            self._roomy_since = None
+        elif target < self.height() - self.fontMetrics().lineSpacing():
+            now = time.monotonic()
+            if self._roomy_since is None:
+                self._roomy_since = now
+            if now - self._roomy_since >= SHRINK_AFTER_S:
+                self.setFixedHeight(target)
+                self._roomy_since = None
+        else:
+            self._roomy_since = None
 
     def show_snapshot(self, snap: Snapshot) -> bool:
         """Show what ``snap`` says; returns whether any text changed. Unchanged text is not set again:
@@ -117,6 +133,8 @@ class InsightBar(QFrame):
         texts = _texts(snap)
         width = self.lines.width()
         if texts == self._shown and width == self._fitted_width:
+            if self._roomy_since is not None:
+                self._fit()  # a line no longer needed is given back once it has stayed unneeded
             return False
         changed = texts != self._shown
         self._shown, self._fitted_width = texts, width

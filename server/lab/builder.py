@@ -15,6 +15,7 @@ from asgiscope.server.supervision import GUNICORN_TIMEOUT_S
 from asgiscope.server.theory import Costs, Prediction, predict
 
 INFO_REFRESH_S = 1.0
+IDLE_INFO_REFRESH_S = 5.0  # with the load off the backstop matters less; worker events still refresh at once
 WARM_WINDOWS = 1.5  # the load is "warm" once it has run this many metric windows unchanged
 
 
@@ -61,7 +62,7 @@ class SnapshotBuilder:
                 load_on=load.running,
                 warm=load.running and now - steady_since > WARM_WINDOWS * self._metrics.window_s,
                 url=rig.url,
-                info=self._tree_info(now),
+                info=self._tree_info(now, load.running),
                 load_pid=rig.load_proc.pid if rig.load_proc is not None else None,
                 telemetry=(
                     Telemetry(
@@ -78,7 +79,7 @@ class SnapshotBuilder:
             ),
         )
 
-    def _tree_info(self, now: float) -> TreeInfo | None:
+    def _tree_info(self, now: float, load_on: bool) -> TreeInfo | None:
         # Listing the master's children walks all of /proc (~15 ms here): refresh it when the tree is
         # new or something happened to it (the master reports each worker start and exit), or once a
         # second as a backstop, not on every frame.
@@ -86,7 +87,8 @@ class SnapshotBuilder:
         if tree is None:
             return None
         key = (tree, self._journal.logged)
-        if self._info is None or key != self._info_key or now - self._info_at >= INFO_REFRESH_S:
+        refresh_s = INFO_REFRESH_S if load_on else IDLE_INFO_REFRESH_S
+        if self._info is None or key != self._info_key or now - self._info_at >= refresh_s:
             self._info, self._info_key, self._info_at = tree.info(), key, now
         return self._info
 
