@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 
 import psutil
-from quiet import Others, boost, wait_for_quiet
+from quiet import Others, boost, cpu_seconds, wait_for_quiet
 
 from asgiscope.server.calibrate import work_seconds
 from asgiscope.server.lab.session import Lab
@@ -38,17 +38,6 @@ class Cost:
     others: float  # cores other processes used meanwhile
 
 
-def _cpu(pids: list[int]) -> float:
-    total = 0.0
-    for pid in pids:
-        try:
-            t = psutil.Process(pid).cpu_times()
-            total += t.user + t.system
-        except psutil.Error:
-            continue
-    return total
-
-
 async def measure(
     scenario: Scenario, load: LoadSpec, warmup: float, duration: float, priority: bool = False
 ) -> Cost:
@@ -62,12 +51,12 @@ async def measure(
         first = lab.snapshot()
         workers = [w.pid for w in first.workers if w.alive]
         loaders = [p.pid for p in first.processes if p.role == "load"]
-        w0, l0, m0, t0 = _cpu(workers), _cpu(loaders), me.cpu_times(), time.monotonic()
+        w0, l0, m0, t0 = cpu_seconds(workers), cpu_seconds(loaders), me.cpu_times(), time.monotonic()
         others = Others([p.pid for p in first.processes])
         await asyncio.sleep(duration)
         busy = others.cores()
         last = lab.snapshot()
-        w1, l1, m1, t1 = _cpu(workers), _cpu(loaders), me.cpu_times(), time.monotonic()
+        w1, l1, m1, t1 = cpu_seconds(workers), cpu_seconds(loaders), me.cpu_times(), time.monotonic()
     served = max(1, last.server_requests - first.server_requests)
     answered = max(1, last.requests - first.requests)
     mine = (m1.user + m1.system) - (m0.user + m0.system)

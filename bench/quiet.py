@@ -18,7 +18,7 @@ def _busy_s() -> float:
     return float(sum(t)) - t.idle - getattr(t, "iowait", 0.0)
 
 
-def _cpu_s(pids: list[int]) -> float:
+def cpu_seconds(pids: list[int]) -> float:
     total = 0.0
     for pid in pids:
         try:
@@ -36,11 +36,11 @@ class Others:
         self.pids = pids
         self._t = time.monotonic()
         self._busy = _busy_s()
-        self._ours = _cpu_s(pids)
+        self._ours = cpu_seconds(pids)
 
     def cores(self) -> float:
         dt = max(time.monotonic() - self._t, 1e-3)
-        return max(0.0, (_busy_s() - self._busy) - (_cpu_s(self.pids) - self._ours)) / dt
+        return max(0.0, (_busy_s() - self._busy) - (cpu_seconds(self.pids) - self._ours)) / dt
 
 
 async def wait_for_quiet(threshold_cores: float, max_wait_s: float = 120.0) -> float:

@@ -14,6 +14,7 @@ import pytest
 from asgiscope.server import protocol
 from asgiscope.server.demo.emitter import MAX_AGE_NS, Emitter
 from asgiscope.server.lab.collector import RCVBUF, Collector, CollectorStats, SequenceTracker
+from tests.waiting import wait_for
 
 TOKEN = secrets.token_bytes(protocol.TOKEN_BYTES)
 
@@ -26,13 +27,6 @@ def datagram(seq: int, *, pid: int = 4242, token: bytes = TOKEN, count: int = 2)
         for i in range(count)
     )
     return protocol.encode(token, pid, seq, records, count)
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.005)
 
 
 @pytest.fixture

@@ -29,6 +29,7 @@ from asgiscope.server.lab.plausible import CLOCK_SLACK_NS, MAX_SEQ_GAP, PID_MAX,
 from asgiscope.server.lab.session import Lab
 from asgiscope.server.load.spec import LoadSpec
 from asgiscope.server.scenario import Scenario
+from tests.waiting import wait_for
 
 # ---- bad flags --------------------------------------------------------------------------------------
 
@@ -130,13 +131,6 @@ def pool(t_ns: int, tokens: int, borrowed: int, waiting: int) -> tuple[int, ...]
 def datagram(seq: int, records: list[tuple[int, ...]], *, pid: int = PID, token: bytes = TOKEN) -> bytes:
     packed = b"".join(protocol.RECORD.pack(*r) for r in records)
     return protocol.encode(token, pid, seq, packed, len(records))
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.005)
 
 
 @pytest.fixture
