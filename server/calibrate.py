@@ -55,15 +55,17 @@ def work_seconds(rounds: int = 25) -> float:
     return best / 1e9
 
 
-def speed_factor(rounds: int = 25, tries: int = 2) -> float:
+def speed_factor(rounds: int = 25, tries: int = 6, gap_s: float = 0.05) -> float:
     """CPU time here per CPU second on the reference machine (0.5: this machine is twice as fast).
 
-    The best of ``tries`` scores a little apart (~0.1 s in all): one in ~20 read 1.7x the usual on the
-    shared reference VM, a stretch when its core was elsewhere."""
+    The best of ``tries`` scores ``gap_s`` apart (~0.4 s in all). On the shared reference VM whole
+    stretches of ~0.1 s read 1.4-1.7x the usual (measured: 5 Lab starts in 14 back to back, while the
+    costs they scaled did not change): two tries 10 ms apart often fell in one such stretch, and every
+    prediction of that session was off by as much."""
     best = float("inf")
     for i in range(tries):
         if i:
-            time.sleep(0.01)
+            time.sleep(gap_s)
         best = min(best, work_seconds(rounds))
     factor = best / REFERENCE_WORK_S
     low, high = BELIEVED

@@ -92,8 +92,9 @@ class Lab:
         self._journal.set_state(
             "starting", f"starting {self.scenario.server} with {self.scenario.workers} workers"
         )
-        # Before any load: how fast this machine runs Python now scales the theory's CPU costs (~0.1 s).
-        self._builder.costs = Costs().at_speed(speed_factor())
+        # Before any load: how fast this machine runs Python now scales the theory's CPU costs. In a
+        # thread, so the window stays live; before the servers start, so nothing of ours competes.
+        self._builder.costs = Costs().at_speed(await asyncio.to_thread(speed_factor))
         self._rig.start_collector()
         try:
             await self._rig.start_tree(self.scenario)
