@@ -19,11 +19,14 @@ from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
 
 from asgiscope.gui.pacing import Pacer, Sample
 from asgiscope.gui.theme import Colors
+from asgiscope.gui.yrange import next_top
 from asgiscope.server.lab.snapshot import Snapshot
 from asgiscope.server.limits import PLOT_WINDOW_S
 
 WINDOW_S = PLOT_WINDOW_S
 LEFT_AXIS_PX = 56
+# The least y-axis top per time plot: an idle plot keeps a readable scale (CPU: a whole core).
+Y_FLOORS = {"throughput": 10.0, "latency": 10.0, "cpu": 100.0, "lag": 10.0}
 MARKER_ROWS = (0.95, 0.85, 0.75, 0.65, 0.55)  # label heights, as fractions of the plot
 
 
@@ -109,8 +112,6 @@ class PlotsPanel(QWidget):
             # one entry per process: two columns keep the legend off most of the plot
             plot.legend.setColumnCount(2)
             plot.legend.setLabelTextSize("8pt")
-        self.cpu.setYRange(0, 100)
-        self.cpu.enableAutoRange(axis="y", enable=True)
         # markers: one labelled vertical line per plot and marker, keyed by (t, label)
         self.markers: dict[tuple[float, str], list[pg.InfiniteLine]] = {}
         self._share_pids: tuple[int, ...] = ()
@@ -122,6 +123,13 @@ class PlotsPanel(QWidget):
             "lag": self._show_lag,
         }
         self._pacer = Pacer(self._draws)
+        self._time_plots = {
+            "throughput": self.throughput,
+            "latency": self.latency,
+            "cpu": self.cpu,
+            "lag": self.lag,
+        }
+        self._y_tops: dict[str, float] = {}
         self._sample: Sample | None = None  # of the snapshot being drawn
         self._drawn: dict[str, object] = {}  # per plot: what it shows now (see _unchanged)
 
@@ -157,7 +165,7 @@ class PlotsPanel(QWidget):
         plot.setMouseEnabled(x=False, y=False)
         plot.setXRange(-self._window_s, 0, padding=0)
         plot.setLabel("bottom", "seconds ago", color=self._colors.dim)
-        plot.enableAutoRange(axis="y", enable=True)
+        plot.enableAutoRange(axis="y", enable=False)  # see gui/yrange.py: a round top that rarely moves
         return plot
 
     @property
@@ -194,8 +202,29 @@ class PlotsPanel(QWidget):
         drawn = 0
         while self._pacer.stale and (budget is None or drawn < budget):
             # a plot with nothing new to show costs no budget: the next one gets the frame
-            drawn += self._draws[self._pacer.take(sample, snap.t)](snap)
+            name = self._pacer.take(sample, snap.t)
+            if self._draws[name](snap):
+                drawn += 1
+                self._fit_y(name)
         return drawn > 0
+
+    def _fit_y(self, name: str) -> None:
+        """Set a time plot's y range from what its curves hold, to a round top that rarely moves."""
+        plot = self._time_plots.get(name)
+        if plot is None:
+            return
+        peak = 0.0
+        for item in plot.listDataItems():
+            ys = item.yData
+            if ys is not None and len(ys) and item.isVisible():
+                with np.errstate(all="ignore"):
+                    top = float(np.nanmax(ys)) if not np.all(np.isnan(ys)) else 0.0
+                peak = max(peak, top)
+        current = self._y_tops.get(name)
+        top = next_top(current, peak, Y_FLOORS.get(name, 1.0))
+        if top != current:
+            self._y_tops[name] = top
+            plot.setYRange(0, top, padding=0)
 
     def _pixel_s(self, name: str) -> float:
         """Seconds of scrolling that move plot ``name`` by one pixel (0: it does not scroll)."""
