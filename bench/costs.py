@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 
 import psutil
-from quiet import Others, boost, cpu_seconds, wait_for_quiet
+from quiet import Others, boost, cpu_seconds, start_load, wait_for_quiet
 
 from asgiscope.server.calibrate import work_seconds
 from asgiscope.server.lab.session import Lab
@@ -43,10 +43,7 @@ async def measure(
 ) -> Cost:
     me = psutil.Process()
     async with Lab(scenario, load) as lab:
-        await lab.start_load()
-        if priority:
-            await asyncio.sleep(0.2)  # a tick: the snapshot names the load process
-            boost([p.pid for p in lab.snapshot().processes if p.role in ("master", "gui", "load")])
+        await start_load(lab, priority)
         await asyncio.sleep(warmup)
         first = lab.snapshot()
         workers = [w.pid for w in first.workers if w.alive]

@@ -12,7 +12,7 @@ import argparse
 import asyncio
 import os
 
-from quiet import Others, boost, wait_for_quiet
+from quiet import Others, boost, start_load, wait_for_quiet
 
 from asgiscope.server.lab.session import Lab
 from asgiscope.server.load.spec import LoadSpec
@@ -51,10 +51,7 @@ async def measure(
 ) -> tuple[float, float, float, float]:
     """Measured and predicted req/s, the speed factor, and the cores other processes used meanwhile."""
     async with Lab(scenario, load) as lab:
-        await lab.start_load()
-        if priority:
-            await asyncio.sleep(0.2)  # a tick: the snapshot names the load process
-            boost([p.pid for p in lab.snapshot().processes if p.role in ("master", "gui", "load")])
+        await start_load(lab, priority)
         await asyncio.sleep(warmup)
         first = lab.snapshot()
         others = Others([p.pid for p in first.processes])
