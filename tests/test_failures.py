@@ -24,6 +24,7 @@ from asgiscope.server.launch import proctree
 from asgiscope.server.load.spec import LoadSpec
 from asgiscope.server.scenario import Scenario, ServerKind
 from asgiscope.server.supervision import GUNICORN_TIMEOUT_ENV
+from tests.serve_proc import serve
 
 RUN = [sys.executable, "-m", "asgiscope.server.cli_run"]
 FIND_TIMEOUT_S = 60.0
@@ -198,24 +199,11 @@ def test_a_killed_load_generator_is_respawned_and_told() -> None:
 
 
 def test_serve_says_how_its_master_died() -> None:
-    serve = subprocess.Popen(
-        [sys.executable, "-m", "asgiscope.server.serve", "--port", "0", "--workers", "1"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert serve.stdout is not None
-        lines = [serve.stdout.readline() for _ in range(3)]
-        master = int(lines[1].removeprefix("master pid "))
-        workers = [int(p) for p in lines[2].removeprefix("worker pids ").split()]
-        os.kill(master, signal.SIGKILL)
-        _, err = serve.communicate(timeout=30)
-    finally:
-        if serve.poll() is None:
-            serve.kill()
-            serve.wait()
-    assert serve.returncode == 1
+    with serve("--workers", "1") as run:
+        os.kill(run.master, signal.SIGKILL)
+        _, err = run.proc.communicate(timeout=30)
+    master, workers = run.master, run.workers
+    assert run.proc.returncode == 1
     said = err.strip().splitlines()
     assert said[-1] == (
         f"asgiscope serve: the server exited: master pid {master}, killed by SIGKILL, "

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import re
 import signal
-import subprocess
-import sys
 
 import httpx
 import pytest
@@ -14,6 +11,7 @@ import pytest
 from asgiscope.server.launch.proctree import wait_gone
 from asgiscope.server.scenario import Scenario
 from asgiscope.server.serve import add_scenario_arguments, main, scenario_from_args
+from tests.serve_proc import serve
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -55,39 +53,13 @@ def test_bad_flags_exit_2_with_the_reason(
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
 def test_serve_starts_answers_and_stops_cleanly(stop_signal: signal.Signals) -> None:
-    serve = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "asgiscope.server.serve",
-            "--port",
-            "0",
-            "--workers",
-            "2",
-            "--server",
-            "gunicorn",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert serve.stdout is not None
-        lines = [serve.stdout.readline() for _ in range(3)]
-        url = re.search(r"http://127\.0\.0\.1:\d+", lines[0])
-        assert url, lines
-        master = int(lines[1].removeprefix("master pid "))
-        workers = [int(p) for p in lines[2].removeprefix("worker pids ").split()]
-        assert len(workers) == 2
-        reply = httpx.get(f"{url.group()}/hello").json()
-        assert reply["pid"] in workers
+    with serve("--workers", "2", "--server", "gunicorn") as run:
+        assert len(run.workers) == 2
+        reply = httpx.get(f"{run.url}/hello").json()
+        assert reply["pid"] in run.workers
 
-        serve.send_signal(stop_signal)
-        out, err = serve.communicate(timeout=15)
-        assert serve.returncode == 0, err
+        run.proc.send_signal(stop_signal)
+        out, err = run.proc.communicate(timeout=15)
+        assert run.proc.returncode == 0, err
         assert "stopping" in out
-        assert wait_gone({master, *workers}, 3.0) == set()
-    finally:
-        if serve.poll() is None:
-            serve.kill()
-            serve.wait()
+        assert wait_gone({run.master, *run.workers}, 3.0) == set()
