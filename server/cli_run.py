@@ -200,6 +200,7 @@ def report(first: Snapshot, last: Snapshot, settled: Snapshot, no_load: bool) ->
             "explanation": p.explanation if p and not no_load else None,
             # CPU time here per CPU second where the costs were measured: they were scaled by it
             "cpu_speed": round(p.cpu_speed, 3) if p else None,
+            "others_cores": round(p.others_cores, 2) if p else None,
         },
         "workers": workers,
         # session seconds: the measurement ran from measured_from_s to measured_to_s
@@ -257,6 +258,10 @@ def render_table(r: dict[str, Any]) -> str:
         lines.append(f"binding limit: {p['limit']} — {p['explanation']}")
     if p["cpu_speed"] is not None:
         lines.append(f"CPU costs scaled by {p['cpu_speed']:.2f} (this machine's speed against the reference)")
+    if p.get("others_cores"):
+        lines.append(
+            f"Other processes used {p['others_cores']:.1f} cores meanwhile: the prediction leaves them out"
+        )
     lines.append("client-bound: " + (r["client_bound"] or "no"))
     lines.append(
         f"telemetry: {r['telemetry']['received']:,} records, {r['telemetry']['lost']} datagrams lost"

@@ -47,6 +47,8 @@ from asgiscope.server.load.spec import Endpoint, Engine, LoadSpec
 from asgiscope.server.scenario import HttpKind, Scenario
 from asgiscope.server.supervision import GUNICORN_TIMEOUT_S
 
+MIN_CORES_LEFT = 0.25  # however busy the machine, the scheduler gives our runnable processes some share
+
 Limit = Literal["users", "rate", "tokens", "workers", "cores", "loop", "client"]
 
 
@@ -57,6 +59,7 @@ class Prediction:
     limit: Limit  # the bound that binds
     explanation: str  # one plain sentence: "200 users share 2 workers x 40 tokens = 80 threads ..."
     cpu_speed: float = 1.0  # the costs were scaled by this: CPU time here per second on the reference
+    others_cores: float = 0.0  # cores the machine's other processes used, taken from ours
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,11 +85,18 @@ class Cpu:
     def scaled(self, factor: float) -> Cpu:
         return Cpu(self.busy * factor, self.wake * factor)
 
+    def grown(self, factor: float) -> Cpu:
+        """With ``busy`` multiplied (open connections make every request dearer; the wake-up is not)."""
+        return Cpu(self.busy * factor, self.wake)
+
 
 # Fitted by bench/costs.py on the reference machine (calibrate.REFERENCE_WORK_S), 2026-12-02: a 2-core
 # AMD EPYC VM shared with other sessions; the least of 5 runs per case (--priority, docs/benchmarks.md).
+# ``busy`` is with no connection open: the fits at 100-300 connections per process divided by
+# ``Costs.crowded`` there (h11 168 µs at 100 per worker, raw 38 µs at 300, httptools, aiohttp and httpx
+# alike); io/async's extra was refitted to the users sweep (bench/theory_accuracy.py --only sweep).
 def _server_costs() -> dict[HttpKind, Cpu]:
-    return {"h11": Cpu(168e-6, 17e-6), "httptools": Cpu(87e-6, 41e-6)}
+    return {"h11": Cpu(136e-6, 17e-6), "httptools": Cpu(70e-6, 41e-6)}
 
 
 def _endpoint_costs() -> dict[Endpoint, Cpu]:
@@ -94,7 +104,7 @@ def _endpoint_costs() -> dict[Endpoint, Cpu]:
     # (thread hand-off and GIL transfers both ways), the blocking sleep's syscall and GIL round trip.
     return {
         "hello": Cpu(0.0),
-        "io/async": Cpu(69e-6, 129e-6),
+        "io/async": Cpu(20e-6, 129e-6),
         "io/sync": Cpu(226e-6, 324e-6),
         "io/blocking": Cpu(185e-6),
         "cpu/async": Cpu(0.0),
@@ -103,7 +113,7 @@ def _endpoint_costs() -> dict[Endpoint, Cpu]:
 
 
 def _client_costs() -> dict[Engine, Cpu]:
-    return {"raw": Cpu(38e-6, 27e-6), "aiohttp": Cpu(76e-6, 76e-6), "httpx": Cpu(492e-6, 740e-6)}
+    return {"raw": Cpu(25e-6, 27e-6), "aiohttp": Cpu(50e-6, 76e-6), "httpx": Cpu(325e-6, 740e-6)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +136,20 @@ class Costs:
     connect_client: dict[Engine, float] = field(
         default_factory=lambda: {"raw": 70e-6, "aiohttp": 200e-6, "httpx": 730e-6}
     )
+    # CPU per request rises with the connections a process holds open: each has its protocol object,
+    # transport, buffers and parser state, and once their sum outgrows the caches every request misses
+    # more. Busy costs grow by ``conn_growth x n / (n + conn_half)`` with n connections per process
+    # (bench/costs.py: workers and the raw client both +35-60 % from 10 to 1,000-2,000 connections;
+    # the two constants fitted to the users sweep of bench/theory_accuracy.py).
+    conn_growth: float = 1.2
+    conn_half: float = 400.0
     speed: float = 1.0  # CPU time here per CPU second on the reference machine (calibrate.py)
+    others: float = 0.0  # cores other processes use (set by predict): they stretch our CPU time
+
+    def crowded(self, connections: float) -> float:
+        """How much dearer a busy request is with ``connections`` open in its process (1: none)."""
+        n = max(connections, 0.0)
+        return 1.0 + self.conn_growth * n / (n + self.conn_half)
 
     def at_speed(self, factor: float) -> Costs:
         """These costs on a machine whose CPU takes ``factor`` times as long (0.5: twice as fast)."""
@@ -201,9 +224,15 @@ def predict(
     costs: Costs | None = None,
     client_ceiling_rps: float | None = None,
     gunicorn_timeout_s: float = GUNICORN_TIMEOUT_S,
+    others: float | None = None,
 ) -> Prediction:
-    """Predicted throughput and latency, and the limit that binds, in words."""
+    """Predicted throughput and latency, and the limit that binds, in words. ``others``: the cores used
+    by every process outside the server tree and the load generator, as measured (the Lab's
+    ``OthersMeter``; the Lab's own process included, so its per-request cost is not counted twice);
+    they are not ours to use."""
     c = costs if costs is not None else Costs()
+    if others is not None:
+        c = replace(c, lab=Cpu(0.0), others=min(max(others, 0.0), cores - MIN_CORES_LEFT))
     # Connection churn: a share of requests opens a new connection, and that share grows with the
     # latency (one connect per life of a connection, churn.connects_per_request); the latency depends on
     # the throughput, so predict without connects first, then once more with the share that gives.
@@ -236,25 +265,35 @@ def _predict(
     slack = c.timer_slack_s if ep == "io/async" and s > 0 else 0.0
     busy = s + slack + c.round_trip_s
     cpu_bound = ep.startswith("cpu/")
+    # Open connections: every user holds one; an open loop about as many as it has in flight.
+    conns = min(load.max_in_flight, load.rate * busy) if open_loop else n
     # Connects (churn) are CPU spent whether or not the process sleeps: busy, not wake.
-    server = c.server_cpu(scenario, ep) + Cpu((s if cpu_bound else 0.0) + connects * c.connect_server_s)
-    client = c.client_cpu(load) + Cpu(connects * c.connect_client[load.engine])
+    server = c.server_cpu(scenario, ep).grown(c.crowded(conns / w)) + Cpu(
+        (s if cpu_bound else 0.0) + connects * c.connect_server_s
+    )
+    client = c.client_cpu(load).grown(c.crowded(conns)) + Cpu(connects * c.connect_client[load.engine])
 
     processes = (server, client, c.lab)
     busy_sum = server.busy + client.busy + c.lab.busy
+
+    # The cores other processes use are not ours: our CPU work takes cores / left as long in wall time
+    # (the scheduler shares every core; a lone process gets left / cores of one too).
+    left = cores - c.others
+    stretch = cores / left
 
     def queued_cpu(waiting: float) -> float:
         # ``waiting`` requests at the cores, each process's share in proportion to its CPU; a worker
         # holds its share of the server's.
         share = [waiting * p.busy / busy_sum for p in processes]
-        return server.queued(share[0] / w) + client.queued(share[1]) + c.lab.queued(share[2])
+        return stretch * (server.queued(share[0] / w) + client.queued(share[1]) + c.lab.queued(share[2]))
 
     def rate_cpu(x: float) -> float:
         return server.at(x / w) + client.at(x) + c.lab.at(x)
 
     # One worker runs on at most one core; all processes share the cores. A saturated process never
     # sleeps, so its bound is set by ``busy`` alone.
-    core_cap = min(w / server.busy, cores / busy_sum)
+    core_cap = min(w / (server.busy * stretch), left / busy_sum)
+    taken = f"; other processes use {c.others:.1f} of the {cores} cores" if c.others >= 0.05 else ""
 
     bounds: list[tuple[float, Limit, str]] = []
     if open_loop:
@@ -275,12 +314,16 @@ def _predict(
         )
         bounds.append((core_cap, "workers" if w < cores else "cores", why))
     else:
-        why = f"~{server.busy * 1e3:.2f} ms of server CPU per request on {min(w, cores)} of {cores} cores"
+        why = (
+            f"~{server.busy * 1e3:.2f} ms of server CPU per request on {min(w, cores)} of {cores} cores"
+            + taken
+        )
         bounds.append((core_cap, "cores", why))
-    # One load process runs on one core: it saturates when it never sleeps, at 1 / busy.
-    engine_cap = 1.0 / client.busy
+    # One load process runs on one core: it saturates when it never sleeps, at 1 / busy (each of our
+    # processes gets left / cores of a core's speed while others use the rest).
+    engine_cap = 1.0 / (client.busy * stretch)
     bounds.append(
-        (engine_cap, "client", f"one {load.engine} load process tops out near {engine_cap:,.0f} req/s")
+        (engine_cap, "client", f"one {load.engine} load process tops out near {engine_cap:,.0f} req/s{taken}")
     )
     if client_ceiling_rps is not None:
         bounds.append((client_ceiling_rps, "client", "the load generator's measured ceiling"))
@@ -307,6 +350,7 @@ def _predict(
         limit=limit,
         explanation=f"{x:,.0f} req/s: {why}",
         cpu_speed=c.speed,
+        others_cores=c.others,
     )
 
 

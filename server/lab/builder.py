@@ -5,6 +5,7 @@ from __future__ import annotations
 from asgiscope.server.lab.assemble import LabFacts, assemble
 from asgiscope.server.lab.journal import Journal
 from asgiscope.server.lab.metrics import Metrics
+from asgiscope.server.lab.others import OthersMeter
 from asgiscope.server.lab.procstats import ProcSampler
 from asgiscope.server.lab.rig import Rig
 from asgiscope.server.lab.snapshot import Snapshot, Telemetry
@@ -37,18 +38,23 @@ class SnapshotBuilder:
         self._cores = cores
         self._t0 = t0
         self._procs = ProcSampler()
+        self._others = OthersMeter(cores)
         self._info: TreeInfo | None = None
         self._info_key: tuple[ServerTree, int] | None = None
         self._info_at = 0.0
         # Scaled to this machine's speed when the Lab starts (calibrate.py): until then, as measured.
         self.costs = Costs()
-        self._prediction_key: tuple[Scenario, LoadSpec, Costs] | None = None
+        self._prediction_key: tuple[Scenario, LoadSpec, Costs, float] | None = None
         self._prediction: Prediction | None = None
 
     def build(self, now: float, scenario: Scenario, load: LoadSpec, steady_since: float) -> Snapshot:
         """``steady_since``: since when load and server have been as they are now (monotonic s)."""
         rig, journal = self._rig, self._journal
         cstats = rig.collector.stats() if rig.collector is not None else None
+        info = self._tree_info(now, load.running)
+        load_pid = rig.load_proc.pid if rig.load_proc is not None else None
+        ours = ([info.master_pid, *info.worker_pids] if info else []) + ([load_pid] if load_pid else [])
+        others = self._others.sample(ours, now)
         return assemble(
             self._metrics,
             self._procs,
@@ -62,8 +68,8 @@ class SnapshotBuilder:
                 load_on=load.running,
                 warm=load.running and now - steady_since > WARM_WINDOWS * self._metrics.window_s,
                 url=rig.url,
-                info=self._tree_info(now, load.running),
-                load_pid=rig.load_proc.pid if rig.load_proc is not None else None,
+                info=info,
+                load_pid=load_pid,
                 telemetry=(
                     Telemetry(
                         cstats.records, cstats.datagrams, cstats.lost, cstats.rejected, cstats.implausible
@@ -71,7 +77,7 @@ class SnapshotBuilder:
                     if cstats
                     else Telemetry()
                 ),
-                prediction=self._predict(scenario, load),
+                prediction=self._predict(scenario, load, others),
                 events=tuple(journal.events),
                 dead=journal.dead(),
                 markers=tuple(journal.markers),
@@ -92,8 +98,8 @@ class SnapshotBuilder:
             self._info, self._info_key, self._info_at = tree.info(), key, now
         return self._info
 
-    def _predict(self, scenario: Scenario, load: LoadSpec) -> Prediction:
-        key = (scenario, load, self.costs)
+    def _predict(self, scenario: Scenario, load: LoadSpec, others: float) -> Prediction:
+        key = (scenario, load, self.costs, others)
         if key != self._prediction_key or self._prediction is None:
             self._prediction = predict(
                 scenario,
@@ -101,6 +107,7 @@ class SnapshotBuilder:
                 cores=self._cores,
                 costs=self.costs,
                 gunicorn_timeout_s=self._gunicorn_timeout_s,
+                others=others,
             )
             self._prediction_key = key
         return self._prediction

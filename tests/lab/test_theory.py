@@ -46,7 +46,8 @@ def test_cpu_work_is_capped_by_cores_not_threads() -> None:
     four = predict(Scenario(workers=4), LoadSpec(endpoint="cpu/async", ms=10, users=50), cores=2)
     two = predict(Scenario(workers=2), LoadSpec(endpoint="cpu/async", ms=10, users=50), cores=2)
     assert four.limit == "cores"
-    assert four.throughput_rps <= two.throughput_rps * 1.0001  # workers beyond cores add nothing
+    # Workers beyond cores add nothing (4 workers hold fewer connections each: a hair cheaper per request)
+    assert four.throughput_rps <= two.throughput_rps * 1.01
     assert 150 < two.throughput_rps < 200
 
 
@@ -85,7 +86,7 @@ def test_a_slow_client_engine_is_predicted_to_bind() -> None:
 
 def hand_costs(**changes: object) -> Costs:
     """Round numbers: 100 µs per request in a worker, 50 in the load process, none in the Lab, and
-    connects free (their cost has tests of its own)."""
+    connects free and open connections costless (both have tests of their own)."""
     base = Costs(
         server={"h11": Cpu(100e-6), "httptools": Cpu(60e-6)},
         endpoint=dict.fromkeys(
@@ -96,6 +97,7 @@ def hand_costs(**changes: object) -> Costs:
         lab=Cpu(0.0),
         connect_server_s=0.0,
         connect_client=dict.fromkeys(("raw", "aiohttp", "httpx"), 0.0),
+        conn_growth=0.0,
     )
     return replace(base, **changes)  # type: ignore[arg-type]
 
@@ -202,3 +204,24 @@ def test_an_open_loop_past_capacity_still_gets_a_finite_prediction() -> None:
     load = LoadSpec(endpoint="hello", mode="open", rate=50_000.0)
     p = predict(Scenario(workers=1), load, cores=2)
     assert math.isfinite(p.throughput_rps) and p.throughput_rps < 50_000
+
+
+def test_open_connections_make_requests_dearer() -> None:
+    crowded = hand_costs(conn_growth=1.0, conn_half=100.0)
+    assert crowded.crowded(0) == 1.0 and crowded.crowded(100) == pytest.approx(1.5)
+    load = LoadSpec(endpoint="hello", users=2000)
+    few = predict(Scenario(workers=2), load.with_changes(users=200), cores=2, costs=crowded)
+    many = predict(Scenario(workers=2), load, cores=2, costs=crowded)
+    assert many.limit == few.limit == "cores"
+    # 1,000 connections per worker vs 100: (100 x 1.5 + 50 x 1.67) / (100 x 1.91 + 50 x 1.95) = 0.81
+    assert many.throughput_rps == pytest.approx(few.throughput_rps * 0.81, rel=0.02)
+
+
+def test_other_processes_take_cores_from_the_prediction() -> None:
+    load = LoadSpec(endpoint="hello", users=200)
+    alone = predict(Scenario(workers=2), load, cores=2, costs=hand_costs())
+    shared = predict(Scenario(workers=2), load, cores=2, costs=hand_costs(), others=0.5)
+    assert shared.throughput_rps == pytest.approx(alone.throughput_rps * 1.5 / 2, rel=0.02)
+    assert "other processes use 0.5 of the 2 cores" in shared.explanation
+    # However busy the machine, the prediction never drops to nothing
+    assert predict(Scenario(workers=2), load, cores=2, costs=hand_costs(), others=5.0).throughput_rps > 0

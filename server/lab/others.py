@@ -1,0 +1,67 @@
+"""The cores the machine's other processes use: all busy CPU time minus the server tree's and the load
+generator's. The Lab's own process counts as other: in the app it also draws the window.
+
+The prediction counts them (theory.predict's ``others``): on a shared machine a core another program
+keeps busy is not one the servers can use, and a prediction that assumed every core was ours would
+blame the servers for it. Measured over a few seconds and rounded, so one burst neither swings the
+prediction nor invalidates its cache on every tick.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+
+import psutil
+
+WINDOW_S = 3.0
+STEP = 0.1  # cores: the prediction moves in steps of this
+
+
+def busy_cpu_seconds() -> float:
+    """CPU seconds every core has spent busy since boot (idle and I/O wait excluded; steal included:
+    the hypervisor's other guests take those cores too)."""
+    t = psutil.cpu_times()
+    return (
+        sum(t) - t.idle - getattr(t, "iowait", 0.0) - getattr(t, "guest", 0.0) - getattr(t, "guest_nice", 0.0)
+    )
+
+
+class OthersMeter:
+    def __init__(self, cores: int, window_s: float = WINDOW_S, min_interval_s: float = 0.5) -> None:
+        self._cores = cores
+        self._window_s = window_s
+        self._min_interval_s = min_interval_s
+        self._procs: dict[int, psutil.Process] = {}
+        self._ours: dict[int, float] = {}  # CPU seconds counted per pid so far
+        self._counted = 0.0  # our CPU seconds, summed as the pids' counters advanced
+        self._samples: deque[tuple[float, float, float]] = deque()  # (t, system busy, ours)
+        self._cores_used = 0.0
+
+    def sample(self, pids: list[int], now: float | None = None) -> float:
+        """Cores others used over the last window, in steps of ``STEP``; re-measures every so often."""
+        now = time.monotonic() if now is None else now
+        if self._samples and now - self._samples[-1][0] < self._min_interval_s:
+            return self._cores_used
+        for pid in pids:
+            try:
+                proc = self._procs.get(pid) or self._procs.setdefault(pid, psutil.Process(pid))
+                t = proc.cpu_times()
+                total = t.user + t.system
+            except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+                self._procs.pop(pid, None)
+                continue
+            # A new pid counts from now: its CPU before we saw it is in no window we compare.
+            self._counted += total - self._ours.get(pid, total)
+            self._ours[pid] = total
+        for gone in set(self._procs) - set(pids):
+            del self._procs[gone]
+            self._ours.pop(gone, None)
+        self._samples.append((now, busy_cpu_seconds(), self._counted))
+        while len(self._samples) > 2 and now - self._samples[1][0] >= self._window_s:
+            self._samples.popleft()
+        t0, sys0, ours0 = self._samples[0]
+        if now - t0 > 0:
+            raw = ((self._samples[-1][1] - sys0) - (self._counted - ours0)) / (now - t0)
+            self._cores_used = round(min(max(raw, 0.0), self._cores) / STEP) * STEP
+        return self._cores_used

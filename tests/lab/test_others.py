@@ -1,0 +1,44 @@
+"""The OthersMeter: cores used by processes outside the session, from real CPU counters."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import psutil
+
+from asgiscope.server.lab.others import OthersMeter
+
+SPIN = "import time\nend = time.monotonic() + 30\nwhile time.monotonic() < end: pass\n"
+
+
+def test_a_spinning_stranger_counts_and_the_same_spinner_as_ours_does_not() -> None:
+    spinner = subprocess.Popen([sys.executable, "-c", SPIN])
+    try:
+        proc = psutil.Process(spinner.pid)
+        as_other, as_ours = OthersMeter(cores=os.cpu_count() or 1), OthersMeter(cores=os.cpu_count() or 1)
+        t0, cpu0 = time.monotonic(), sum(proc.cpu_times()[:2])
+        seen_other = seen_ours = 0.0
+        while time.monotonic() - t0 < 2.5:
+            seen_other = as_other.sample([])
+            seen_ours = as_ours.sample([spinner.pid])
+            time.sleep(0.1)
+        spun = (sum(proc.cpu_times()[:2]) - cpu0) / (time.monotonic() - t0)
+        # The spinner is "others" unless it is ours; the machine's other sessions add the same noise to
+        # both readings, so their difference is what the spinner got (however busy the machine).
+        assert spun > 0.2
+        assert abs((seen_other - seen_ours) - spun) < 0.3
+        assert abs(seen_other / 0.1 - round(seen_other / 0.1)) < 1e-6  # in steps of 0.1 core
+    finally:
+        spinner.kill()
+        spinner.wait()
+
+
+def test_it_reads_nothing_before_a_window_and_never_more_than_the_cores() -> None:
+    meter = OthersMeter(cores=1, min_interval_s=0.0)
+    first = meter.sample([], now=100.0)
+    assert first == 0.0
+    time.sleep(0.2)
+    assert 0.0 <= meter.sample([os.getpid()], now=100.2) <= 1.0
