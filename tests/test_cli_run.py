@@ -42,9 +42,12 @@ def run_json(*args: str) -> dict:  # type: ignore[type-arg]
 )
 def test_measured_throughput_matches_theory(args: tuple[str, ...], expected: float) -> None:
     r = run_json(*args)
-    assert r["predicted"]["throughput_rps"] == pytest.approx(expected, rel=0.03)
-    assert r["measured"]["throughput_rps"] == pytest.approx(expected, rel=0.2)
-    assert r["server"]["throughput_rps"] == pytest.approx(expected, rel=0.2)
+    # The prediction counts the cores other sessions take from this shared machine: near the ideal,
+    # a little below it when the machine is busy; the measurement follows the prediction.
+    predicted = r["predicted"]["throughput_rps"]
+    assert expected * 0.88 <= predicted <= expected * 1.03
+    assert r["measured"]["throughput_rps"] == pytest.approx(predicted, rel=0.2)
+    assert r["server"]["throughput_rps"] == pytest.approx(predicted, rel=0.2)
     assert r["measured"]["errors"] == 0
     assert r["telemetry"]["lost"] == 0
     assert r["measured"]["latency_ms"]["p50"] >= 100 * 0.95
