@@ -60,6 +60,8 @@ class Prediction:
     explanation: str  # one plain sentence: "200 users share 2 workers x 40 tokens = 80 threads ..."
     cpu_speed: float = 1.0  # the costs were scaled by this: CPU time here per second on the reference
     others_cores: float = 0.0  # cores the machine's other processes used, taken from ours
+    server_cpu_s: float = 0.0  # worker CPU per request the prediction counts (at saturation)
+    cores: int = 0  # the machine's cores it counted
 
 
 @dataclass(frozen=True, slots=True)
@@ -351,6 +353,8 @@ def _predict(
         explanation=f"{x:,.0f} req/s: {why}",
         cpu_speed=c.speed,
         others_cores=c.others,
+        server_cpu_s=server.busy,
+        cores=cores,
     )
 
 

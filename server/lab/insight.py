@@ -151,11 +151,37 @@ def _why_below(f: Figures) -> str:
             "Below prediction: CPU work competes with the load generator and the GIL for the same cores; "
             "threads take turns, they do not run Python in parallel."
         )
-    if ep == "hello":
-        return "Below prediction: with no handler time, parsing and routing CPU (both sides) sets the pace."
+    return _measured_why(f)
+
+
+def _measured_why(f: Figures) -> str:
+    """Below prediction for no reason the scenario names: say what the measurements show."""
+    p = f.prediction
+    alive = [w for w in f.workers if w.alive]
+    server_cores = sum(w.cpu_percent for w in alive) / 100
+    client_cores = f.client_cpu_percent / 100
+    lagging = max(alive, key=lambda w: w.loop_lag_ms, default=None)
+    if p is not None and p.cores and f.server_rps > 0:
+        used = server_cores + client_cores + p.others_cores
+        if used >= 0.85 * p.cores:
+            per_request = server_cores / f.server_rps
+            dearer = (
+                f"each request took {per_request * 1e6:,.0f} µs of worker CPU against "
+                f"{p.server_cpu_s * 1e6:,.0f} µs predicted"
+            )
+            return (
+                f"Below prediction: the {p.cores} cores are full (workers {server_cores:.1f}, load "
+                f"generator {client_cores:.1f}, other processes {p.others_cores:.1f}) and {dearer}."
+            )
+    if lagging is not None and lagging.loop_lag_ms >= LAG_MS:
+        return (
+            f"Below prediction: worker {lagging.pid}'s event loop ran {lagging.loop_lag_ms:,.0f} ms late: "
+            "while it waits, no request on it moves."
+        )
     return (
-        "Below prediction: something else binds. Check CPU % per process (cores), the per-worker share "
-        "(uneven accept) and loop lag (a blocked loop)."
+        f"Below prediction with cores to spare (workers {server_cores:.1f}, load generator "
+        f"{client_cores:.1f}): the requests wait on something the prediction does not count; the "
+        "per-worker shares and loop lag below are where to look."
     )
 
 

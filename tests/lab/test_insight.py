@@ -57,7 +57,27 @@ def test_well_below_prediction_says_why_by_endpoint() -> None:
     lines = say(figures(client_rps=500.0, load=LoadSpec(endpoint="cpu/sync", ms=10, users=100)))
     assert lines[0].startswith("Last 1 s: measured 500 req/s vs predicted 1,000 (50%)")
     assert "GIL" in lines[1]
-    assert "parsing and routing" in say(figures(client_rps=500.0, load=LoadSpec(endpoint="hello")))[1]
+
+
+def test_below_prediction_for_no_named_reason_says_what_was_measured() -> None:
+    predicted = Prediction(8000.0, 25.0, "cores", "cores", others_cores=0.3, server_cpu_s=150e-6, cores=2)
+    busy = (WorkerStats(pid=1, share=0.5, cpu_percent=65.0), WorkerStats(pid=2, share=0.5, cpu_percent=65.0))
+    full = figures(
+        client_rps=5000.0,
+        server_rps=5000.0,
+        prediction=predicted,
+        workers=busy,
+        load=LoadSpec("hello", users=1000),
+    )
+    assert say(full)[1] == (
+        "Below prediction: the 2 cores are full (workers 1.3, load generator 0.3, other processes 0.3) "
+        "and each request took 260 µs of worker CPU against 150 µs predicted."
+    )
+    lagging = (WorkerStats(pid=7, share=1.0, cpu_percent=20.0, loop_lag_ms=120.0),)
+    stuck = figures(client_rps=500.0, server_rps=500.0, prediction=predicted, workers=lagging)
+    assert "worker 7's event loop ran 120 ms late" in say(stuck)[1]
+    idle = figures(client_rps=500.0, server_rps=500.0, prediction=predicted)
+    assert say(idle)[1].startswith("Below prediction with cores to spare (workers 0.0, load generator 0.3)")
 
 
 def test_a_saturated_client_is_the_reason_not_the_server() -> None:
