@@ -36,6 +36,7 @@ class Cost:
     rps: float  # client requests per second
     workers: int
     others: float  # cores other processes used meanwhile
+    predicted_rps: float = float("nan")  # the Lab's prediction at the end
 
 
 async def measure(
@@ -64,6 +65,7 @@ async def measure(
         answered / (t1 - t0),
         len(workers),
         busy,
+        last.prediction.throughput_rps if last.prediction is not None else float("nan"),
     )
 
 

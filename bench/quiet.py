@@ -12,12 +12,8 @@ import time
 
 import psutil
 
+from asgiscope.server.lab.others import busy_cpu_seconds
 from asgiscope.server.lab.session import Lab
-
-
-def _busy_s() -> float:
-    t = psutil.cpu_times()
-    return float(sum(t)) - t.idle - getattr(t, "iowait", 0.0)
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -37,12 +33,12 @@ class Others:
     def __init__(self, pids: list[int]) -> None:
         self.pids = pids
         self._t = time.monotonic()
-        self._busy = _busy_s()
+        self._busy = busy_cpu_seconds()
         self._ours = cpu_seconds(pids)
 
     def cores(self) -> float:
         dt = max(time.monotonic() - self._t, 1e-3)
-        return max(0.0, (_busy_s() - self._busy) - (cpu_seconds(self.pids) - self._ours)) / dt
+        return max(0.0, (busy_cpu_seconds() - self._busy) - (cpu_seconds(self.pids) - self._ours)) / dt
 
 
 async def wait_for_quiet(threshold_cores: float, max_wait_s: float = 120.0) -> float:

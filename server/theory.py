@@ -278,8 +278,9 @@ def _predict(
     processes = (server, client, c.lab)
     busy_sum = server.busy + client.busy + c.lab.busy
 
-    # The cores other processes use are not ours: our CPU work takes cores / left as long in wall time
-    # (the scheduler shares every core; a lone process gets left / cores of one too).
+    # The cores other processes use are not ours: together our processes have ``left``, each at most
+    # one core of it (the scheduler shares the machine between sessions, autogroups, first), so our CPU
+    # work takes cores / left as long in wall time where it queues for the cores.
     left = cores - c.others
     stretch = cores / left
 
@@ -294,7 +295,7 @@ def _predict(
 
     # One worker runs on at most one core; all processes share the cores. A saturated process never
     # sleeps, so its bound is set by ``busy`` alone.
-    core_cap = min(w / (server.busy * stretch), left / busy_sum)
+    core_cap = min(min(w, left) / server.busy, left / busy_sum)
     taken = f"; other processes use {c.others:.1f} of the {cores} cores" if c.others >= 0.05 else ""
 
     bounds: list[tuple[float, Limit, str]] = []
@@ -321,9 +322,9 @@ def _predict(
             + taken
         )
         bounds.append((core_cap, "cores", why))
-    # One load process runs on one core: it saturates when it never sleeps, at 1 / busy (each of our
-    # processes gets left / cores of a core's speed while others use the rest).
-    engine_cap = 1.0 / (client.busy * stretch)
+    # One load process runs on one core: it saturates when it never sleeps, at 1 / busy (or on what
+    # others leave of the cores, when that is less than one).
+    engine_cap = min(1.0, left) / client.busy
     bounds.append(
         (engine_cap, "client", f"one {load.engine} load process tops out near {engine_cap:,.0f} req/s{taken}")
     )
