@@ -44,7 +44,7 @@ from typing import Literal
 
 from asgiscope.server.load.churn import connects_per_request
 from asgiscope.server.load.spec import Endpoint, Engine, LoadSpec
-from asgiscope.server.scenario import HttpKind, Scenario
+from asgiscope.server.scenario import HttpKind, LoopKind, Scenario
 from asgiscope.server.supervision import GUNICORN_TIMEOUT_S
 
 MIN_CORES_LEFT = 0.25  # however busy the machine, the scheduler gives our runnable processes some share
@@ -98,7 +98,7 @@ class Cpu:
 # ``Costs.crowded`` there (h11 168 µs at 100 per worker, raw 38 µs at 300, httptools, aiohttp and httpx
 # alike); io/async's extra was refitted to the users sweep (bench/theory_accuracy.py --only sweep).
 def _server_costs() -> dict[HttpKind, Cpu]:
-    return {"h11": Cpu(136e-6, 17e-6), "httptools": Cpu(70e-6, 41e-6)}
+    return {"h11": Cpu(136e-6, 17e-6), "httptools": Cpu(76e-6, 41e-6)}
 
 
 def _endpoint_costs() -> dict[Endpoint, Cpu]:
@@ -145,13 +145,17 @@ class Costs:
     # the two constants fitted to the users sweep of bench/theory_accuracy.py).
     conn_growth: float = 1.2
     conn_half: float = 400.0
+    # uvloop's transports are C: the per-connection part of a request, where asyncio's Python
+    # transports and handles pile up, grows far less with it (bench/loops.py: worker CPU per request
+    # 160 -> 143 µs at 50 connections, 260 -> 196 µs at 500; the loop's base cost barely moves).
+    loop_crowding: dict[LoopKind, float] = field(default_factory=lambda: {"asyncio": 1.0, "uvloop": 0.4})
     speed: float = 1.0  # CPU time here per CPU second on the reference machine (calibrate.py)
     others: float = 0.0  # cores other processes use (set by predict): they stretch our CPU time
 
-    def crowded(self, connections: float) -> float:
+    def crowded(self, connections: float, loop: LoopKind = "asyncio") -> float:
         """How much dearer a busy request is with ``connections`` open in its process (1: none)."""
         n = max(connections, 0.0)
-        return 1.0 + self.conn_growth * n / (n + self.conn_half)
+        return 1.0 + self.conn_growth * self.loop_crowding[loop] * n / (n + self.conn_half)
 
     def at_speed(self, factor: float) -> Costs:
         """These costs on a machine whose CPU takes ``factor`` times as long (0.5: twice as fast)."""
@@ -270,7 +274,7 @@ def _predict(
     # Open connections: every user holds one; an open loop about as many as it has in flight.
     conns = min(load.max_in_flight, load.rate * busy) if open_loop else n
     # Connects (churn) are CPU spent whether or not the process sleeps: busy, not wake.
-    server = c.server_cpu(scenario, ep).grown(c.crowded(conns / w)) + Cpu(
+    server = c.server_cpu(scenario, ep).grown(c.crowded(conns / w, scenario.loop)) + Cpu(
         (s if cpu_bound else 0.0) + connects * c.connect_server_s
     )
     client = c.client_cpu(load).grown(c.crowded(conns)) + Cpu(connects * c.connect_client[load.engine])

@@ -225,3 +225,13 @@ def test_other_processes_take_cores_from_the_prediction() -> None:
     assert "other processes use 0.5 of the 2 cores" in shared.explanation
     # However busy the machine, the prediction never drops to nothing
     assert predict(Scenario(workers=2), load, cores=2, costs=hand_costs(), others=5.0).throughput_rps > 0
+
+
+def test_uvloop_makes_many_connections_cheaper_not_one() -> None:
+    costs = hand_costs(conn_growth=1.0, conn_half=100.0)
+    assert costs.crowded(0, "uvloop") == costs.crowded(0, "asyncio") == 1.0
+    assert costs.crowded(100, "uvloop") < costs.crowded(100, "asyncio")
+    load = LoadSpec(endpoint="io/async", ms=5, users=1000)
+    asyncio_ = predict(Scenario(workers=1), load, cores=2, costs=costs)
+    uvloop = predict(Scenario(workers=1, loop="uvloop"), load, cores=2, costs=costs)
+    assert uvloop.throughput_rps > asyncio_.throughput_rps * 1.2
