@@ -31,12 +31,17 @@ from asgiscope.gui.driver import LabDriver
 from asgiscope.gui.export import save_png, save_svg
 from asgiscope.gui.frames import FrameClock
 from asgiscope.gui.insight import InsightBar
-from asgiscope.gui.model import Controls
+from asgiscope.gui.model import Controls, controls_from
 from asgiscope.gui.plots import PlotsPanel
 from asgiscope.gui.process_view import ProcessView
 from asgiscope.gui.settings import Store
 from asgiscope.gui.theme import Colors
+from asgiscope.gui.tour_bar import TourBar
 from asgiscope.server.lab.snapshot import Snapshot
+from asgiscope.server.limits import NotAllowedError
+from asgiscope.server.load.spec import LoadSpec
+from asgiscope.server.scenario import Scenario
+from asgiscope.server.tour import Tour, load_builtin, load_tour
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +78,8 @@ class MainWindow(QMainWindow):
         self.setObjectName("main")
 
         self.insight = InsightBar()
+        self.tour_bar = TourBar()
+        self.tour_bar.wanted.connect(self._tour_wants)
         self.processes = ProcessView(colors)  # the request-flow panel takes this place later
         self.plots = PlotsPanel(colors)
         split = QSplitter(Qt.Orientation.Vertical)
@@ -85,6 +92,7 @@ class MainWindow(QMainWindow):
         box = QVBoxLayout(central)
         box.setContentsMargins(0, 0, 0, 0)
         box.setSpacing(0)
+        box.addWidget(self.tour_bar)
         box.addWidget(self.insight)
         box.addWidget(split, 1)
         self.setCentralWidget(central)
@@ -141,6 +149,10 @@ class MainWindow(QMainWindow):
         self.act_load = self._action(load, "Run load", "Space", self.driver.toggle_running)
         self.act_load.setCheckable(True)
         self.act_load.setToolTip("Start or stop sending requests (the servers keep running)")
+        tour = bar.addMenu("&Tour")
+        self.act_tour = self._action(tour, "Start the built-in tour", "F5", self.start_builtin_tour)
+        self._action(tour, "Open a tour file…", "", self.open_tour)
+        self._action(tour, "End the tour", "", self.tour_bar.end)
 
     def _action(self, menu, text, shortcut, slot) -> QAction:  # type: ignore[no-untyped-def]
         action = QAction(text, self)
@@ -188,6 +200,33 @@ class MainWindow(QMainWindow):
             self.report(f"could not save {path}: {exc}")
         else:
             self.statusBar().showMessage(f"saved {path}", 8000)
+
+    # -- the tour (presenter mode) -----------------------------------------------------------------
+
+    def start_tour(self, tour: Tour) -> None:
+        self.tour_bar.start(tour)
+
+    def start_builtin_tour(self) -> None:
+        self.start_tour(load_builtin())
+
+    def open_tour(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a tour", str(Path.home()), "Tour (*.toml)")
+        if path:
+            try:
+                self.start_tour(load_tour(path))
+            except NotAllowedError as exc:
+                self.report(str(exc))
+
+    def _tour_wants(self, scenario: Scenario, load: LoadSpec) -> None:
+        """A step (or its scripted change) asks for a scenario and load: the panel shows it, the driver
+        applies it as if the controls had been moved, and the load runs."""
+        controls = controls_from(scenario, load)
+        if controls.scenario() != scenario:  # nothing runs that the step does not claim
+            self.report(f"this step's scenario cannot be set from the panel: {scenario.to_json()}")
+            return
+        self.controls.set_controls(controls)
+        self._controls_changed(controls)
+        self.driver.set_running(True)
 
     # -- state -----------------------------------------------------------------------------------
 
@@ -246,6 +285,7 @@ class MainWindow(QMainWindow):
         changed = self.plots.show_snapshot(snap, budget=plot_budget)
         if text:
             changed |= self.insight.show_snapshot(snap)
+            changed |= self.tour_bar.show_snapshot(snap)
             changed |= self.processes.show_snapshot(snap)
             state = f"{snap.state} · t = {snap.t:.0f} s"
             if state != self.state_label.text():

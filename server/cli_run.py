@@ -135,9 +135,7 @@ async def measure_on(lab: Lab, args: RunArgs) -> dict[str, Any]:
     if not args.no_load:
         await lab.start_load()
     else:
-        print(
-            f"watching {lab.url} for {args.duration:g} s: drive it with your own client", file=sys.stderr
-        )
+        print(f"watching {lab.url} for {args.duration:g} s: drive it with your own client", file=sys.stderr)
     await asyncio.sleep(args.warmup)
     lab.reset_measurement()
     await asyncio.sleep(0.3)  # one tick: the reset is taken before the first measured snapshot

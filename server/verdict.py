@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from asgiscope.server.lab.snapshot import Snapshot
 from asgiscope.server.limits import VERDICT_TOLERANCE
+from asgiscope.server.load.spec import LoadSpec
+from asgiscope.server.scenario import Scenario
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,3 +68,26 @@ def live_verdict(snap: Snapshot) -> Verdict | None:
     if not snap.load_running or p is None or snap.requests == 0:
         return None
     return judge(snap.client_rps, p.throughput_rps, p.explanation)
+
+
+def tour_line(snap: Snapshot, scenario: Scenario, load: LoadSpec) -> tuple[str, Verdict | None]:
+    """What the tour bar says under a step's caption, and the verdict it shows (None: none yet).
+
+    Only a snapshot of the step's own scenario and load is judged: until the servers have been
+    restarted or scaled to it, the numbers on screen still belong to the step before."""
+    if snap.state in ("starting", "restarting"):
+        return "bringing the servers to this step…", None
+    if snap.scenario != scenario or not _same_load(snap.load, load):
+        return "waiting for this step's scenario to run", None
+    if not snap.load_running:
+        return "the load is off (Space starts it)", None
+    verdict = live_verdict(snap)
+    if verdict is None:
+        return "measuring…", None
+    return f"{verdict.text}, over the last {snap.window_s:g} s", verdict
+
+
+def _same_load(running: LoadSpec, wanted: LoadSpec) -> bool:
+    """The fields a tour step sets and the panel shows (what the panel cannot show is not the step's)."""
+    shown = ("endpoint", "ms", "mode", "users", "rate", "engine", "connection")
+    return all(getattr(running, f) == getattr(wanted, f) for f in shown)
