@@ -66,10 +66,14 @@ async def run_tour(tour: Tour, port: int) -> dict[str, Any]:
     async with lab:
         for k, step in enumerate(tour.steps, 1):
             print(f"step {k}/{len(tour.steps)}: {step.title}", file=sys.stderr, flush=True)
-            await lab.apply(step.scenario)
-            await lab.set_load(step.load)
             args = RunArgs(lab, step.seconds, tour.warmup, False, True, step.changes, settle=tour.warmup)
-            results.append(step_result(step, await measure_on(lab, args)))
+            try:
+                await lab.apply(step.scenario)
+                await lab.set_load(step.load)
+                results.append(step_result(step, await measure_on(lab, args)))
+            except LabError as exc:  # the Lab went back to what ran: the other steps still run
+                await lab.stop_load()
+                results.append(failed_step(step, str(exc)))
     return {
         "tour": tour.title,
         "source": tour.source,
@@ -112,10 +116,19 @@ def step_result(step: Step, run: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def failed_step(step: Step, why: str) -> dict[str, Any]:
+    """A step whose servers could not be brought to its scenario: told, and not borne out."""
+    return {**step.to_dict(), "error": why, "phases": [], "within": False}
+
+
 def render_text(r: dict[str, Any]) -> str:
     steps = r["steps"]
     lines = [f"{r['tour']} ({len(steps)} steps, from {r['source']})"]
     for k, s in enumerate(steps, 1):
+        if "error" in s:
+            head = f"step {k}/{len(steps)}  {s['title']}   <-- COULD NOT RUN"
+            lines += ["", head, f"  why       {s['error']}"]
+            continue
         sc, ld, m, p = s["scenario"], s["load"], s["measured"], s["predicted"]
         target = f"/{ld['endpoint']}" + ("" if ld["endpoint"] == "hello" else f"?ms={ld['ms']}")
         lines += [

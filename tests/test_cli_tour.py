@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from asgiscope.server.cli_tour import render_text
+from asgiscope.server.cli_tour import failed_step, render_text, step_result
+from asgiscope.server.tour import parse_tour
 
 DATA = Path(__file__).parent / "data"
 
@@ -56,3 +57,35 @@ def test_a_claim_the_machine_does_not_bear_out_exits_1() -> None:
     assert after["verdict"]["within"] is False and after["verdict"]["error_percent"] < -10
     assert (code, r["all_within"], s["within"]) == (1, False, False)
     assert "MISSED" in render_text(r)
+
+
+def test_a_step_is_judged_on_every_phase_long_enough_and_a_step_that_could_not_run_is_told() -> None:
+    tour = parse_tour((DATA / "short_tour.toml").read_text(), "short")
+    step = tour.steps[0]
+
+    def ph(from_s: float, to_s: float, measured: float, predicted: float) -> dict[str, Any]:
+        return {
+            "from_s": from_s,
+            "to_s": to_s,
+            "change": {},
+            "measured_rps": measured,
+            "predicted_rps": predicted,
+        }
+
+    run = {
+        "scenario": step.scenario.to_dict(),
+        "load": {"endpoint": "io/async", "ms": 100, "users": 20},
+        "measured": {"throughput_rps": 190.0, "latency_ms": {"p50": 101.0, "p99": 110.0}, "errors": 0},
+        "predicted": {"throughput_rps": 197.0, "latency_ms": 101.0, "limit": "users", "explanation": "why"},
+        "insights": [],
+    }
+    held = step_result(step, {**run, "phases": [ph(0, 4, 190, 197), ph(4, 4.5, 10, 197)]})
+    assert held["within"] and held["phases"][1]["verdict"] is None  # half a second: not judged
+    missed = step_result(step, {**run, "phases": [ph(0, 2, 190, 197), ph(3, 6, 150, 197)]})
+    assert not missed["within"] and missed["phases"][1]["verdict"]["error_percent"] == pytest.approx(-23.86)
+    unjudged = step_result(step, {**run, "phases": [ph(0, 0.5, 190, 197)]})
+    assert not unjudged["within"]
+    failed = failed_step(tour.steps[1], "the server did not start: no such worker class")
+    text = render_text({"tour": "T", "source": "s", "steps": [held, failed]})
+    assert "COULD NOT RUN" in text and "the server did not start: no such worker class" in text
+    assert "1 of 2 steps within 10% of their prediction" in text
