@@ -128,7 +128,7 @@ async def _main(app: QApplication, args: argparse.Namespace, colors: Colors) -> 
     window.start_rendering()
     driver.start()
     if args.tour_loaded is not None:
-        window.start_tour(args.tour_loaded)
+        window.start_tour(args.tour_loaded, args.tour_step - 1)
     if args.autostart:
         driver.set_running(True)
 

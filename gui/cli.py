@@ -14,7 +14,7 @@ from typing import Any
 
 from asgiscope.gui.model import CHOICE_KINDS, TITLES, Controls, Ranges
 from asgiscope.server.flags import Rule, add_flag
-from asgiscope.server.limits import PORT, NotAllowedError, NumberRange
+from asgiscope.server.limits import PORT, TOUR_STEPS, NotAllowedError, NumberRange
 from asgiscope.server.scenario import Scenario
 from asgiscope.server.tour import Tour, load_builtin, load_tour
 
@@ -64,6 +64,7 @@ def parser(cores: int) -> argparse.ArgumentParser:
         help="start in presenter mode with this tour file (TOML; 'builtin' for the built-in tour); "
         "Right/Left and Page Down/Page Up step through it",
     )
+    add_flag(p, "tour_step", TOUR_STEPS, "with --tour: the step to start at (resume a talk, or a slide)", 1)
     p.add_argument(
         "--frame-stats", metavar="FILE", help=f"write GUI frame timing as JSON at exit: {WRITABLE}"
     )
@@ -89,6 +90,9 @@ def parse(argv: list[str], cores: int | None = None) -> argparse.Namespace:
         args.tour_loaded = tour_from(args.tour)
     except NotAllowedError as exc:  # the file's own sentence: file, step, field, value, what is allowed
         p.error(str(exc))
+    steps = len(args.tour_loaded.steps) if args.tour_loaded else 1
+    if args.tour_step > steps:
+        p.error(NotAllowedError("tour_step", args.tour_step, f"a step of the tour, 1 to {steps}").as_flag())
     return args
 
 

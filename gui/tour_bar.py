@@ -99,11 +99,11 @@ class TourBar(QFrame):
     def step(self) -> Step | None:
         return self._tour.steps[self._index] if self._tour is not None and self._index >= 0 else None
 
-    def start(self, tour: Tour) -> None:
+    def start(self, tour: Tour, index: int = 0) -> None:
         self._tour = tour
         self._index = -1
         self.show()
-        self.go(0)
+        self.go(index)
 
     def end(self) -> None:
         self._stop_timers()

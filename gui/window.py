@@ -203,8 +203,8 @@ class MainWindow(QMainWindow):
 
     # -- the tour (presenter mode) -----------------------------------------------------------------
 
-    def start_tour(self, tour: Tour) -> None:
-        self.tour_bar.start(tour)
+    def start_tour(self, tour: Tour, index: int = 0) -> None:
+        self.tour_bar.start(tour, index)
 
     def start_builtin_tour(self) -> None:
         self.start_tour(load_builtin())

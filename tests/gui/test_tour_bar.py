@@ -86,6 +86,8 @@ def test_clicker_keys_and_buttons_step_through_the_tour(qtbot: QtBot, bar: TourB
     assert not bar.next_button.isEnabled()
     bar.previous_button.click()
     assert bar.index == 0
+    bar.start(tour, 1)  # resuming a talk at a step
+    assert bar.index == 1 and bar.where.text().endswith("step 2 of 2 · Blocked")
     assert "Right" in bar.next_button.toolTip() and "Page Down" in bar.next_button.toolTip()
     assert "Left" in bar.previous_button.toolTip() and "Page Up" in bar.previous_button.toolTip()
 
@@ -202,6 +204,11 @@ def test_the_app_takes_a_tour_file_and_refuses_a_bad_one_before_qt_starts(
     good = tmp_path / "good.toml"
     good.write_text(TOUR)
     assert parse(["--tour", str(good)], cores=2).tour_loaded.steps[1].title == "Blocked"
+    assert parse(["--tour", str(good), "--tour-step", "2"], cores=2).tour_step == 2
+    with pytest.raises(SystemExit):
+        parse(["--tour", str(good), "--tour-step", "3"], cores=2)
+    said = "--tour-step=3 is not allowed: tour-step must be a step of the tour, 1 to 2"
+    assert capsys.readouterr().err.strip().splitlines()[-1] == f"asgiscope: error: {said}"
     bad = tmp_path / "bad.toml"
     bad.write_text(TOUR.replace("workers = 1", "workers = 0"))
     with pytest.raises(SystemExit) as exit_info:
