@@ -42,6 +42,7 @@ from asgiscope.server.limits import NotAllowedError
 from asgiscope.server.load.spec import LoadSpec
 from asgiscope.server.scenario import Scenario
 from asgiscope.server.tour import Tour, load_builtin, load_tour
+from asgiscope.server.verdict import same_load
 
 log = logging.getLogger(__name__)
 
@@ -221,8 +222,10 @@ class MainWindow(QMainWindow):
         """A step (or its scripted change) asks for a scenario and load: the panel shows it, the driver
         applies it as if the controls had been moved, and the load runs."""
         controls = controls_from(scenario, load)
-        if controls.scenario() != scenario:  # nothing runs that the step does not claim
-            self.report(f"this step's scenario cannot be set from the panel: {scenario.to_json()}")
+        shown = controls.load(running=False, base=load)
+        if controls.scenario() != scenario or not same_load(shown, load):  # never run what it does not claim
+            wanted = f"{scenario.to_json()} with {load.path}"
+            self.report(f"this step cannot be set from the panel: {wanted}")
             return
         self.controls.set_controls(controls)
         self._controls_changed(controls)

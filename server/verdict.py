@@ -77,7 +77,7 @@ def tour_line(snap: Snapshot, scenario: Scenario, load: LoadSpec) -> tuple[str, 
     restarted or scaled to it, the numbers on screen still belong to the step before."""
     if snap.state in ("starting", "restarting"):
         return "bringing the servers to this step…", None
-    if snap.scenario != scenario or not _same_load(snap.load, load):
+    if snap.scenario != scenario or not same_load(snap.load, load):
         return "waiting for this step's scenario to run", None
     if not snap.load_running:
         return "the load is off (Space starts it)", None
@@ -87,7 +87,7 @@ def tour_line(snap: Snapshot, scenario: Scenario, load: LoadSpec) -> tuple[str, 
     return f"{verdict.text}, over the last {snap.window_s:g} s", verdict
 
 
-def _same_load(running: LoadSpec, wanted: LoadSpec) -> bool:
+def same_load(running: LoadSpec, wanted: LoadSpec) -> bool:
     """The fields a tour step sets and the panel shows (what the panel cannot show is not the step's)."""
     shown = ("endpoint", "ms", "mode", "users", "rate", "engine", "connection")
     return all(getattr(running, f) == getattr(wanted, f) for f in shown)

@@ -83,7 +83,7 @@ def test_the_built_in_tour_tells_the_story_of_issue_9() -> None:
     assert {("flask", "sync"), ("flask", "gthread"), ("django", "sync"), ("fastapi", "uvicorn")} <= frameworks
     assert ("django", "uvicorn") in frameworks
     endpoints = {s.load.endpoint for s in tour.steps}
-    assert {"io/async", "io/sync", "io/blocking", "cpu/sync", "hello"} <= endpoints
+    assert {"io/async", "io/sync", "io/blocking", "cpu/sync"} <= endpoints
     changed = {k for s in tour.steps for c in s.changes for k in c.values}
     assert {"workers", "socket", "loop", "http"} <= changed
     for s in tour.steps:

@@ -13,14 +13,15 @@ from pytestqt.qtbot import QtBot
 
 from asgiscope.gui.cli import parse
 from asgiscope.gui.driver import LabDriver
-from asgiscope.gui.model import Controls
+from asgiscope.gui.model import Controls, controls_from
 from asgiscope.gui.settings import Store
 from asgiscope.gui.theme import Colors
 from asgiscope.gui.tour_bar import TourBar
 from asgiscope.gui.window import MainWindow
 from asgiscope.server.load.spec import LoadSpec
 from asgiscope.server.scenario import Scenario
-from asgiscope.server.tour import Tour, parse_tour
+from asgiscope.server.tour import Tour, load_builtin, parse_tour
+from asgiscope.server.verdict import same_load
 from tests.gui.fakes import FakeLab, make_snapshot
 
 TOUR = """
@@ -219,3 +220,33 @@ def test_the_app_takes_a_tour_file_and_refuses_a_bad_one_before_qt_starts(
         f"asgiscope: error: {bad}: step 2 ('Blocked'): scenario.workers=0 is not allowed: "
         "scenario.workers must be a whole number from 1 to 32"
     )
+
+
+def test_every_fastapi_step_of_the_built_in_tour_is_what_the_panel_can_show() -> None:
+    # Flask and Django steps need the panel's framework and worker-class controls (issue 9 §3)
+    for step in load_builtin().steps:
+        for scenario, load in [(step.scenario, step.load), *((c.scenario, c.load) for c in step.changes)]:
+            if scenario.framework != "fastapi":
+                continue
+            controls = controls_from(scenario, load)
+            assert controls.scenario() == scenario, step.title
+            assert same_load(controls.load(running=False, base=load), load), step.title
+
+
+async def test_a_step_the_panel_cannot_show_is_told_and_nothing_else_runs(
+    qtbot: QtBot, fake_lab: FakeLab
+) -> None:
+    told: list[str] = []
+    c = Controls()
+    driver = LabDriver(fake_lab, c.scenario(), c.load(running=False), told.append)
+    w = MainWindow(driver, c, store=None, colors=Colors(), cores=2)
+    qtbot.addWidget(w)
+    w.report = told.append  # type: ignore[method-assign]
+    hello = parse_tour(TOUR.replace('endpoint = "io/async", ms = 100', 'endpoint = "hello"'), "t")
+    driver.start()
+    await driver.settle()
+    w.start_tour(hello)
+    await driver.settle()
+    assert fake_lab.names() == ["start"]
+    assert told == [f"this step cannot be set from the panel: {Scenario(workers=2).to_json()} with /hello"]
+    await driver.close()
