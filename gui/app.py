@@ -127,6 +127,8 @@ async def _main(app: QApplication, args: argparse.Namespace, colors: Colors) -> 
     window.show()
     window.start_rendering()
     driver.start()
+    if args.tour_loaded is not None:
+        window.start_tour(args.tour_loaded, args.tour_step - 1)
     if args.autostart:
         driver.set_running(True)
 

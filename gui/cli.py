@@ -14,8 +14,9 @@ from typing import Any
 
 from asgiscope.gui.model import CHOICE_KINDS, TITLES, Controls, Ranges
 from asgiscope.server.flags import Rule, add_flag
-from asgiscope.server.limits import PORT, NotAllowedError, NumberRange
+from asgiscope.server.limits import PORT, TOUR_STEPS, NotAllowedError, NumberRange
 from asgiscope.server.scenario import Scenario
+from asgiscope.server.tour import Tour, load_builtin, load_tour
 
 # The app's own knobs: a frame rate a screen can show, snapshots the Lab can build, a day of seconds.
 FPS = NumberRange(240.0, lo=1.0)
@@ -58,6 +59,13 @@ def parser(cores: int) -> argparse.ArgumentParser:
     p.add_argument("--settings", metavar="FILE", help="INI file for settings instead of the user's")
     p.add_argument("--reset", action="store_true", help="ignore stored settings (defaults, then flags)")
     p.add_argument(
+        "--tour",
+        metavar="FILE",
+        help="start in presenter mode with this tour file (TOML; 'builtin' for the built-in tour); "
+        "Right/Left and Page Down/Page Up step through it",
+    )
+    add_flag(p, "tour_step", TOUR_STEPS, "with --tour: the step to start at (resume a talk, or a slide)", 1)
+    p.add_argument(
         "--frame-stats", metavar="FILE", help=f"write GUI frame timing as JSON at exit: {WRITABLE}"
     )
     group = p.add_argument_group("scenario and load (override the stored settings)")
@@ -78,7 +86,21 @@ def parse(argv: list[str], cores: int | None = None) -> argparse.Namespace:
         check_together(args)
     except NotAllowedError as exc:
         p.error(exc.as_flag())
+    try:
+        args.tour_loaded = tour_from(args.tour)
+    except NotAllowedError as exc:  # the file's own sentence: file, step, field, value, what is allowed
+        p.error(str(exc))
+    steps = len(args.tour_loaded.steps) if args.tour_loaded else 1
+    if args.tour_step > steps:
+        p.error(NotAllowedError("tour_step", args.tour_step, f"a step of the tour, 1 to {steps}").as_flag())
     return args
+
+
+def tour_from(path: str | None) -> Tour | None:
+    """The tour ``--tour`` names, read and checked before any window opens."""
+    if path is None:
+        return None
+    return load_builtin() if path == "builtin" else load_tour(path)
 
 
 def check_together(args: argparse.Namespace) -> None:

@@ -1,7 +1,7 @@
 """The ``asgiscope`` console script: the desktop app, or a headless tool when asked for one.
 
-``asgiscope serve ...`` and ``asgiscope run ...`` never import Qt, so they work on a machine without a
-display or Qt libraries.
+``asgiscope serve ...``, ``asgiscope run ...`` and ``asgiscope tour ...`` never import Qt, so they work
+on a machine without a display or Qt libraries.
 """
 
 from __future__ import annotations
@@ -10,7 +10,11 @@ import importlib
 import os
 import sys
 
-HEADLESS = {"serve": "asgiscope.server.serve", "run": "asgiscope.server.cli_run"}
+HEADLESS = {
+    "serve": "asgiscope.server.serve",
+    "run": "asgiscope.server.cli_run",
+    "tour": "asgiscope.server.cli_tour",
+}
 
 
 def main() -> None:

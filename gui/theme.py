@@ -85,5 +85,10 @@ def stylesheet(c: Colors) -> str:
     QLabel#big {{ font-size: 20pt; font-weight: bold; }}
     QLabel#caption {{ color: {c.dim}; }}
     QLabel#warn {{ color: {c.warn}; }}
+    QFrame#tour {{ background: {c.window}; border-bottom: 1px solid {c.accent}; }}
+    QLabel#tourcaption {{ font-size: 16pt; font-weight: bold; }}
+    QLabel#verdict {{ color: {c.dim}; font-size: 12pt; }}
+    QLabel#ok {{ color: {c.ok}; font-size: 12pt; }}
     QLabel#error {{ color: {c.error}; }}
+    QFrame#tour QLabel#error {{ font-size: 12pt; }}
     """

@@ -31,12 +31,18 @@ from asgiscope.gui.driver import LabDriver
 from asgiscope.gui.export import save_png, save_svg
 from asgiscope.gui.frames import FrameClock
 from asgiscope.gui.insight import InsightBar
-from asgiscope.gui.model import Controls
+from asgiscope.gui.model import Controls, controls_from
 from asgiscope.gui.plots import PlotsPanel
 from asgiscope.gui.process_view import ProcessView
 from asgiscope.gui.settings import Store
 from asgiscope.gui.theme import Colors
+from asgiscope.gui.tour_bar import TourBar
 from asgiscope.server.lab.snapshot import Snapshot
+from asgiscope.server.limits import NotAllowedError
+from asgiscope.server.load.spec import LoadSpec
+from asgiscope.server.scenario import Scenario
+from asgiscope.server.tour import Tour, load_builtin, load_tour
+from asgiscope.server.verdict import same_load
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +79,8 @@ class MainWindow(QMainWindow):
         self.setObjectName("main")
 
         self.insight = InsightBar()
+        self.tour_bar = TourBar()
+        self.tour_bar.wanted.connect(self._tour_wants)
         self.processes = ProcessView(colors)  # the request-flow panel takes this place later
         self.plots = PlotsPanel(colors)
         split = QSplitter(Qt.Orientation.Vertical)
@@ -85,6 +93,7 @@ class MainWindow(QMainWindow):
         box = QVBoxLayout(central)
         box.setContentsMargins(0, 0, 0, 0)
         box.setSpacing(0)
+        box.addWidget(self.tour_bar)
         box.addWidget(self.insight)
         box.addWidget(split, 1)
         self.setCentralWidget(central)
@@ -141,6 +150,10 @@ class MainWindow(QMainWindow):
         self.act_load = self._action(load, "Run load", "Space", self.driver.toggle_running)
         self.act_load.setCheckable(True)
         self.act_load.setToolTip("Start or stop sending requests (the servers keep running)")
+        tour = bar.addMenu("&Tour")
+        self.act_tour = self._action(tour, "Start the built-in tour", "F5", self.start_builtin_tour)
+        self._action(tour, "Open a tour file…", "", self.open_tour)
+        self._action(tour, "End the tour", "", self.tour_bar.end)
 
     def _action(self, menu, text, shortcut, slot) -> QAction:  # type: ignore[no-untyped-def]
         action = QAction(text, self)
@@ -188,6 +201,35 @@ class MainWindow(QMainWindow):
             self.report(f"could not save {path}: {exc}")
         else:
             self.statusBar().showMessage(f"saved {path}", 8000)
+
+    # -- the tour (presenter mode) -----------------------------------------------------------------
+
+    def start_tour(self, tour: Tour, index: int = 0) -> None:
+        self.tour_bar.start(tour, index)
+
+    def start_builtin_tour(self) -> None:
+        self.start_tour(load_builtin())
+
+    def open_tour(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a tour", str(Path.home()), "Tour (*.toml)")
+        if path:
+            try:
+                self.start_tour(load_tour(path))
+            except NotAllowedError as exc:
+                self.report(str(exc))
+
+    def _tour_wants(self, scenario: Scenario, load: LoadSpec) -> None:
+        """A step (or its scripted change) asks for a scenario and load: the panel shows it, the driver
+        applies it as if the controls had been moved, and the load runs."""
+        controls = controls_from(scenario, load)
+        shown = controls.load(running=False, base=load)
+        if controls.scenario() != scenario or not same_load(shown, load):  # never run what it does not claim
+            wanted = f"{scenario.to_json()} with {load.path}"
+            self.report(f"this step cannot be set from the panel: {wanted}")
+            return
+        self.controls.set_controls(controls)
+        self._controls_changed(controls)
+        self.driver.set_running(True)
 
     # -- state -----------------------------------------------------------------------------------
 
@@ -246,6 +288,7 @@ class MainWindow(QMainWindow):
         changed = self.plots.show_snapshot(snap, budget=plot_budget)
         if text:
             changed |= self.insight.show_snapshot(snap)
+            changed |= self.tour_bar.show_snapshot(snap)
             changed |= self.processes.show_snapshot(snap)
             state = f"{snap.state} · t = {snap.t:.0f} s"
             if state != self.state_label.text():

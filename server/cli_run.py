@@ -96,6 +96,8 @@ class RunArgs:
     no_load: bool
     as_json: bool
     changes: tuple[Change, ...] = ()
+    # seconds after a change is applied before its phase is measured (the tour leaves a restart out)
+    settle: float = 0.0
 
 
 def parse(argv: list[str]) -> RunArgs:
@@ -124,32 +126,37 @@ def parse(argv: list[str]) -> RunArgs:
 
 
 async def measure(args: RunArgs) -> dict[str, Any]:
-    lab = args.lab
-    async with lab:
-        if not args.no_load:
-            await lab.start_load()
-        else:
-            print(
-                f"watching {lab.url} for {args.duration:g} s: drive it with your own client", file=sys.stderr
-            )
-        await asyncio.sleep(args.warmup)
-        lab.reset_measurement()
-        await asyncio.sleep(0.3)  # one tick: the reset is taken before the first measured snapshot
-        first = lab.snapshot()
-        phases, start, previous = [], first, None
-        for change in args.changes:
-            await asyncio.sleep(max(0.0, first.t + change.at_s - lab.now()))
+    async with args.lab:
+        return await measure_on(args.lab, args)
+
+
+async def measure_on(lab: Lab, args: RunArgs) -> dict[str, Any]:
+    """One measurement on a Lab that has started, as it stands (the tour runs its steps on one Lab)."""
+    if not args.no_load:
+        await lab.start_load()
+    else:
+        print(f"watching {lab.url} for {args.duration:g} s: drive it with your own client", file=sys.stderr)
+    await asyncio.sleep(args.warmup)
+    lab.reset_measurement()
+    await asyncio.sleep(0.3)  # one tick: the reset is taken before the first measured snapshot
+    first = lab.snapshot()
+    phases, start, previous = [], first, None
+    for change in args.changes:
+        await asyncio.sleep(max(0.0, first.t + change.at_s - lab.now()))
+        end = lab.snapshot()
+        phases.append(phase(start, end, first.t, previous))
+        await _apply(lab, change)
+        if args.settle:
+            await asyncio.sleep(args.settle)
             end = lab.snapshot()
-            phases.append(phase(start, end, first.t, previous))
-            await _apply(lab, change)
-            start, previous = end, change
-        await asyncio.sleep(max(0.0, first.t + args.duration - lab.now()))
-        last = lab.snapshot()
-        phases.append(phase(start, last, first.t, previous))
-        if not args.no_load:
-            await lab.stop_load()
-        await asyncio.sleep(0.5)  # let in-flight responses and telemetry arrive
-        settled = lab.snapshot()
+        start, previous = end, change
+    await asyncio.sleep(max(0.0, first.t + args.duration - lab.now()))
+    last = lab.snapshot()
+    phases.append(phase(start, last, first.t, previous))
+    if not args.no_load:
+        await lab.stop_load()
+    await asyncio.sleep(0.5)  # let in-flight responses and telemetry arrive
+    settled = lab.snapshot()
     return {**report(first, last, settled, args.no_load), "phases": phases}
 
 

@@ -129,6 +129,11 @@ RATE = NumberRange(100_000.0, above=0.0)
 DURATION_S = NumberRange(3600.0, above=0.0)
 WARMUP_S = NumberRange(600.0, lo=0.0)
 PORT = IntRange(0, 65_535)  # 0: any free port
+# asgiscope tour and the app's tour bar
+VERDICT_TOLERANCE = 0.10  # a measurement within 10 % of its prediction bears the claim out
+TOUR_STEPS = IntRange(1, 50)
+TITLE_CHARS = IntRange(1, 80)  # a step's title, one line
+CAPTION_CHARS = IntRange(1, 200)  # a step's caption: one sentence, readable from the back of a room
 
 # -- how far back the app looks --------------------------------------------------------------------
 # The plots show PLOT_WINDOW_S of session time. The series keeps a third more, so a curve still reaches

@@ -23,11 +23,15 @@ SCENARIO_FIELDS = tuple(f.name for f in fields(Scenario))
 
 
 class ScriptError(ValueError):
-    """A refused ``--at``: the message is the whole sentence."""
+    """A refused ``--at``: the message is the whole sentence; the parts let a tour file say it its way."""
+
+    def __init__(self, text: str, subject: str, allowed: str) -> None:
+        self.text, self.subject, self.allowed = text, subject, allowed
+        super().__init__(f"--at {text!r} is not allowed: {subject} must be {allowed}")
 
 
 def _refuse(text: str, subject: str, allowed: str) -> ScriptError:
-    return ScriptError(f"--at {text!r} is not allowed: {subject} must be {allowed}")
+    return ScriptError(text, subject, allowed)
 
 
 @dataclass(frozen=True, slots=True)

@@ -104,6 +104,7 @@ def test_the_wheel_holds_one_top_level_name_and_the_icon(wheel: Path) -> None:
         (top_level,) = [n for n in names if n.endswith(".dist-info/top_level.txt")]
         assert z.read(top_level).decode().split() == ["asgiscope"]
     assert "asgiscope/assets/asgiscope.svg" in names
+    assert "asgiscope/assets/tours/why_fastapi_is_fast.toml" in names  # asgiscope tour's built-in tour
     assert {"asgiscope/__main__.py", "asgiscope/server/__init__.py", "asgiscope/gui/app.py"} <= set(names)
     assert {n.split("/")[0] for n in names if ".dist-info/" not in n} == {"asgiscope"}
 
@@ -141,3 +142,18 @@ def test_the_wheel_runs_headless_from_a_foreign_folder(wheel_venv: Path, foreign
 def test_the_wheel_runs_the_app_with_its_icon(wheel_venv: Path, foreign_folder: Path, tmp_path: Path) -> None:
     proc = run_app([str(wheel_venv / "bin" / "asgiscope")], tmp_path, cwd=foreign_folder)
     assert ICON_WARNING not in proc.stderr, proc.stderr[-3000:]
+
+
+@pytest.mark.slow
+def test_the_wheel_carries_the_built_in_tour(wheel_venv: Path, tmp_path: Path) -> None:
+    code = "from asgiscope.server.tour import load_builtin; t = load_builtin(); print(len(t.steps), t.title)"
+    proc = subprocess.run(
+        [wheel_venv / "bin" / "python", "-c", code],
+        cwd=tmp_path,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    steps, title = proc.stdout.split(maxsplit=1)
+    assert int(steps) >= 8 and title.strip() == "Why FastAPI is fast, measured"

@@ -37,7 +37,7 @@ def window(qtbot: QtBot, fake_lab: FakeLab, tmp_path: Path) -> MainWindow:
 def test_default_size_title_and_menus(window: MainWindow) -> None:
     assert (window.width(), window.height()) == (1400, 900)
     menus = [a.text() for a in window.menuBar().actions()]
-    assert menus == ["&File", "&View", "&Load"]
+    assert menus == ["&File", "&View", "&Load", "&Tour"]
     shortcuts = {a.shortcut().toString() for a in window.actions()}
     assert {"Space", "Ctrl+Q", "F11", "Ctrl+S"} <= shortcuts
 
