@@ -95,8 +95,9 @@ class Cpu:
 # Fitted by bench/costs.py on the reference machine (calibrate.REFERENCE_WORK_S), 2026-12-02: a 2-core
 # AMD EPYC VM shared with other sessions; the least of 5 runs per case (--priority, docs/benchmarks.md).
 # ``busy`` is with no connection open: the fits at 100-300 connections per process divided by
-# ``Costs.crowded`` there (h11 168 µs at 100 per worker, raw 38 µs at 300, httptools, aiohttp and httpx
-# alike); io/async's extra was refitted to the users sweep (bench/theory_accuracy.py --only sweep).
+# ``Costs.crowded`` there (h11 168 µs at 100 per worker, raw 38 µs at 300, aiohttp 76 at 200, httpx 492
+# at 50; httptools 86 at 50, bench/loops.py); io/async's extra was refitted to the users sweep
+# (bench/theory_accuracy.py --only sweep).
 def _server_costs() -> dict[HttpKind, Cpu]:
     return {"h11": Cpu(136e-6, 17e-6), "httptools": Cpu(76e-6, 41e-6)}
 
@@ -115,7 +116,7 @@ def _endpoint_costs() -> dict[Endpoint, Cpu]:
 
 
 def _client_costs() -> dict[Engine, Cpu]:
-    return {"raw": Cpu(25e-6, 27e-6), "aiohttp": Cpu(50e-6, 76e-6), "httpx": Cpu(325e-6, 740e-6)}
+    return {"raw": Cpu(25e-6, 27e-6), "aiohttp": Cpu(50e-6, 76e-6), "httpx": Cpu(434e-6, 740e-6)}
 
 
 @dataclass(frozen=True, slots=True)
