@@ -214,6 +214,8 @@ def predict(
     if not math.isfinite(latency_ms):  # an open loop past capacity: its cap bounds what waits
         latency_ms = load.max_in_flight / first.throughput_rps * 1000.0
     share = connects_per_request(load.connection, latency_ms / 1000.0)
+    if scenario.worker_class == "sync":  # [wsgi helper] gunicorn's sync worker closes after every response
+        share = 1.0
     return _predict(scenario, load, cores, c, client_ceiling_rps, gunicorn_timeout_s, share)
 
 
@@ -261,7 +263,16 @@ def _predict(
         bounds.append((load.rate, "rate", f"the open loop sends {load.rate:g} req/s"))
     elif s > 0:
         bounds.append((n / busy, "users", f"{n} users each wait {load.ms} ms"))
-    if ep == "io/sync" and s > 0:
+    # [wsgi helper] the WSGI workers' bounds: sync X = min(N, W)/S, gthread X = min(N, W*T)/S (any route);
+    # Django under ASGI runs each request's def view on a thread of its own (asgiref's
+    # ThreadSensitiveContext per request): no token bound there.
+    if scenario.worker_class == "sync" and s > 0 and not cpu_bound:
+        why = f"gunicorn sync workers: {w} worker{plural(w)}, one request at a time each"
+        bounds.append((w / busy, "workers", why))
+    elif scenario.worker_class == "gthread" and s > 0 and not cpu_bound:
+        why = f"{w} gthread worker{plural(w)} x {t} threads = {w * t} requests at a time"
+        bounds.append((w * t / busy, "tokens", why))
+    elif ep == "io/sync" and s > 0 and scenario.framework != "django":
         why = f"{w} worker{plural(w)} x {t} threadpool tokens = {w * t} requests at a time"
         bounds.append((w * t / busy, "tokens", why))
     elif ep == "io/blocking" and s > 0:
