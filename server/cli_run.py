@@ -27,8 +27,8 @@ from asgiscope.server.limits import (
     NotAllowedError,
 )
 from asgiscope.server.load.spec import Connection, Endpoint, Engine, LoadSpec, Mode
-from asgiscope.server.scripted import Change, ScriptError, parse_at, phase, render_phases, worker_rows
 from asgiscope.server.scenario import check_endpoint
+from asgiscope.server.scripted import Change, ScriptError, parse_at, phase, render_phases, worker_rows
 from asgiscope.server.serve import SCENARIO_FLAGS, add_scenario_arguments, scenario_from_args
 
 # The load's flags; --at changes these fields and the scenario's, each checked by its flag's rule.

@@ -52,7 +52,9 @@ async def workers_reach(lab: Lab, count: int, pids: set[int]) -> Snapshot:
 
 
 @pytest.mark.parametrize("pair", PAIRS, ids=["-".join(p) for p in PAIRS])
-async def test_pair_serves_scales_live_reports_everything_and_leaves_nothing(pair: tuple[str, str, str]) -> None:
+async def test_pair_serves_scales_live_reports_everything_and_leaves_nothing(
+    pair: tuple[str, str, str],
+) -> None:
     lab = Lab(scenario(pair, workers=1, tokens=4), LoadSpec(endpoint="io/sync", ms=5, users=6))
     pids: set[int] = set()
     async with lab:

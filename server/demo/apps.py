@@ -32,7 +32,7 @@ def django_asgi_factory() -> object:
     config = WorkerConfig.from_env()
     if config.watch_parent:
         start_parent_watch()
-    return instrument(asgi_app(), config)  # type: ignore[arg-type]
+    return instrument(asgi_app(), config)
 
 
 def wsgi_factory(framework: FrameworkKind, threads: int) -> WsgiApp:

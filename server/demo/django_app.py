@@ -14,14 +14,13 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any
+
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from asgiscope.server.demo.app import busy
 from asgiscope.server.demo.replies import BAD_MS, CPU_MS, IO_MS, read_ms, reply
 from asgiscope.server.demo.telemetry import TID_KEY
-
-Asgi = Callable[[dict[str, Any], Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]], Awaitable[None]]
 
 
 def _tag(request: Any) -> None:
@@ -124,7 +123,7 @@ def wsgi_app() -> Any:
     return get_wsgi_application()
 
 
-def asgi_app() -> Asgi:
+def asgi_app() -> ASGIApp:
     """Django's ASGI handler behind a lifespan answerer: Django refuses the lifespan scope, and the
     telemetry middleware starts its emitter and probes on lifespan startup."""
     configure(asgi=True)
@@ -132,7 +131,7 @@ def asgi_app() -> Asgi:
 
     django_app = get_asgi_application()
 
-    async def with_lifespan(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def with_lifespan(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "lifespan":
             await django_app(scope, receive, send)
             return

@@ -52,7 +52,9 @@ class WsgiTelemetry:
         self._clock = clock
         self._interval = interval
         self._lock = threading.Lock()
-        self._emitter = Emitter((config.telemetry_host, config.telemetry_port), bytes.fromhex(config.token_hex))
+        self._emitter = Emitter(
+            (config.telemetry_host, config.telemetry_port), bytes.fromhex(config.token_hex)
+        )
         self._in_flight = 0
         self._heard = False
         self._main_tid = threading.get_native_id()

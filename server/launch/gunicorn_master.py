@@ -136,7 +136,9 @@ def options(spec: MasterSpec) -> dict[str, Any]:
     return {
         "bind": [bind],
         "workers": scenario.workers,
-        "worker_class": scenario.worker_class if scenario.wsgi else worker_class(scenario.loop, scenario.http),
+        "worker_class": scenario.worker_class
+        if scenario.wsgi
+        else worker_class(scenario.loop, scenario.http),
         "threads": wsgi_threads(scenario),
         "reuse_port": reuse_port,
         "graceful_timeout": int(spec.graceful_timeout),

@@ -21,8 +21,8 @@ from uvicorn import Config
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors.multiprocess import Multiprocess, Process
 
-from asgiscope.server.launch.events import EventWriter
 from asgiscope.server.demo.apps import asgi_target
+from asgiscope.server.launch.events import EventWriter
 from asgiscope.server.launch.master import boot_master
 from asgiscope.server.launch.spec import MasterSpec
 
