@@ -208,14 +208,15 @@ def predict(
     # latency (one connect per life of a connection, churn.connects_per_request); the latency depends on
     # the throughput, so predict without connects first, then once more with the share that gives.
     first = _predict(scenario, load, cores, c, client_ceiling_rps, gunicorn_timeout_s, 0.0)
+    # [wsgi helper] gunicorn's sync worker closes after every response, whatever the client asks.
+    if scenario.worker_class == "sync" and first.throughput_rps > 0:
+        return _predict(scenario, load, cores, c, client_ceiling_rps, gunicorn_timeout_s, 1.0)
     if load.connection == "forever" or first.throughput_rps <= 0:
         return first  # nothing gets through (workers killed): there is no connection to renew
     latency_ms = first.latency_ms
     if not math.isfinite(latency_ms):  # an open loop past capacity: its cap bounds what waits
         latency_ms = load.max_in_flight / first.throughput_rps * 1000.0
     share = connects_per_request(load.connection, latency_ms / 1000.0)
-    if scenario.worker_class == "sync":  # [wsgi helper] gunicorn's sync worker closes after every response
-        share = 1.0
     return _predict(scenario, load, cores, c, client_ceiling_rps, gunicorn_timeout_s, share)
 
 
