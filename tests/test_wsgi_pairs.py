@@ -7,6 +7,8 @@ by telemetry (server count == client count, no datagram lost) and leaves no proc
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 
 import httpx
 import psutil
@@ -14,6 +16,7 @@ import pytest
 
 from asgiscope.server.lab.session import Lab
 from asgiscope.server.lab.snapshot import Snapshot
+from asgiscope.server.launch import ServerTree
 from asgiscope.server.launch.proctree import tree_pids, wait_gone
 from asgiscope.server.launch.ready import poll_until
 from asgiscope.server.limits import NotAllowedError
@@ -118,3 +121,15 @@ def test_the_lab_refuses_impossible_pairs_before_anything_starts(
     with pytest.raises(NotAllowedError) as refused:
         Lab(Scenario(**changes), LoadSpec(endpoint=endpoint))  # type: ignore[arg-type]
     assert refused.value.field == field
+
+
+@pytest.mark.parametrize("pair", [p for p in PAIRS if p[2] in ("sync", "gthread")], ids="-".join)
+async def test_wsgi_workers_exit_when_their_master_is_sigkilled(pair: tuple[str, str, str]) -> None:
+    tree = ServerTree(scenario(pair, workers=2))
+    await tree.start()
+    workers = set(tree.info().worker_pids)
+    assert len(workers) == 2
+    os.kill(tree.info().master_pid, signal.SIGKILL)
+    left = wait_gone(workers, 3.0)  # their own parent watch: nobody kills them for us
+    await tree.stop()
+    assert left == set()
