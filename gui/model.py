@@ -209,7 +209,7 @@ class Controls:
         """Per choice control, its options that cannot work with the choices above it, each with the
         server's sentence saying why (the panel greys them out with it as their tooltip)."""
         out: dict[str, dict[str, str]] = {"server": {}, "worker_class": {}, "handler": {}}
-        for server in choices(ServerKind):
+        for server in get_args(ServerKind):
             # The only server no worker class rescues is uvicorn for a WSGI-only framework: the rule
             # then names the server, given uvicorn's own workers.
             refusal = pair_refusal(self.framework, server, "uvicorn")
@@ -219,7 +219,7 @@ class Controls:
             refusal = pair_refusal(self.framework, self.server, worker_class)
             if refusal is not None:
                 out["worker_class"][worker_class] = not_allowed("worker_class", worker_class, refusal[1])
-        for handler in choices(Handler):
+        for handler in get_args(Handler):
             why = self.handler_refusal(handler)
             if why is not None:
                 out["handler"][handler] = why
@@ -276,7 +276,7 @@ def controls_from(scenario: Scenario, load: LoadSpec, handler: Handler | None = 
     )
 
 
-def _server_refused(framework: FrameworkKind, server: ServerKind) -> bool:
+def _server_refused(framework: FrameworkKind, server: str) -> bool:
     """Whether no worker class makes ``server`` work with ``framework`` (Flask on uvicorn)."""
     return all(pair_refusal(framework, server, w) is not None for w in choices(WorkerClass))
 
