@@ -45,6 +45,28 @@ SWEEP: list[tuple[str, Scenario, LoadSpec]] = [
     for users in SWEEP_USERS
 ]
 
+# The WSGI side (issue 9): gunicorn's sync workers serve one request at a time per process (X = min(N, W)
+# / S, a connect per request), gthread's pools T threads per process (X = min(N, W*T) / S).
+FLASK_SYNC = Scenario(server="gunicorn", framework="flask", worker_class="sync", workers=2)
+WSGI: list[tuple[str, Scenario, LoadSpec]] = [
+    ("flask sync, 2 workers, 100 users x 100 ms", FLASK_SYNC, LoadSpec("io/sync", 100, users=100)),
+    (
+        "flask gthread, 2 x 4 threads, 100 users",
+        FLASK_SYNC.with_changes(worker_class="gthread", tokens=4),
+        LoadSpec("io/sync", 100, users=100),
+    ),
+    (
+        "django gthread, 2 x 8 threads, 100 users",
+        FLASK_SYNC.with_changes(framework="django", worker_class="gthread", tokens=8),
+        LoadSpec("io/sync", 100, users=100),
+    ),
+    (
+        "django sync, 4 workers, 100 users x 100 ms",
+        FLASK_SYNC.with_changes(framework="django", workers=4),
+        LoadSpec("io/sync", 100, users=100),
+    ),
+]
+
 
 async def measure(
     scenario: Scenario, load: LoadSpec, warmup: float, duration: float, priority: bool = False
@@ -74,13 +96,14 @@ async def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--duration", type=float, default=8.0)
     ap.add_argument("--warmup", type=float, default=2.0)
-    ap.add_argument("--only", choices=("canonical", "sweep"))
+    ap.add_argument("--only", choices=("canonical", "sweep", "wsgi"))
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--priority", action="store_true", help="run before other sessions (root, Linux)")
     ap.add_argument("--quiet", type=float, default=0.0, help="wait for others to use < this many cores")
     ap.add_argument("--retries", type=int, default=3, help="re-run a case others disturbed")
     args = ap.parse_args()
-    cases = (CASES if args.only != "sweep" else []) + (SWEEP if args.only != "canonical" else [])
+    groups = {"canonical": CASES, "sweep": SWEEP, "wsgi": WSGI}
+    cases = [case for group, listed in groups.items() if args.only in (None, group) for case in listed]
     print(
         f"{'scenario':40}{'measured':>10}{'predicted':>10}{'ratio':>7}{'spread':>13}{'others':>7}"
         f"{'speed':>6}{'left':>9}{'ratio':>7}"

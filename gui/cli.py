@@ -12,10 +12,10 @@ import os
 from dataclasses import fields
 from typing import Any
 
-from asgiscope.gui.model import CHOICE_KINDS, TITLES, Controls, Ranges
+from asgiscope.gui.model import CHOICE_KINDS, ENDPOINTS, TITLES, Controls, Ranges
 from asgiscope.server.flags import Rule, add_flag
 from asgiscope.server.limits import PORT, TOUR_STEPS, NotAllowedError, NumberRange
-from asgiscope.server.scenario import Scenario
+from asgiscope.server.scenario import Scenario, check_endpoint
 from asgiscope.server.tour import Tour, load_builtin, load_tour
 
 # The app's own knobs: a frame rate a screen can show, snapshots the Lab can build, a day of seconds.
@@ -106,8 +106,12 @@ def tour_from(path: str | None) -> Tour | None:
 def check_together(args: argparse.Namespace) -> None:
     """What no single flag's rule can refuse: a combination the Scenario refuses, an output file that
     could not be written when the time comes (the frame stats are written at exit, after a session)."""
-    if args.server is not None and args.socket is not None:
-        Scenario(server=args.server, socket=args.socket)
+    pair = ("server", "socket", "framework", "worker_class")
+    given = {f: getattr(args, f) for f in pair if getattr(args, f) is not None}
+    if len(given) > 1 or "framework" in given or "worker_class" in given:
+        scenario = Scenario(**given)  # the one rule for pairs, unset fields at their defaults
+        if args.handler is not None:
+            check_endpoint(scenario, ENDPOINTS[(args.handler, args.work or "io")])
     for field in ("frame_stats", "screenshot"):
         path = getattr(args, field)
         if path is not None:

@@ -34,8 +34,12 @@ TIPS: dict[str, str] = {
     "Switches the route the load hits; no restart.",
     "work": "What the handler does for `ms`: wait on I/O (sleep, releases the GIL) or burn CPU in "
     "Python (holds the GIL). Switches the route; no restart.",
-    "server": "uvicorn's own supervisor or a gunicorn arbiter with uvicorn workers. Restarts the "
-    "server tree.",
+    "framework": "The web framework serving the same routes: FastAPI (ASGI), Flask (WSGI) or Django "
+    "(both: its async def views need ASGI). Restarts the server tree.",
+    "server": "uvicorn's own supervisor or a gunicorn arbiter. Restarts the server tree.",
+    "worker_class": "gunicorn's worker: uvicorn (an event loop per process, ASGI), sync (one request at "
+    "a time per process, a new connection each) or gthread (a pool of threadpool-tokens threads per "
+    "process). Restarts the server tree.",
     "loop": "The event loop inside each worker: the standard asyncio loop or uvloop. Restarts the "
     "server tree.",
     "http": "The HTTP/1.1 parser inside each worker: h11 (pure Python) or httptools (C). Restarts "
@@ -97,7 +101,7 @@ class ControlsPanel(QWidget):
         for name in ("handler", "work", "ms"):
             box.addWidget(self._input(name))
         box.addWidget(_heading("Server"))
-        for name in ("workers", "tokens", "server", "socket", "loop", "http"):
+        for name in ("framework", "workers", "tokens", "server", "worker_class", "socket", "loop", "http"):
             box.addWidget(self._input(name))
         box.addStretch(1)
 
@@ -142,12 +146,15 @@ class ControlsPanel(QWidget):
 
     def _update(self, name: str, value: Any) -> None:
         self._controls = self._controls.with_changes(**{name: value})
-        # with_changes may reset the socket when leaving gunicorn
-        self.choices["socket"].set_value(self._controls.socket)
+        # with_changes may move the socket, server, worker class and handler to ones that work
+        for moved in ("socket", "server", "worker_class", "handler"):
+            self.choices[moved].set_value(getattr(self._controls, moved))
         self._enable()
 
     def _enable(self) -> None:
         c = self._controls
+        for name, refused in c.refused().items():
+            self.choices[name].set_refused(refused)
         self.choices["socket"].setEnabled(c.socket_enabled)
         self.users.setEnabled(c.mode == "closed")
         self.rate.setEnabled(c.mode == "open")

@@ -19,7 +19,7 @@ from asgiscope.gui.model import Controls, controls_from
 from asgiscope.server.lab.snapshot import Snapshot
 from asgiscope.server.limits import NotAllowedError
 from asgiscope.server.load.spec import LoadSpec
-from asgiscope.server.scenario import Scenario
+from asgiscope.server.scenario import Scenario, check_endpoint, endpoint_refusal
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +96,7 @@ class LabDriver:
         try:
             scenario = controls.scenario()
             load = controls.load(running=False, base=self._want_load)
+            check_endpoint(scenario, load.endpoint)
         except NotAllowedError as exc:  # a control offered what the server refuses: say so, roll back
             log.warning("refused controls: %s", exc)
             self.report(str(exc))
@@ -186,7 +187,10 @@ class LabDriver:
         """
         if not self._started:
             return "starting the servers", self._lab.start(), self._mark_started, lambda: False
-        if self._want_scenario != self._scenario:
+        # A WSGI scenario cannot run the async route the load still hits: the load (a def route the
+        # running scenario serves too) moves first.
+        load_first = endpoint_refusal(self._want_scenario, self._load.endpoint) is not None
+        if self._want_scenario != self._scenario and not (load_first and self._want_load != self._load):
             scenario = self._want_scenario
 
             def applied() -> None:

@@ -150,3 +150,11 @@ class Choice(QWidget):
         super().setToolTip(text)
         for button in self.buttons.values():
             button.setToolTip(text)
+
+    def set_refused(self, refused: dict[str, str]) -> None:
+        """Grey out the options in ``refused``, each with its reason as its tooltip (Qt shows tooltips
+        on disabled buttons); the others are enabled with the control's own tooltip."""
+        for value, button in self.buttons.items():
+            why = refused.get(value)
+            button.setEnabled(why is None)
+            button.setToolTip(self.toolTip() if why is None else why)

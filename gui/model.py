@@ -11,9 +11,29 @@ import math
 from dataclasses import dataclass, fields, replace
 from typing import Any, Literal, get_args
 
-from asgiscope.server.limits import MS, RATE, TOKENS, USERS, WORKERS, IntRange, NumberRange, choices
+from asgiscope.server.limits import (
+    MS,
+    RATE,
+    TOKENS,
+    USERS,
+    WORKERS,
+    IntRange,
+    NumberRange,
+    choices,
+    not_allowed,
+)
 from asgiscope.server.load.spec import Connection, Endpoint, Engine, LoadSpec, Mode
-from asgiscope.server.scenario import HttpKind, LoopKind, Scenario, ServerKind, SocketKind
+from asgiscope.server.scenario import (
+    FrameworkKind,
+    HttpKind,
+    LoopKind,
+    Scenario,
+    ServerKind,
+    SocketKind,
+    WorkerClass,
+    endpoint_refusal,
+    pair_refusal,
+)
 
 Handler = Literal["await", "threadpool", "blocking"]
 Work = Literal["io", "cpu"]
@@ -41,7 +61,9 @@ TITLES: dict[str, str] = {
     "mode": "Load",
     "handler": "Handler",
     "work": "Work",
+    "framework": "Framework",
     "server": "Server",
+    "worker_class": "Worker class",
     "socket": "Socket",
     "loop": "Event loop",
     "http": "HTTP parser",
@@ -54,7 +76,9 @@ CHOICE_KINDS: dict[str, Any] = {
     "mode": Mode,
     "handler": Handler,
     "work": Work,
+    "framework": FrameworkKind,
     "server": ServerKind,
+    "worker_class": WorkerClass,
     "socket": SocketKind,
     "loop": LoopKind,
     "http": HttpKind,
@@ -132,6 +156,8 @@ class Controls:
     engine: Engine = "raw"
     mode: Mode = "closed"
     connection: Connection = "1s"
+    framework: FrameworkKind = "fastapi"
+    worker_class: WorkerClass = "uvicorn"
 
     @property
     def endpoint(self) -> Endpoint:
@@ -145,11 +171,59 @@ class Controls:
     def with_changes(self, **changes: Any) -> Controls:
         """A copy with some controls changed. Leaving gunicorn shows the socket as shared (the panel
         greys it out); a socket asked for by name is kept, so ``scenario()`` refuses reuse_port with
-        uvicorn in the Scenario's own words, as ``run`` and ``serve`` do, never rewriting it."""
+        uvicorn in the Scenario's own words, as ``run`` and ``serve`` do, never rewriting it.
+
+        Framework, server, worker class and handler rank in that order: a change to one moves those
+        below it to their first choice that works with it, when theirs does not (Flask takes gunicorn
+        and sync workers; a WSGI worker takes the def handler). Only the options no choice above can
+        make work are greyed out (``refused``), so every combination stays one click away."""
         new = replace(self, **changes)
         if "socket" not in changes and not new.socket_enabled and new.socket != "shared":
             new = replace(new, socket="shared")
+        if pair_refusal(new.framework, new.server, new.worker_class) is not None:
+            if pair_refusal(new.framework, new.server, "uvicorn") is not None and "server" not in changes:
+                new = replace(new, server=_first(ServerKind, lambda s: not _server_refused(new.framework, s)))
+            new = replace(
+                new,
+                worker_class=_first(
+                    WorkerClass, lambda w: pair_refusal(new.framework, new.server, w) is None
+                ),
+            )
+            if "socket" not in changes and not new.socket_enabled and new.socket != "shared":
+                new = replace(new, socket="shared")
+        if new.handler_refusal(new.handler) is not None:
+            new = replace(new, handler="threadpool")
         return new
+
+    def handler_refusal(self, handler: Handler) -> str | None:
+        """Why this handler cannot run on these workers (an async def route under WSGI), or None."""
+        endpoint = ENDPOINTS[(handler, self.work)]
+        if self.worker_class == "uvicorn" or pair_refusal(self.framework, self.server, self.worker_class):
+            return None
+        why = endpoint_refusal(
+            Scenario(server="gunicorn", framework=self.framework, worker_class=self.worker_class), endpoint
+        )
+        return None if why is None else not_allowed("endpoint", endpoint, why)
+
+    def refused(self) -> dict[str, dict[str, str]]:
+        """Per choice control, its options that cannot work with the choices above it, each with the
+        server's sentence saying why (the panel greys them out with it as their tooltip)."""
+        out: dict[str, dict[str, str]] = {"server": {}, "worker_class": {}, "handler": {}}
+        for server in get_args(ServerKind):
+            # The only server no worker class rescues is uvicorn for a WSGI-only framework: the rule
+            # then names the server, given uvicorn's own workers.
+            refusal = pair_refusal(self.framework, server, "uvicorn")
+            if refusal is not None and _server_refused(self.framework, server):
+                out["server"][server] = not_allowed(refusal[0], server, refusal[1])
+        for worker_class in choices(WorkerClass):
+            refusal = pair_refusal(self.framework, self.server, worker_class)
+            if refusal is not None:
+                out["worker_class"][worker_class] = not_allowed("worker_class", worker_class, refusal[1])
+        for handler in get_args(Handler):
+            why = self.handler_refusal(handler)
+            if why is not None:
+                out["handler"][handler] = why
+        return out
 
     def scenario(self) -> Scenario:
         return Scenario(
@@ -159,6 +233,8 @@ class Controls:
             http=self.http,
             tokens=self.tokens,
             socket=self.socket,
+            framework=self.framework,
+            worker_class=self.worker_class,
         )
 
     def load(self, *, running: bool, base: LoadSpec | None = None) -> LoadSpec:
@@ -195,7 +271,19 @@ def controls_from(scenario: Scenario, load: LoadSpec, handler: Handler | None = 
         engine=load.engine,
         mode=load.mode,
         connection=load.connection,
+        framework=scenario.framework,
+        worker_class=scenario.worker_class,
     )
+
+
+def _server_refused(framework: FrameworkKind, server: str) -> bool:
+    """Whether no worker class makes ``server`` work with ``framework`` (Flask on uvicorn)."""
+    return all(pair_refusal(framework, server, w) is not None for w in choices(WorkerClass))
+
+
+def _first(kind: Any, works: Any) -> Any:
+    """The first word of a Literal that ``works``."""
+    return next(word for word in choices(kind) if works(word))
 
 
 def is_handler(value: object) -> bool:

@@ -27,6 +27,7 @@ from asgiscope.server.limits import (
     NotAllowedError,
 )
 from asgiscope.server.load.spec import Connection, Endpoint, Engine, LoadSpec, Mode
+from asgiscope.server.scenario import check_endpoint
 from asgiscope.server.scripted import Change, ScriptError, parse_at, phase, render_phases, worker_rows
 from asgiscope.server.serve import SCENARIO_FLAGS, add_scenario_arguments, scenario_from_args
 
@@ -116,6 +117,10 @@ def parse(argv: list[str]) -> RunArgs:
         max_in_flight=ns.max_in_flight,
         connection=ns.connection,
     )
+    try:
+        check_endpoint(scenario, load.endpoint)
+    except NotAllowedError as exc:  # an async def route under WSGI
+        raise UsageError(exc.as_flag()) from None
     try:
         changes = parse_at(ns.at, at_rules(), ns.duration, scenario, load)
     except ScriptError as exc:

@@ -129,3 +129,10 @@ def endpoint_refusal(scenario: Scenario, endpoint: str) -> str | None:
         allowed = ", ".join(repr(e) for e in WSGI_ENDPOINTS)
         return f"one of {allowed} under WSGI ({scenario.worker_class} workers run only def handlers)"
     return None
+
+
+def check_endpoint(scenario: Scenario, endpoint: str) -> None:
+    """Raise NotAllowedError naming ``endpoint`` when the scenario's workers cannot run it."""
+    why = endpoint_refusal(scenario, endpoint)
+    if why is not None:
+        raise NotAllowedError("endpoint", endpoint, why)

@@ -16,7 +16,7 @@ from asgiscope.server.flags import Rule, read
 from asgiscope.server.lab.snapshot import Snapshot
 from asgiscope.server.limits import NotAllowedError
 from asgiscope.server.load.spec import LoadSpec
-from asgiscope.server.scenario import Scenario
+from asgiscope.server.scenario import Scenario, check_endpoint
 
 FORM = "SECONDS:FIELD=VALUE[,FIELD=VALUE], e.g. 4:workers=2"
 SCENARIO_FIELDS = tuple(f.name for f in fields(Scenario))
@@ -58,6 +58,7 @@ def parse_at(
         try:
             scenario = scenario.with_changes(**ours)
             load = load.with_changes(**theirs)
+            check_endpoint(scenario, load.endpoint)
         except NotAllowedError as exc:  # only the whole can say (reuse_port without gunicorn)
             raise _refuse(text, exc.field, exc.allowed) from None
         changes.append(Change(at_s, values, scenario, load))

@@ -38,7 +38,7 @@ SCENARIO_FLAGS: dict[str, tuple[Rule, str]] = {
     "http": (HttpKind, "HTTP parser"),
     "tokens": (TOKENS, "threadpool tokens per worker"),
     "socket": (SocketKind, "listening socket (reuse_port: gunicorn only)"),
-    "framework": (FrameworkKind, "web framework (flask: WSGI only; fastapi: ASGI only)"),
+    "framework": (FrameworkKind, "web framework (flask: WSGI only; django: both)"),
     "worker_class": (WorkerClass, "gunicorn worker class (sync, gthread: WSGI; uvicorn: ASGI)"),
 }
 

@@ -244,6 +244,9 @@ def predict(
     # latency (one connect per life of a connection, churn.connects_per_request); the latency depends on
     # the throughput, so predict without connects first, then once more with the share that gives.
     first = _predict(scenario, load, cores, c, client_ceiling_rps, gunicorn_timeout_s, 0.0)
+    # [wsgi helper] gunicorn's sync worker closes after every response, whatever the client asks.
+    if scenario.worker_class == "sync" and first.throughput_rps > 0:
+        return _predict(scenario, load, cores, c, client_ceiling_rps, gunicorn_timeout_s, 1.0)
     if load.connection == "forever" or first.throughput_rps <= 0:
         return first  # nothing gets through (workers killed): there is no connection to renew
     latency_ms = first.latency_ms
@@ -308,7 +311,16 @@ def _predict(
         bounds.append((load.rate, "rate", f"the open loop sends {load.rate:g} req/s"))
     elif s > 0:
         bounds.append((n / busy, "users", f"{n} users each wait {load.ms} ms"))
-    if ep == "io/sync" and s > 0:
+    # [wsgi helper] the WSGI workers' bounds: sync X = min(N, W)/S, gthread X = min(N, W*T)/S (any route);
+    # Django under ASGI runs each request's def view on a thread of its own (asgiref's
+    # ThreadSensitiveContext per request): no token bound there.
+    if scenario.worker_class == "sync" and s > 0 and not cpu_bound:
+        why = f"gunicorn sync workers: {w} worker{plural(w)}, one request at a time each"
+        bounds.append((w / busy, "workers", why))
+    elif scenario.worker_class == "gthread" and s > 0 and not cpu_bound:
+        why = f"{w} gthread worker{plural(w)} x {t} threads = {w * t} requests at a time"
+        bounds.append((w * t / busy, "tokens", why))
+    elif ep == "io/sync" and s > 0 and scenario.framework != "django":
         why = f"{w} worker{plural(w)} x {t} threadpool tokens = {w * t} requests at a time"
         bounds.append((w * t / busy, "tokens", why))
     elif ep == "io/blocking" and s > 0:

@@ -23,7 +23,7 @@ from asgiscope.server.lab.snapshot import Snapshot
 from asgiscope.server.lab.watchdog import Watchdog
 from asgiscope.server.launch.tree import LaunchError
 from asgiscope.server.load.spec import LoadSpec
-from asgiscope.server.scenario import Scenario
+from asgiscope.server.scenario import Scenario, check_endpoint
 from asgiscope.server.supervision import gunicorn_timeout_s as gunicorn_timeout
 from asgiscope.server.theory import Costs
 
@@ -48,6 +48,7 @@ class Lab:
     ) -> None:
         """``gunicorn_timeout_s``: gunicorn's own default unless given (tests) or set by the internal
         test variable named in ``supervision``."""
+        check_endpoint(scenario, load.endpoint)  # an async def route under WSGI: refused before anything
         self.scenario = scenario
         # What the load process is told; ``load.running`` is whether load is on, kept nowhere else.
         self.load = load.with_changes(running=False)
@@ -131,6 +132,7 @@ class Lab:
     # ---- scenario ----------------------------------------------------------------------------
     async def apply(self, scenario: Scenario) -> None:
         """Move to ``scenario``: scale live when only workers differ, else restart the tree."""
+        check_endpoint(scenario, self.load.endpoint)
         async with self._ops:
             old, rig, journal = self.scenario, self._rig, self._journal
             if rig.collector is None:  # not started yet: start() will use it
@@ -175,6 +177,7 @@ class Lab:
     # ---- load --------------------------------------------------------------------------------
     async def set_load(self, load: LoadSpec) -> None:
         """Change the load live; whether it is on is start_load's and stop_load's business."""
+        check_endpoint(self.scenario, load.endpoint)
         async with self._ops:
             if self._closing:
                 return

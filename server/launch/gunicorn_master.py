@@ -1,4 +1,5 @@
-"""Master entry point for the gunicorn kind: gunicorn's arbiter with uvicorn-worker workers.
+"""Master entry point for the gunicorn kind: gunicorn's arbiter with uvicorn-worker workers (ASGI:
+FastAPI or Django) or gunicorn's own ``sync`` / ``gthread`` workers (WSGI: Flask or Django).
 
 The arbiter subclass only adds reporting (who started and why, who exited and with what code); worker
 management stays gunicorn's own. Run as ``python -m server.launch.gunicorn_master SPEC_JSON``.
@@ -19,7 +20,7 @@ from uvicorn_worker import UvicornWorker
 from asgiscope.server.launch.events import EventWriter, StartReason
 from asgiscope.server.launch.master import boot_master, close_fds_in_worker
 from asgiscope.server.launch.spec import NO_FD, MasterSpec
-from asgiscope.server.scenario import HttpKind, LoopKind
+from asgiscope.server.scenario import HttpKind, LoopKind, Scenario
 
 
 def worker_class(loop: LoopKind, http: HttpKind) -> type[UvicornWorker]:
@@ -91,8 +92,9 @@ class ReportingArbiter(Arbiter):  # type: ignore[misc]
 
 
 class DemoApplication(BaseApplication):  # type: ignore[misc]
-    def __init__(self, options: dict[str, Any]) -> None:
+    def __init__(self, options: dict[str, Any], scenario: Scenario) -> None:
         self.options = options
+        self.scenario = scenario
         super().__init__()
 
     def load_config(self) -> None:
@@ -101,9 +103,30 @@ class DemoApplication(BaseApplication):  # type: ignore[misc]
 
     def load(self) -> Any:
         # Runs in each worker after the fork (no preload): the worker's own lifeline starts there.
+        scenario = self.scenario
+        if scenario.wsgi:
+            from asgiscope.server.demo.apps import wsgi_factory
+
+            return wsgi_factory(scenario.framework, wsgi_threads(scenario))
+        if scenario.framework == "django":
+            from asgiscope.server.demo.apps import django_asgi_factory
+
+            return django_asgi_factory()
         from asgiscope.server.demo.app import app_factory
 
         return app_factory()
+
+
+def wsgi_threads(scenario: Scenario) -> int:
+    # gunicorn turns a sync worker with threads > 1 into gthread by itself: sync must say 1.
+    return scenario.tokens if scenario.worker_class == "gthread" else 1
+
+
+def close_telemetry(_arbiter: Any, worker: Any) -> None:
+    """worker_exit hook, in the exiting WSGI worker: send its last records (no lifespan to do it)."""
+    close = getattr(getattr(worker, "wsgi", None), "close", None)
+    if callable(close):
+        close()
 
 
 def options(spec: MasterSpec) -> dict[str, Any]:
@@ -113,7 +136,10 @@ def options(spec: MasterSpec) -> dict[str, Any]:
     return {
         "bind": [bind],
         "workers": scenario.workers,
-        "worker_class": worker_class(scenario.loop, scenario.http),
+        "worker_class": scenario.worker_class
+        if scenario.wsgi
+        else worker_class(scenario.loop, scenario.http),
+        "threads": wsgi_threads(scenario),
         "reuse_port": reuse_port,
         "graceful_timeout": int(spec.graceful_timeout),
         "timeout": spec.gunicorn_timeout,
@@ -125,12 +151,13 @@ def options(spec: MasterSpec) -> dict[str, Any]:
         # The default control socket path is shared by every gunicorn of the user and deleted on start.
         "control_socket_disable": True,
         "post_fork": lambda _arbiter, _worker: close_fds_in_worker(spec),
+        "worker_exit": close_telemetry,
     }
 
 
 def main(argv: list[str]) -> None:
     spec, events = boot_master(argv)
-    app = DemoApplication(options(spec))
+    app = DemoApplication(options(spec), spec.scenario)
     try:
         ReportingArbiter(app, events).run()
     finally:

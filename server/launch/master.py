@@ -10,7 +10,7 @@ from asgiscope.server.launch.events import EventWriter
 from asgiscope.server.launch.spec import NO_FD, MasterSpec
 from asgiscope.server.lifeline import publish_as_parent, start_owner_watch
 
-DEMO_APP = "asgiscope.server.demo.app:app_factory"
+DEMO_APP = "asgiscope.server.demo.app:app_factory"  # FastAPI; demo.apps names every framework's
 
 
 def boot_master(argv: list[str]) -> tuple[MasterSpec, EventWriter]:

@@ -21,8 +21,9 @@ from uvicorn import Config
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors.multiprocess import Multiprocess, Process
 
+from asgiscope.server.demo.apps import asgi_target
 from asgiscope.server.launch.events import EventWriter
-from asgiscope.server.launch.master import DEMO_APP, boot_master
+from asgiscope.server.launch.master import boot_master
 from asgiscope.server.launch.spec import MasterSpec
 
 logger = logging.getLogger("uvicorn.error")
@@ -104,7 +105,7 @@ class ReportingMultiprocess(Multiprocess):
 def make_config(spec: MasterSpec) -> Config:
     scenario = spec.scenario
     return Config(
-        DEMO_APP,
+        asgi_target(scenario.framework),
         factory=True,
         host=spec.host,
         port=spec.port,

@@ -30,6 +30,7 @@ from asgiscope.server.load.spec import Engine
 
 Address = tuple[str, int]
 _MAX_TARGETS = 4096  # distinct URLs remembered; live ``ms`` changes make new ones
+SERVER_CLOSE_WAIT_S = 1.0  # how long a connection the server said it closes waits for its FIN
 
 
 class ConnectFailed(ConnectionError):
@@ -78,6 +79,7 @@ class _Connection(asyncio.Protocol):
         self.address = address
         self.reusable = True  # False once anything says this connection must not carry another request
         self.served = 0  # complete responses so far
+        self.server_closes = False  # the last response said the server closes the connection
         self._on_lost = on_lost
         self._loop = asyncio.get_running_loop()
         self._parser = httptools.HttpResponseParser(self)
@@ -105,6 +107,15 @@ class _Connection(asyncio.Protocol):
         self.reusable = False
         if self._transport is not None:
             self._transport.close()
+
+    def close_after_server(self) -> None:
+        """The server said it closes (gunicorn's sync worker always does): let its FIN arrive first, so
+        TIME_WAIT stays on the server's side. Closing at once races that FIN into a simultaneous close,
+        which leaves TIME_WAIT on both sides and eats the client's ephemeral ports at thousands of
+        connects per second. asyncio closes the transport on EOF; the timer covers a server that never
+        does."""
+        self.reusable = False
+        self._loop.call_later(SERVER_CLOSE_WAIT_S, self.close)
 
     def abort(self) -> None:
         self._fail(Disconnected("request abandoned"))
@@ -163,6 +174,7 @@ class _Connection(asyncio.Protocol):
             return  # an interim 1xx response; the real one follows on the same connection
         if not self._parser.should_keep_alive():
             self.reusable = False  # Connection: close (or HTTP/1.0): the next request reconnects
+            self.server_closes = True
         self._finish(status)
 
     # -- completion ----------------------------------------------------------------------------
@@ -253,6 +265,8 @@ class RawEngine:
             raise
         if conn.reusable:
             self._idle.setdefault(slot, []).append(conn)
+        elif conn.server_closes:
+            conn.close_after_server()
         else:
             conn.close()
         return status

@@ -155,3 +155,24 @@ def test_a_log_slider_shows_the_value_that_runs_not_its_rounded_position(
 def test_the_rate_label_shows_a_fractional_rate_as_it_runs(qtbot: QtBot) -> None:
     panel, _ = make_panel(qtbot, Controls(rate=1234.5, mode="open"))
     assert panel.rate.value_label.text() == "1,234.5 req/s"
+
+
+def test_choosing_flask_greys_out_what_cannot_run_with_the_reason_as_tooltip(qtbot: QtBot) -> None:
+    panel, seen = make_panel(qtbot, Controls(handler="await"))
+    assert not panel.choices["worker_class"].buttons["sync"].isEnabled()
+    assert "gunicorn's workers" in panel.choices["worker_class"].buttons["sync"].toolTip()
+    panel.choices["framework"].buttons["flask"].click()
+    (chosen,) = seen
+    assert (chosen.framework, chosen.server, chosen.worker_class, chosen.handler) == (
+        "flask",
+        "gunicorn",
+        "sync",
+        "threadpool",
+    )
+    assert panel.choices["server"].value() == "gunicorn" and panel.choices["handler"].value() == "threadpool"
+    uvicorn = panel.choices["server"].buttons["uvicorn"]
+    assert not uvicorn.isEnabled() and "Flask is WSGI" in uvicorn.toolTip()
+    awaiting = panel.choices["handler"].buttons["await"]
+    assert not awaiting.isEnabled() and "under WSGI" in awaiting.toolTip()
+    threadpool = panel.choices["handler"].buttons["threadpool"]
+    assert threadpool.isEnabled() and threadpool.toolTip() == TIPS["handler"]

@@ -178,3 +178,27 @@ async def test_a_refused_change_rolls_the_panel_and_the_settings_back(
     assert Store(QSettings(path, QSettings.Format.IniFormat)).controls(cores=2) == running
     window.close()  # quitting saves the panel: still what runs
     assert Store(QSettings(path, QSettings.Format.IniFormat)).controls(cores=2) == running
+
+
+async def test_choosing_flask_while_the_load_hits_an_async_route_moves_the_load_first() -> None:
+    # The real Lab refuses a WSGI scenario while the load still asks for io/async: the driver must
+    # change the load (to the def route, which the running FastAPI serves too) before the scenario.
+    from asgiscope.server.lab.session import Lab
+
+    start = Controls(workers=1, handler="await")
+    lab = Lab(start.scenario(), start.load(running=False))
+    reports: list[str] = []
+    driver = LabDriver(lab, start.scenario(), start.load(running=False), reports.append)
+    try:
+        driver.start()
+        await driver.settle()
+        driver.request(start.with_changes(framework="flask"))
+        await driver.settle()
+        assert reports == []
+        assert (lab.scenario.framework, lab.scenario.worker_class, lab.load.endpoint) == (
+            "flask",
+            "sync",
+            "io/sync",
+        )
+    finally:
+        await driver.close()

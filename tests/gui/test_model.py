@@ -20,7 +20,7 @@ from asgiscope.gui.model import (
 )
 from asgiscope.server.limits import WORKERS, NotAllowedError
 from asgiscope.server.load.spec import Connection, LoadSpec
-from asgiscope.server.scenario import Scenario
+from asgiscope.server.scenario import Scenario, endpoint_refusal
 
 CORES = (1, 2, 24, 64)
 
@@ -163,6 +163,8 @@ def producible(cores: int) -> st.SearchStrategy[Controls]:
         for name, value in steps:
             if name == "socket" and not controls.socket_enabled:
                 continue  # greyed out in the panel: it cannot be clicked
+            if value in controls.refused().get(name, {}):
+                continue  # this option is greyed out
             controls = controls.with_changes(**{name: value})
         return controls
 
@@ -176,6 +178,7 @@ def test_every_control_combination_the_panel_can_produce_is_accepted(cores: int)
     def check(controls: Controls, running: bool) -> None:
         scenario = controls.scenario()
         load = controls.load(running=running)
+        assert endpoint_refusal(scenario, load.endpoint) is None
         assert Scenario.from_json(scenario.to_json()) == scenario
         assert LoadSpec.from_json(load.to_json()) == load
         # and what the Lab runs reads back as the same panel
@@ -211,3 +214,29 @@ def test_reuse_port_asked_for_with_uvicorn_is_refused_not_rewritten() -> None:
     assert asked.socket == "reuse_port"
     with pytest.raises(NotAllowedError, match="reuse_port needs gunicorn"):
         asked.scenario()
+
+
+def test_choosing_flask_moves_server_worker_class_and_handler_to_ones_that_work() -> None:
+    c = Controls(handler="await").with_changes(framework="flask")
+    assert (c.server, c.worker_class, c.handler) == ("gunicorn", "sync", "threadpool")
+    assert c.scenario().wsgi and c.load(running=False).endpoint == "io/sync"
+    back = c.with_changes(framework="fastapi")
+    assert (back.server, back.worker_class) == ("gunicorn", "uvicorn")
+    django = Controls(server="gunicorn", framework="django").with_changes(worker_class="gthread")
+    assert django.scenario().worker_class == "gthread" and django.handler == "threadpool"
+    assert django.with_changes(server="uvicorn").worker_class == "uvicorn"
+
+
+def test_refused_options_carry_the_servers_own_sentence() -> None:
+    flask = Controls().with_changes(framework="flask")
+    refused = flask.refused()
+    assert set(refused["server"]) == {"uvicorn"} and "Flask is WSGI" in refused["server"]["uvicorn"]
+    assert set(refused["worker_class"]) == {"uvicorn"}
+    assert set(refused["handler"]) == {"await", "blocking"}
+    assert "under WSGI" in refused["handler"]["await"]
+    fastapi = Controls().refused()
+    assert fastapi["server"] == {} and fastapi["handler"] == {}
+    assert set(fastapi["worker_class"]) == {"sync", "gthread"}
+    assert "gunicorn's workers" in fastapi["worker_class"]["sync"]
+    django = Controls(server="gunicorn", framework="django").refused()
+    assert django == {"server": {}, "worker_class": {}, "handler": {}}

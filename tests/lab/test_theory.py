@@ -235,3 +235,21 @@ def test_uvloop_makes_many_connections_cheaper_not_one() -> None:
     asyncio_ = predict(Scenario(workers=1), load, cores=2, costs=costs)
     uvloop = predict(Scenario(workers=1, loop="uvloop"), load, cores=2, costs=costs)
     assert uvloop.throughput_rps > asyncio_.throughput_rps * 1.2
+
+
+def test_gunicorn_sync_workers_serve_one_request_at_a_time_and_connect_for_each() -> None:
+    sync = Scenario(server="gunicorn", framework="flask", worker_class="sync", workers=2)
+    p = predict(sync, LoadSpec(endpoint="io/sync", ms=100, users=100), cores=2)
+    assert p.limit == "workers"
+    assert p.throughput_rps == pytest.approx(20, rel=0.02)  # min(N, W) / S
+    # The same load at /hello: every request pays a connect, so the ceiling is lower than keep-alive's.
+    hello = LoadSpec(endpoint="hello", users=50, connection="forever")
+    gthread = replace(sync, worker_class="gthread")
+    assert predict(sync, hello, cores=2).throughput_rps < predict(gthread, hello, cores=2).throughput_rps
+
+
+def test_gthread_workers_are_bound_by_workers_times_threads() -> None:
+    s = Scenario(server="gunicorn", framework="django", worker_class="gthread", workers=2, tokens=5)
+    p = predict(s, LoadSpec(endpoint="io/sync", ms=100, users=100), cores=2)
+    assert p.limit == "tokens"
+    assert p.throughput_rps == pytest.approx(100, rel=0.02)  # min(N, W * T) / S
