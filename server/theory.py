@@ -44,7 +44,7 @@ from typing import Literal
 
 from asgiscope.server.load.churn import connects_per_request
 from asgiscope.server.load.spec import Endpoint, Engine, LoadSpec
-from asgiscope.server.scenario import HttpKind, LoopKind, Scenario
+from asgiscope.server.scenario import FrameworkKind, HttpKind, LoopKind, Scenario, WorkerClass
 from asgiscope.server.supervision import GUNICORN_TIMEOUT_S
 
 MIN_CORES_LEFT = 0.25  # however busy the machine, the scheduler gives our runnable processes some share
@@ -127,6 +127,21 @@ class Costs:
     server: dict[HttpKind, Cpu] = field(default_factory=_server_costs)
     endpoint: dict[Endpoint, Cpu] = field(default_factory=_endpoint_costs)
     client: dict[Engine, Cpu] = field(default_factory=_client_costs)
+    # The framework's own work per request. ASGI: on top of the server's (FastAPI's is in it); WSGI: the
+    # whole of gunicorn's worker and the app, /hello, 1 worker never idle (bench/framework_costs.py:
+    # Flask 291 and Django 271 µs on sync workers less a connect each, 280-322 and 423-515 on gthread at
+    # 50 connections; Django under ASGI 1,121-1,182 against FastAPI's 145-166).
+    asgi_framework: dict[FrameworkKind, Cpu] = field(
+        default_factory=lambda: {"fastapi": Cpu(0.0), "flask": Cpu(0.0), "django": Cpu(880e-6)}
+    )
+    wsgi: dict[tuple[FrameworkKind, WorkerClass], Cpu] = field(
+        default_factory=lambda: {
+            ("flask", "sync"): Cpu(200e-6),
+            ("flask", "gthread"): Cpu(265e-6),
+            ("django", "sync"): Cpu(180e-6),
+            ("django", "gthread"): Cpu(415e-6),
+        }
+    )
     open_loop_extra: Cpu = Cpu(120e-6)  # a task per request instead of a waiting user
     lab: Cpu = Cpu(6.6e-6, 41e-6)  # collecting and decoding telemetry, in the app's own process
     # asyncio.sleep wakes on epoll's millisecond ticks: ~1 ms late on average; time.sleep is not
@@ -166,6 +181,8 @@ class Costs:
             server={k: v.scaled(f) for k, v in self.server.items()},
             endpoint={k: v.scaled(f) for k, v in self.endpoint.items()},
             client={k: v.scaled(f) for k, v in self.client.items()},
+            asgi_framework={k: v.scaled(f) for k, v in self.asgi_framework.items()},
+            wsgi={k: v.scaled(f) for k, v in self.wsgi.items()},
             open_loop_extra=self.open_loop_extra.scaled(f),
             lab=self.lab.scaled(f),
             connect_server_s=self.connect_server_s * f,
@@ -177,7 +194,16 @@ class Costs:
         return self.client[load.engine] + (self.open_loop_extra if load.mode == "open" else Cpu(0.0))
 
     def server_cpu(self, scenario: Scenario, endpoint: Endpoint) -> Cpu:
-        return self.server[scenario.http] + self.endpoint[endpoint]
+        if scenario.wsgi:
+            # gunicorn parses in Python and calls the handler on the worker's own thread: no threadpool
+            # hop for a def handler, whose sleep costs what a blocking call does.
+            app = self.wsgi[(scenario.framework, scenario.worker_class)]
+            return app + self.endpoint[WSGI_ENDPOINT_COST.get(endpoint, endpoint)]
+        return self.server[scenario.http] + self.asgi_framework[scenario.framework] + self.endpoint[endpoint]
+
+
+# Under WSGI a def handler runs on the worker's thread: its sleep costs what a blocking call's does.
+WSGI_ENDPOINT_COST: dict[Endpoint, Endpoint] = {"io/sync": "io/blocking", "cpu/sync": "cpu/async"}
 
 
 def plural(k: int) -> str:
@@ -277,8 +303,10 @@ def _predict(
     cpu_bound = ep.startswith("cpu/")
     # Open connections: every user holds one; an open loop about as many as it has in flight.
     conns = min(load.max_in_flight, load.rate * busy) if open_loop else n
+    # A sync worker holds one connection (it closes each after its response; the rest wait unaccepted).
+    held = 1.0 if scenario.worker_class == "sync" else conns / w
     # Connects (churn) are CPU spent whether or not the process sleeps: busy, not wake.
-    server = c.server_cpu(scenario, ep).grown(c.crowded(conns / w, scenario.loop)) + Cpu(
+    server = c.server_cpu(scenario, ep).grown(c.crowded(held, scenario.loop)) + Cpu(
         (s if cpu_bound else 0.0) + connects * c.connect_server_s
     )
     client = c.client_cpu(load).grown(c.crowded(conns)) + Cpu(connects * c.connect_client[load.engine])
