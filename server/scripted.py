@@ -122,6 +122,8 @@ def phase(start: Snapshot, end: Snapshot, origin_t: float, change: Change | None
         "workers_configured": end.scenario.workers,
         "measured_rps": round((end.requests - start.requests) / dt, 2) if end.load_running else None,
         "predicted_rps": round(p.throughput_rps, 2) if p is not None and end.load_running else None,
+        # the cores other processes used when the phase ended, which its prediction left out
+        "others_cores": round(p.others_cores, 2) if p is not None else None,
         "workers": workers,
     }
 
