@@ -16,6 +16,8 @@ from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
 from asgiscope.gui.model import Controls, controls_from
+from asgiscope.server.lab.flow import FlowFrame
+from asgiscope.server.lab.flow_replay import Playhead
 from asgiscope.server.lab.snapshot import Snapshot
 from asgiscope.server.limits import NotAllowedError
 from asgiscope.server.load.spec import LoadSpec
@@ -36,6 +38,7 @@ class LabLike(Protocol):
     async def start_load(self) -> None: ...
     async def stop_load(self) -> None: ...
     def snapshot(self) -> Snapshot: ...
+    def flow_frame(self, playhead: Playhead) -> FlowFrame: ...
     async def close(self) -> None: ...
 
 
@@ -84,6 +87,9 @@ class LabDriver:
 
     def snapshot(self) -> Snapshot:
         return self._lab.snapshot()
+
+    def flow_frame(self, playhead: Playhead) -> FlowFrame:
+        return self._lab.flow_frame(playhead)
 
     # -- wishes (called from Qt slots; never block) ------------------------------------------------
 

@@ -1,5 +1,5 @@
-"""The main window: insight bar on top, the process view in the centre (where the request-flow panel
-will go), plots below, the controls docked at the side; menus, shortcuts and the one render timer.
+"""The main window: insight bar on top, the request-flow panel in the centre (the process table in a
+tab beside it), plots below, the controls docked at the side; menus, shortcuts and the one render timer.
 
 Each tick reads one Snapshot from the Lab and hands it to every view; control changes go to the
 driver, which applies them off the UI path. Closing the window emits ``closed``; the app then awaits
@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QScrollArea,
     QSplitter,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -29,6 +30,7 @@ from PySide6.QtWidgets import (
 from asgiscope.gui.controls import ControlsPanel
 from asgiscope.gui.driver import LabDriver
 from asgiscope.gui.export import save_png, save_svg
+from asgiscope.gui.flow_panel import FlowPanel
 from asgiscope.gui.frames import FrameClock
 from asgiscope.gui.insight import InsightBar
 from asgiscope.gui.model import Controls
@@ -73,10 +75,15 @@ class MainWindow(QMainWindow):
         self.setObjectName("main")
 
         self.insight = InsightBar()
-        self.processes = ProcessView(colors)  # the request-flow panel takes this place later
+        self.flow = FlowPanel(colors)
+        self.processes = ProcessView(colors)
+        self.centre = QTabWidget()
+        self.centre.setDocumentMode(True)
+        self.centre.addTab(self.flow, "Request flow")
+        self.centre.addTab(self.processes, "Processes")
         self.plots = PlotsPanel(colors)
         split = QSplitter(Qt.Orientation.Vertical)
-        split.addWidget(self.processes)
+        split.addWidget(self.centre)
         split.addWidget(self.plots)
         split.setStretchFactor(0, 2)
         split.setStretchFactor(1, 3)
@@ -229,11 +236,24 @@ class MainWindow(QMainWindow):
         if text:
             self._text_t = snap.t
         self.show_snapshot(snap, text=text, plot_budget=PLOTS_PER_FRAME)
-        # Full-rate frames while the load runs (every snapshot brings new numbers) or a sample's
-        # redraw is still spread over the coming frames; text alone changes at most at TEXT_HZ,
-        # which the poll keeps up with.
-        self._pace(busy=snap.load_running or self.plots.pending)
+        moving = self._show_flow(snap)
+        # Full-rate frames while the load runs (every snapshot brings new numbers), a sample's
+        # redraw is still spread over the coming frames or the flow panel moves (a replay, requests
+        # still draining); text alone changes at most at TEXT_HZ, which the poll keeps up with.
+        self._pace(busy=snap.load_running or self.plots.pending or moving)
         self.clock.end()
+
+    def _show_flow(self, snap: Snapshot) -> bool:
+        """Draw the flow panel if it is on screen; whether it is still moving."""
+        if self.centre.currentWidget() is not self.flow or not self.flow.isVisible():
+            return False
+        try:
+            frame = self.driver.flow_frame(self.flow.playhead)
+        except Exception:  # the panel must not take the window down: log once per failure streak
+            if not self._snapshot_failed:
+                log.exception("flow frame failed")
+            return False
+        return self.flow.show_frame(frame, snap)
 
     def _pace(self, *, busy: bool) -> None:
         """Only changes the timer's interval: a QTimer never queues the ticks it missed."""

@@ -16,6 +16,9 @@ import time
 
 from asgiscope.server.calibrate import speed_factor
 from asgiscope.server.lab.builder import SnapshotBuilder
+from asgiscope.server.lab.flow import FlowFrame, frame_at
+from asgiscope.server.lab.flow_events import FlowEvents
+from asgiscope.server.lab.flow_replay import Playhead
 from asgiscope.server.lab.journal import LOAD_FIELDS, SCENARIO_FIELDS, Journal, describe_change
 from asgiscope.server.lab.metrics import Metrics
 from asgiscope.server.lab.rig import Rig
@@ -60,6 +63,7 @@ class Lab:
         self._wake = asyncio.Event()
         self._closing = False
         self._metrics = Metrics()
+        self._flow = FlowEvents()  # the last 30 s, for the flow panel (fed each tick, drawn on demand)
         self._journal = Journal(self.now)
         timeout_s = gunicorn_timeout_s if gunicorn_timeout_s is not None else gunicorn_timeout(os.environ)
         self._rig = Rig(secrets.token_bytes(16), port, gunicorn_timeout_s=timeout_s)
@@ -231,15 +235,30 @@ class Lab:
     def _tick(self, now: float) -> None:
         rig = self._rig
         if rig.collector is not None:
-            self._metrics.add_batches(rig.collector.drain(), now)
+            batches = rig.collector.drain()
+            self._metrics.add_batches(batches, now)
+            self._flow.add(batches)
         if rig.load_proc is not None:
             self._metrics.add_reports(rig.load_proc.drain())
         if not self._busy:
             self._watchdog.check()
-        self._snap = self._build(now)
+        snap = self._snap = self._build(now)
+        failed = {e.pid for e in snap.events if e.failure}
+        workers = tuple(w.pid for w in snap.workers if w.alive)
+        self._flow.set_tree(int(now * 1e9), snap.master_pid, workers, snap.in_flight, failed)
 
     def snapshot(self) -> Snapshot:
         return self._snap
+
+    def flow_frame(self, playhead: Playhead) -> FlowFrame:
+        """The flow panel's picture at ``playhead`` (live: far enough behind now that every request
+        in flight then has reported). Cheap (~1 ms at the load ceiling): called per drawn frame."""
+        now = time.monotonic()
+        needed = self._metrics.server_lag_s(now) + self._snap.latency.max_ms / 1000 + 0.1
+        now_ns = int(now * 1e9)
+        playhead.follow(now_ns, int(needed * 1e9) if needed == needed else 0)  # NaN: no latency yet
+        t = playhead.position(now_ns, self._flow.oldest)
+        return frame_at(self._flow, t, transit_ns=playhead.transit_ns)
 
     def _build(self, now: float) -> Snapshot:
         return self._builder.build(now, self.scenario, self.load, self._steady_since)

@@ -8,6 +8,9 @@ from typing import Any
 
 import numpy as np
 
+from asgiscope.server.lab.flow import FlowFrame, frame_at
+from asgiscope.server.lab.flow_events import FlowEvents
+from asgiscope.server.lab.flow_replay import Playhead
 from asgiscope.server.lab.session import LabError
 from asgiscope.server.lab.snapshot import (
     ClientBound,
@@ -35,6 +38,9 @@ class FakeLab:
         self.delay = 0.0
         self.fail: set[str] = set()
         self.refuse: Callable[[str, Any], bool] = lambda _name, _arg: False
+        # a recorded trace for the flow panel, drawn by the real model at ``flow_t`` (ns)
+        self.flow = FlowEvents()
+        self.flow_t = 0
 
     async def _call(self, name: str, arg: Any = None) -> None:
         self.calls.append((name, arg))
@@ -62,6 +68,9 @@ class FakeLab:
 
     def snapshot(self) -> Snapshot:
         return self.snap
+
+    def flow_frame(self, playhead: Playhead) -> FlowFrame:
+        return frame_at(self.flow, self.flow_t, transit_ns=playhead.transit_ns)
 
     async def close(self) -> None:
         await self._call("close")

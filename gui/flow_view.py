@@ -1,0 +1,259 @@
+"""The request-flow panel: draws a FlowFrame (server/lab/flow.py) with QPainter on one widget.
+
+It computes nothing about requests: the frame says where each drawn request is (stage, progress,
+lane); this widget only maps that onto the layout (gui/flow_layout.py) and paints. The layout is
+recomputed only when the size or the workers' pools change.
+"""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPaintEvent, QPen
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from asgiscope.gui.flow_layout import FlowLayout, WorkerBox, layout
+from asgiscope.gui.theme import Colors
+from asgiscope.server.lab.flow import ARRIVE, LOOP, RESPOND, THREAD, WAIT, FlowFrame, FlowWorker
+
+TAU = 2 * math.pi
+KEY_SPAN = 2.0**32
+STATE_WORDS = {"arriving": "new", "retiring": "retired", "dying": "died", "running": ""}
+
+
+class FlowView(QWidget):
+    def __init__(self, colors: Colors, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._c = colors
+        self.setMinimumSize(480, 220)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.frame = FlowFrame()
+        self.caption = ""  # what the panel is showing: "live, 1.2 s behind", "replay 1/10"...
+        self.socket_label = "listening socket"
+        self.clients_label = "clients"
+        self.geometry_: FlowLayout | None = None
+        self._geometry_key: tuple[float, float, tuple[int, ...]] | None = None
+        self._still: tuple[object, ...] | None = None
+        self._colors = {
+            ARRIVE: QColor(colors.client),
+            LOOP: QColor(colors.p50),
+            WAIT: QColor(colors.warn),
+            THREAD: QColor(colors.text),  # on the threadpool colour of its busy cell
+            RESPOND: QColor(colors.predicted),
+        }
+
+    # -- input -----------------------------------------------------------------------------------
+    def show_frame(self, frame: FlowFrame, caption: str = "") -> bool:
+        """Take ``frame``; repaint only if it looks different (an idle panel costs nothing)."""
+        still = (frame.workers, frame.master_pid, frame.kernel_queue, caption, self.socket_label)
+        moving = frame.drawn > 0 or self.frame.drawn > 0
+        self.frame, self.caption = frame, caption
+        if not moving and still == self._still:
+            return False
+        self._still = still
+        self.update()
+        return True
+
+    def current_layout(self) -> FlowLayout:
+        tokens = tuple(w.tokens for w in self.frame.workers)
+        key = (float(self.width()), float(self.height()), tokens)
+        if self.geometry_ is None or key != self._geometry_key:
+            self.geometry_, self._geometry_key = layout(key[0], key[1], tokens), key
+        return self.geometry_
+
+    # -- painting --------------------------------------------------------------------------------
+    def paintEvent(self, event: QPaintEvent) -> None:
+        g = self.current_layout()
+        p = QPainter(self)
+        try:
+            p.setRenderHint(QPainter.RenderHint.Antialiasing)
+            p.fillRect(self.rect(), QColor(self._c.plot_bg))
+            font = QFont(self.font())
+            font.setPixelSize(g.font_px)
+            p.setFont(font)
+            self._paint_static(p, g)
+            for box, w in zip(g.workers, self.frame.workers, strict=True):
+                self._paint_worker(p, g, box, w)
+            self._paint_requests(p, g)
+        finally:
+            p.end()
+
+    def _text(
+        self,
+        p: QPainter,
+        rect: tuple[float, float, float, float],
+        text: str,
+        color: str,
+        align: Qt.AlignmentFlag,
+    ) -> None:
+        p.setPen(QColor(color))
+        p.drawText(QRectF(*rect), int(align), text)
+
+    def _paint_static(self, p: QPainter, g: FlowLayout) -> None:
+        c, f = self._c, self.frame
+        left = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop
+        centre = Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop
+        # clients
+        x, y, w, h = g.clients
+        self._text(p, (x, y - g.font_px * 1.6, w * 1.6, g.font_px * 1.5), self.clients_label, c.dim, left)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(QColor(c.grid))
+        step = max(g.font_px * 1.2, h / 12)
+        for k in range(int(h // step)):
+            p.drawEllipse(QPointF(x + w / 2, y + step * (k + 0.5)), g.font_px * 0.35, g.font_px * 0.35)
+        # the listening socket and the kernel's accept queue
+        sx, sy, sw, sh = g.socket
+        p.setPen(QPen(QColor(c.accent), 1.5))
+        p.setBrush(QColor(c.panel))
+        p.drawRoundedRect(QRectF(sx, sy, sw, sh), 4, 4)
+        self._text(
+            p, (sx - sw, sy - g.font_px * 2.8, sw * 3, g.font_px * 2.6), self.socket_label, c.text, centre
+        )
+        queued = f.kernel_queue
+        cell = max(3.0, min(sw * 0.7, sh / 40))
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(QColor(c.warn))
+        shown = min(queued, int((sh - g.font_px * 2) // (cell + 1)))
+        for k in range(shown):
+            p.drawRect(QRectF(sx + (sw - cell) / 2, sy + sh - 4 - (k + 1) * (cell + 1), cell, cell))
+        words = f"accept queue {queued:,}" if queued else "accept queue empty"
+        self._text(
+            p, (sx - sw, sy + sh + 2, sw * 3, g.font_px * 1.4), words, c.warn if queued else c.dim, centre
+        )
+        # the master: apart, supervising; dashed lines to its workers, never on a request's path
+        mx, my, mw, mh = g.master
+        pen = QPen(QColor(c.marker), 1.2, Qt.PenStyle.DashLine)
+        p.setPen(pen)
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        p.drawRoundedRect(QRectF(mx, my, mw, mh), 6, 6)
+        for box in g.workers:
+            bx, by, _, bh = box.box
+            p.drawLine(QPointF(mx + mw, my + mh / 2), QPointF(bx, by + min(bh / 2, g.font_px)))
+        master = f"master {f.master_pid}" if f.master_pid else "master"
+        self._text(p, (mx + 6, my + 4, mw - 12, g.font_px * 1.4), master, c.marker, left)
+        note = "binds the socket, starts, scales and restarts workers: no request passes through it"
+        small = QFont(p.font())
+        small.setPixelSize(max(9, int(g.font_px * 0.8)))
+        p.save()
+        p.setFont(small)
+        p.setPen(QColor(c.dim))
+        p.drawText(
+            QRectF(mx + 6, my + 4 + g.font_px * 1.5, mw - 12, mh - g.font_px * 1.6),
+            int(left) | int(Qt.TextFlag.TextWordWrap),
+            note,
+        )
+        p.restore()
+
+    def _paint_worker(self, p: QPainter, g: FlowLayout, box: WorkerBox, w: FlowWorker) -> None:
+        c = self._c
+        x, y, bw, bh = box.box
+        # stream: socket → worker, as wide as the requests it finished in the last second
+        if w.rate_rps > 0:
+            width = min(bh * 0.5, 1.0 + 2.0 * math.sqrt(w.rate_rps / 10))
+            stream = QColor(c.client)
+            stream.setAlpha(70)
+            p.setPen(QPen(stream, width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.FlatCap))
+            sx, sy = g.socket_out
+            p.drawLine(QPointF(sx, sy), QPointF(*box.entry))
+        edge = {"arriving": c.ok, "retiring": c.dim, "dying": c.error}.get(w.state, c.grid)
+        p.setPen(QPen(QColor(edge), 2.0 if w.state != "running" else 1.0))
+        p.setBrush(QColor(c.panel))
+        p.drawRoundedRect(QRectF(x, y, bw, bh), 5, 5)
+        if box.header[3]:
+            words = [f"worker {w.pid}", f"{w.rate_rps:,.0f} req/s", f"loop lag {w.lag_ms:,.0f} ms"]
+            if w.state != "running":
+                words.append(STATE_WORDS[w.state])
+            colour = c.error if w.blocked or w.state == "dying" else c.text
+            self._text(
+                p,
+                box.header,
+                "  ·  ".join(words),
+                colour,
+                Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+            )
+        # the event loop: red while blocked
+        cx, cy, r = box.loop
+        p.setPen(QPen(QColor(c.error if w.blocked else c.p50), 2.0))
+        fill = QColor(c.error if w.blocked else c.window)
+        if w.blocked:
+            fill.setAlpha(110)
+        p.setBrush(fill)
+        p.drawEllipse(QPointF(cx, cy), r, r)
+        if r >= g.font_px * 1.2:
+            self._text(
+                p,
+                (cx - r, cy - g.font_px * 0.7, 2 * r, g.font_px * 1.4),
+                "BLOCKED" if w.blocked else "loop",
+                c.text if w.blocked else c.dim,
+                Qt.AlignmentFlag.AlignCenter,
+            )
+        # the queue for a token
+        qx, qy, qw, qh = box.queue
+        if w.waiting:
+            self._text(
+                p,
+                (qx, qy + qh, qw, g.font_px * 1.4),
+                f"{w.waiting} waiting",
+                c.warn,
+                Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop,
+            )
+        # the threadpool: one cell per token
+        busy_brush, idle_brush = QBrush(QColor(c.server)), QBrush(QColor(c.window))
+        p.setPen(QPen(QColor(c.grid), 1.0))
+        if box.cells:
+            for cell, on in zip(box.cells, w.busy, strict=False):
+                p.setBrush(busy_brush if on else idle_brush)
+                p.drawRect(QRectF(*cell))
+        elif w.tokens:
+            px, py, pw, ph = box.pool
+            p.setBrush(idle_brush)
+            p.drawRect(QRectF(px, py, pw, ph))
+            p.setBrush(busy_brush)
+            p.drawRect(QRectF(px, py, pw * sum(w.busy) / w.tokens, ph))
+
+    def _paint_requests(self, p: QPainter, g: FlowLayout) -> None:
+        f = self.frame
+        if not f.drawn:
+            return
+        boxes = g.workers
+        sx, sy = g.socket_out
+        cx_r = g.clients[0] + g.clients[2]
+        p.setPen(Qt.PenStyle.NoPen)
+        d = g.dot
+        frozen_colour = QColor(self._c.error)
+        rows = zip(
+            f.worker.tolist(),
+            f.stage.tolist(),
+            f.progress.tolist(),
+            f.lane.tolist(),
+            f.frozen.tolist(),
+            f.key.tolist(),
+            strict=True,
+        )
+        for wi, stage, prog, lane, frozen, key in rows:
+            box = boxes[wi]
+            lx, ly, r = box.loop
+            if stage == ARRIVE:
+                x, y = sx + (lx - sx) * prog, sy + (ly - sy) * prog
+            elif stage == LOOP:
+                angle = TAU * (key / KEY_SPAN + prog)
+                x, y = lx + r * 0.65 * math.cos(angle), ly + r * 0.65 * math.sin(angle)
+            elif stage == WAIT:
+                qx, qy, qw, qh = box.queue
+                step = 2 * d + 2
+                per_row = max(1, int(qw // step))
+                col, row = lane % per_row, min(lane // per_row, max(0, int(qh // step) - 1))
+                x, y = qx + qw - (col + 0.5) * step, qy + (row + 0.5) * step
+            elif stage == THREAD:
+                if box.cells and 0 <= lane < len(box.cells):
+                    cx, cy, cw, ch = box.cells[lane]
+                    x, y = cx + cw / 2, cy + ch / 2
+                else:
+                    px, py, pw, ph = box.pool
+                    x, y = px + pw * prog, py + ph / 2
+            else:  # RESPOND: back to the clients, below the arriving stream
+                ty = g.clients[1] + (key % 1000) / 1000 * g.clients[3]
+                x, y = lx + (cx_r - lx) * prog, ly + (ty - ly) * prog
+            p.setBrush(frozen_colour if frozen else self._colors[stage])
+            p.drawEllipse(QPointF(x, y), d, d)
