@@ -18,13 +18,23 @@ from asgiscope.server.flags import Rule, add_flag, usage_error
 from asgiscope.server.launch import LaunchError, ServerTree
 from asgiscope.server.launch.events import describe_exit
 from asgiscope.server.limits import PORT, TOKENS, WORKERS, NotAllowedError
-from asgiscope.server.scenario import HttpKind, LoopKind, Scenario, ServerKind, SocketKind
+from asgiscope.server.scenario import (
+    FrameworkKind,
+    HttpKind,
+    LoopKind,
+    Scenario,
+    ServerKind,
+    SocketKind,
+    WorkerClass,
+)
 
 DEFAULT_PORT = 8000
 
 # One flag per Scenario field; what each allows comes from the one definition in limits / the Literals.
 SCENARIO_FLAGS: dict[str, tuple[Rule, str]] = {
+    "framework": (FrameworkKind, "web framework of the demo app"),
     "server": (ServerKind, "server kind"),
+    "worker_class": (WorkerClass, "gunicorn worker class"),
     "workers": (WORKERS, "worker processes"),
     "loop": (LoopKind, "event loop"),
     "http": (HttpKind, "HTTP parser"),
