@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 
 Rect = tuple[float, float, float, float]  # x, y, width, height
+MAX_CELL = 36.0  # big enough to see a request in it, small enough to look like slots
 MIN_GRID_CELL = 2.0  # below this a worker's pool is drawn as one meter instead of cells
 
 
@@ -74,7 +75,7 @@ def _worker(box: Rect, tokens: int, font: int) -> WorkerBox:
     x, y, w, h = box
     head_h = font * 1.4 if h >= font * 3.5 else 0.0
     body_y, body_h = y + head_h, h - head_h
-    r = max(3.0, min(body_h * 0.42, w * 0.09))
+    r = max(3.0, min(body_h * 0.42, w * 0.09, font * 3.5))
     loop = (x + r + 6, body_y + body_h / 2, r)
     queue = (x + 2 * r + 14, body_y + body_h * 0.2, w * 0.22, body_h * 0.6)
     px = queue[0] + queue[2] + 8
@@ -97,6 +98,7 @@ def _cells(pool: Rect, tokens: int) -> tuple[Rect, ...]:
         return ()
     # the rows that give the largest cells (the layout is computed on resize and scaling only)
     s, rows = max((min(w / math.ceil(tokens / r), h / r), r) for r in range(1, min(tokens, 200) + 1))
+    s = min(s, MAX_CELL)
     cols = math.ceil(tokens / rows)
     if s < MIN_GRID_CELL:
         return ()

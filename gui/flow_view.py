@@ -39,7 +39,7 @@ class FlowView(QWidget):
             ARRIVE: QColor(colors.client),
             LOOP: QColor(colors.p50),
             WAIT: QColor(colors.warn),
-            THREAD: QColor(colors.text),  # on the threadpool colour of its busy cell
+            THREAD: QColor(colors.window),  # on the threadpool colour of its busy cell
             RESPOND: QColor(colors.predicted),
         }
 
@@ -162,6 +162,8 @@ class FlowView(QWidget):
         p.drawRoundedRect(QRectF(x, y, bw, bh), 5, 5)
         if box.header[3]:
             words = [f"worker {w.pid}", f"{w.rate_rps:,.0f} req/s", f"loop lag {w.lag_ms:,.0f} ms"]
+            if w.tokens:
+                words.append(f"threadpool {sum(w.busy)}/{w.tokens} busy")
             if w.state != "running":
                 words.append(STATE_WORDS[w.state])
             colour = c.error if w.blocked or w.state == "dying" else c.text

@@ -10,7 +10,12 @@ import importlib
 import os
 import sys
 
-HEADLESS = {"serve": "asgiscope.server.serve", "run": "asgiscope.server.cli_run"}
+# ``export`` parses without Qt too, then draws offscreen.
+HEADLESS = {
+    "serve": "asgiscope.server.serve",
+    "run": "asgiscope.server.cli_run",
+    "export": "asgiscope.gui.export_cli",
+}
 
 
 def main() -> None:

@@ -206,8 +206,8 @@ def _state(events: FlowEvents, pid: int, t: int, listed: tuple[int, ...]) -> Wor
         gone = [d for d in events.departures if d.pid == pid and d.t <= t]
         if gone:
             return "dying" if gone[-1].failure else "retiring"
-    seen = events.first_seen.get(pid, 0)
-    return "arriving" if 0 <= t - seen < CHANGE_NS and seen > events.oldest else "running"
+    joined = events.joined.get(pid)
+    return "arriving" if joined is not None and 0 <= t - joined < CHANGE_NS else "running"
 
 
 def _index_of(values: np.ndarray, pids: tuple[int, ...]) -> np.ndarray:

@@ -86,6 +86,7 @@ class FlowEvents:
         self.tree: deque[TreeState] = deque(maxlen=MAX_TREE_CHANGES)
         self.departures: deque[Departure] = deque(maxlen=MAX_TREE_CHANGES)
         self.first_seen: dict[int, int] = {}  # pid → when it first appeared (ns), in order of appearance
+        self.joined: dict[int, int] = {}  # pid → when it joined a tree already running (scaled, replaced)
         self._slots: dict[tuple[int, int], int] = {}  # (pid, native thread id) → slot
         self._slots_of: dict[int, int] = {}  # pid → slots handed out
         self.newest = 0  # latest time any input concerned, ns
@@ -133,6 +134,9 @@ class FlowEvents:
         last = self.tree[-1] if self.tree else None
         for pid in pids:
             self.first_seen.setdefault(pid, t)
+        if last is not None and last.pids:
+            for pid in set(pids) - set(last.pids):
+                self.joined[pid] = t
         if last is not None:
             for pid in set(last.pids) - set(pids):
                 self.departures.append(Departure(t, pid, pid in failed))
@@ -195,6 +199,8 @@ class FlowEvents:
             self.tree.popleft()
         while self.departures and self.departures[0].t < horizon:
             self.departures.popleft()
+        for pid in [p for p, t in self.joined.items() if t < horizon]:
+            del self.joined[pid]
         if len(self.first_seen) > MAX_TREE_CHANGES:
             for pid in list(self.first_seen)[: len(self.first_seen) - MAX_TREE_CHANGES]:
                 del self.first_seen[pid]
