@@ -117,7 +117,7 @@ class FlowPanel(QWidget):
         self.view.socket_label = f"listening socket :{port}" if port else "listening socket"
         load = snap.load
         self.view.clients_label = f"{load.users} users" if load.mode == "closed" else f"{load.rate:g} req/s"
-        moving = self.view.show_frame(frame, caption)
+        self.view.show_frame(frame, caption)
         lo, hi = frame.oldest_ns, time.monotonic_ns() - self.playhead.delay_ns
         self._span = (lo, hi)
         if not self.timeline.isSliderDown() and hi > lo:
@@ -125,4 +125,5 @@ class FlowPanel(QWidget):
             self.timeline.setValue(round((frame.t_ns - lo) / (hi - lo) * TIMELINE_STEPS))
             self.timeline.blockSignals(False)
         self.where.setText(caption)
-        return moving or frame.drawn > 0 or not (state.live or state.paused)
+        # a repaint of a still picture (a caption's new words) needs no next frame
+        return frame.drawn > 0 or not (state.live or state.paused)

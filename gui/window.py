@@ -48,6 +48,9 @@ PLOTS_PER_FRAME = 1  # a new sample repaints one plot per frame, not all five in
 # With the load stopped and no plot waiting to be redrawn, the frame timer slows to a poll at the
 # text's 5 Hz: the Lab has no way to call the window, so something must look for the next change.
 IDLE_POLL_MS = 200
+# The flow panel moves at 30 frames a second, whatever the timer's rate: smooth enough to follow a
+# request, and half the cost (a flow frame is ~2-3 ms of model and paint at the load ceiling).
+FLOW_HZ = 30.0
 
 
 class MainWindow(QMainWindow):
@@ -128,6 +131,8 @@ class MainWindow(QMainWindow):
         self._text_t = -math.inf  # session time of the snapshot whose text is shown
         self._idle = False
         self._closed = False
+        self._flow_at = -math.inf  # monotonic time of the last flow frame
+        self._flow_moving = False
 
     # -- actions ---------------------------------------------------------------------------------
 
@@ -243,17 +248,27 @@ class MainWindow(QMainWindow):
         self._pace(busy=snap.load_running or self.plots.pending or moving)
         self.clock.end()
 
+    def show_centre(self, which: str) -> None:
+        """``flow`` or ``processes``: the tab the centre shows."""
+        self.centre.setCurrentWidget(self.processes if which == "processes" else self.flow)
+
     def _show_flow(self, snap: Snapshot) -> bool:
         """Draw the flow panel if it is on screen; whether it is still moving."""
         if self.centre.currentWidget() is not self.flow or not self.flow.isVisible():
             return False
+        now = time.monotonic()
+        # (a fifth less than the period, as for the text: the timer's ticks drift against it)
+        if now - self._flow_at < 0.8 / FLOW_HZ:
+            return self._flow_moving
+        self._flow_at = now
         try:
             frame = self.driver.flow_frame(self.flow.playhead)
         except Exception:  # the panel must not take the window down: log once per failure streak
             if not self._snapshot_failed:
                 log.exception("flow frame failed")
             return False
-        return self.flow.show_frame(frame, snap)
+        self._flow_moving = self.flow.show_frame(frame, snap)
+        return self._flow_moving
 
     def _pace(self, *, busy: bool) -> None:
         """Only changes the timer's interval: a QTimer never queues the ticks it missed."""
