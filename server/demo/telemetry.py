@@ -89,9 +89,7 @@ class TelemetryMiddleware:
             await self.app(scope, receive, send_status)
         finally:
             self._in_flight -= 1
-            emitter.record(
-                REQUEST, ROUTE_IDS.get(scope["path"], 0), status, slot[0], start, clock(), slot[1]
-            )
+            emitter.record(REQUEST, ROUTE_IDS.get(scope["path"], 0), status, slot[0], start, clock(), slot[1])
 
     def in_flight(self) -> int:
         return self._in_flight

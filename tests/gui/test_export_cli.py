@@ -28,7 +28,9 @@ def export(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]
         (["--workers", "99"], "--workers=99"),
     ],
 )
-def test_bad_flags_exit_2_in_one_sentence_and_write_nothing(tmp_path: Path, flags: list[str], named: str) -> None:
+def test_bad_flags_exit_2_in_one_sentence_and_write_nothing(
+    tmp_path: Path, flags: list[str], named: str
+) -> None:
     out = export("--out", str(tmp_path), *flags)
     assert out.returncode == 2, out.stderr
     assert named in out.stderr and "Traceback" not in out.stderr

@@ -5,13 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QSettings
 from PySide6.QtGui import QColor, QImage
 from pytestqt.qtbot import QtBot
 
+from asgiscope.gui.driver import LabDriver
 from asgiscope.gui.flow_layout import layout
+from asgiscope.gui.flow_panel import FlowPanel
 from asgiscope.gui.flow_view import FlowView
+from asgiscope.gui.model import Controls
+from asgiscope.gui.settings import Store
 from asgiscope.gui.theme import Colors
+from asgiscope.gui.window import MainWindow
 from asgiscope.server.lab.flow import FlowFrame, frame_at
+from tests.gui.fakes import FakeLab, make_snapshot
 from tests.lab.flow_traces import lessons
 
 
@@ -49,7 +56,7 @@ def test_a_recorded_trace_renders_each_lesson(qtbot: QtBot, tmp_path: Path) -> N
     assert redness(image, blocked_loop[0], blocked_loop[1] + blocked_loop[2] * 0.9) > 40
     assert redness(image, free_loop[0], free_loop[1] + free_loop[2] * 0.9) < 20
     # a busy token cell is filled with the threadpool colour
-    cx, cy, cw, ch = g.workers[1].cells[3]
+    cx, cy, _, _ = g.workers[1].cells[3]
     assert QColor(image.pixel(int(cx + 2), int(cy + 2))) == QColor(Colors().server)
 
 
@@ -69,8 +76,46 @@ def test_the_layout_fits_1_to_32_workers_at_any_size(size: tuple[int, int], work
     boxes = [b.box for b in g.workers]
     assert len(boxes) == workers
     for i, (x, y, bw, bh) in enumerate(boxes):
-        assert 0 <= x and x + bw <= w and 0 <= y and y + bh <= h * 0.45 + 0.01
+        assert x >= 0 and y >= 0 and x + bw <= w and y + bh <= h * 0.45 + 0.01
         for x2, y2, bw2, bh2 in boxes[i + 1 :]:  # no two overlap
             assert x + bw <= x2 or x2 + bw2 <= x or y + bh <= y2 or y2 + bh2 <= y
     assert all(len(b.cells) in (0, 40) for b in g.workers)
     assert len(g.workers[0].cells) == 40  # the first worker always shows its tokens one by one
+
+
+def test_the_window_centre_shows_the_flow_the_lab_draws(qtbot: QtBot, tmp_path: Path) -> None:
+    lab = FakeLab(make_snapshot())
+    lab.flow, lab.flow_t = lessons()
+    c = Controls()
+    driver = LabDriver(lab, c.scenario(), c.load(running=False), lambda _m: None)
+    store = Store(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    window = MainWindow(driver, c, store=store, colors=Colors(), cores=2)
+    qtbot.addWidget(window)
+    window.show()
+    assert window.centre.currentWidget() is window.flow  # the flow is the centre; the table a tab
+    window.render_frame()
+    view = window.flow.view
+    assert [w.pid for w in view.frame.workers] == [101, 102, 103, 105, 104]
+    assert view.frame.drawn > 0 and window.flow.where.text().startswith("live")
+    assert len(view.current_layout().workers) == 5
+    # the process table is one click away and still fed
+    window.show_centre("processes")
+    window._text_t = -1e9
+    window.render_frame()
+    assert window.processes.tree.topLevelItemCount() > 0
+
+
+def test_presenter_controls_move_the_playhead(qtbot: QtBot) -> None:
+    panel = FlowPanel(Colors())
+    qtbot.addWidget(panel)
+    assert panel.playhead.state().live and panel.speed_buttons[1.0].isChecked()
+    panel.speed_buttons[0.1].click()
+    state = panel.playhead.state()
+    assert (state.live, state.speed) == (False, 0.1) and panel.speed_buttons[0.1].isChecked()
+    panel.pause_button.click()
+    assert panel.playhead.state().paused and panel.pause_button.isChecked()
+    before = panel.playhead.state().t_ns
+    panel.step(3)
+    assert panel.playhead.state().t_ns == before + 3 * 10_000_000
+    panel.speed_buttons[1.0].click()
+    assert panel.playhead.state().live and not panel.pause_button.isChecked()

@@ -48,7 +48,15 @@ def lessons() -> tuple[FlowEvents, int]:
     events.set_tree(at(0), 100, (101, 102, 103, 105), 30, set())
     blocked = [request(900, 1500)] + [request(950 + 20 * i, 1450 + 10 * i) for i in range(5)]
     blocked += [lag(1400, 450), lag(800, 1)]
-    pooled = [request(600 + 10 * i, 1200 + 100 * (i // 4), token_ms=1100 + 100 * (i // 4) if i >= 4 else 601 + 10 * i, tid=50 + i % 4) for i in range(14)]
+    pooled = [
+        request(
+            600 + 10 * i,
+            1200 + 100 * (i // 4),
+            token_ms=1100 + 100 * (i // 4) if i >= 4 else 601 + 10 * i,
+            tid=50 + i % 4,
+        )
+        for i in range(14)
+    ]
     pooled.append(pool(1000, tokens=4, borrowed=4, waiting=10, in_flight=14))
     awaiting = [request(700 + 25 * i, 1200 + 25 * i) for i in range(16)]
     events.add([batch(101, blocked), batch(102, pooled), batch(103, awaiting)])
