@@ -51,9 +51,10 @@ def layout(width: float, height: float, tokens: tuple[int, ...]) -> FlowLayout:
     """``tokens``: per worker, its threadpool size (0 while unknown)."""
     font = int(max(10, min(22, height / 45)))
     pad = font * 0.8
-    clients = (pad, height * 0.3, width * 0.06, height * 0.62)
-    socket = (width * 0.12, height * 0.3, width * 0.05, height * 0.55)
-    master = (pad, pad * 0.5, width * 0.21 - pad, height * 0.22)
+    master = (pad, pad * 0.5, width * 0.21 - pad, max(font * 4.0, height * 0.2))
+    top = master[1] + master[3] + font * 2.2  # the socket's label sits between it and the master
+    clients = (pad, top, width * 0.06, height - top - pad)
+    socket = (width * 0.12, top, width * 0.05, height - top - font * 2.0)
     x0 = width * 0.24
     area = (x0, pad * 0.5, width - x0 - pad, height - pad)
     n = len(tokens)

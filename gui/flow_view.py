@@ -45,6 +45,7 @@ class FlowView(QWidget):
             THREAD: QColor(colors.window),  # on the threadpool colour of its busy cell
             RESPOND: QColor(colors.predicted),
         }
+        self._colors[RESPOND].setAlpha(150)  # going home: quieter than the work
 
     # -- input -----------------------------------------------------------------------------------
     def show_frame(self, frame: FlowFrame, caption: str = "") -> bool:
@@ -130,7 +131,8 @@ class FlowView(QWidget):
         centre = Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop
         # clients
         x, y, w, h = g.clients
-        self._text(p, (x, y - g.font_px * 1.6, w * 1.6, g.font_px * 1.5), self.clients_label, c.dim, left)
+        self._text(p, (x, y, w * 1.6, g.font_px * 1.5), self.clients_label, c.dim, left)
+        y, h = y + g.font_px * 1.6, h - g.font_px * 1.6
         p.setPen(Qt.PenStyle.NoPen)
         p.setBrush(QColor(c.grid))
         step = max(g.font_px * 1.2, h / 12)
@@ -142,7 +144,11 @@ class FlowView(QWidget):
         p.setBrush(QColor(c.panel))
         p.drawRoundedRect(QRectF(sx, sy, sw, sh), 4, 4)
         self._text(
-            p, (sx - sw, sy - g.font_px * 2.8, sw * 3, g.font_px * 2.6), self.socket_label, c.text, centre
+            p,
+            (sx - sw * 1.5, sy - g.font_px * 1.6, sw * 4, g.font_px * 1.5),
+            self.socket_label,
+            c.text,
+            centre,
         )
         # the master: apart, supervising; dashed lines to its workers, never on a request's path
         mx, my, mw, mh = g.master
@@ -228,17 +234,19 @@ class FlowView(QWidget):
             )
         # the event loop: red while blocked
         cx, cy, r = box.loop
-        p.setPen(QPen(QColor(c.error if w.blocked else c.p50), 2.0))
+        gone = w.state in ("dying", "retiring")
+        p.setPen(QPen(QColor(c.error if w.blocked else c.grid if gone else c.p50), 2.0))
         fill = QColor(c.error if w.blocked else c.window)
         if w.blocked:
             fill.setAlpha(110)
         p.setBrush(fill)
         p.drawEllipse(QPointF(cx, cy), r, r)
-        if r >= g.font_px * 1.2:
+        word = "BLOCKED" if w.blocked else "loop"
+        if r >= g.font_px * (0.4 * len(word) + 0.2):  # the word fits in the circle
             self._text(
                 p,
                 (cx - r, cy - g.font_px * 0.7, 2 * r, g.font_px * 1.4),
-                "BLOCKED" if w.blocked else "loop",
+                word,
                 c.text if w.blocked else c.dim,
                 Qt.AlignmentFlag.AlignCenter,
             )

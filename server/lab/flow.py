@@ -32,7 +32,7 @@ ARRIVE, LOOP, WAIT, THREAD, RESPOND = range(len(STAGES))
 MAX_DRAWN: Final = 200
 TRANSIT_NS: Final = 150_000_000  # socket → worker and worker → client, at normal speed
 RATE_WINDOW_NS: Final = 1_000_000_000  # a worker's stream width: requests it finished in the last second
-CHANGE_NS: Final = 1_500_000_000  # a worker is shown arriving or dying this long
+CHANGE_NS: Final = 4_000_000_000  # a worker is shown arriving or dying this long: long enough to point at
 BLOCKED_NS: Final = int(LAG_MS * 1e6)
 WorkerState = Literal["running", "arriving", "retiring", "dying"]
 
