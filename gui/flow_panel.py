@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QToolButton, QVBoxLayout, QWidget
 
 from asgiscope.gui.flow_view import FlowView
@@ -14,8 +14,11 @@ from asgiscope.gui.theme import Colors
 from asgiscope.server.lab.flow import FlowFrame
 from asgiscope.server.lab.flow_replay import SPEEDS, Playhead
 from asgiscope.server.lab.snapshot import Snapshot
+from asgiscope.server.lab.trace_one import Traced
 
 TIMELINE_STEPS = 1000
+FOLLOW_SPEED = 0.1  # a request sent on demand is replayed at 1/10 from just before it was sent
+FOLLOW_LEAD_NS = 100_000_000
 
 
 def speed_words(speed: float) -> str:
@@ -23,6 +26,8 @@ def speed_words(speed: float) -> str:
 
 
 class FlowPanel(QWidget):
+    send_one_requested = Signal()  # the presenter asked to trace one real request
+
     def __init__(self, colors: Colors, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.playhead = Playhead()
@@ -50,7 +55,11 @@ class FlowPanel(QWidget):
         forward.setText("step ▶")
         back.clicked.connect(lambda: self.step(-1))
         forward.clicked.connect(lambda: self.step(1))
-        for b in (self.pause_button, back, forward):
+        self.send_button = QToolButton()
+        self.send_button.setText("send one request")
+        self.send_button.setToolTip("send one real request now and follow it through, slowed to 1/10")
+        self.send_button.clicked.connect(self.send_one_requested.emit)
+        for b in (self.pause_button, back, forward, self.send_button):
             bar.addWidget(b)
         self.timeline = QSlider(Qt.Orientation.Horizontal)
         self.timeline.setRange(0, TIMELINE_STEPS)
@@ -88,6 +97,11 @@ class FlowPanel(QWidget):
 
     def step(self, steps: int) -> None:
         self.playhead.step(time.monotonic_ns(), steps)
+        self._sync_buttons()
+
+    def follow(self, traced: Traced) -> None:
+        """Replay from just before ``traced`` was sent, slowly, so it can be narrated."""
+        self.playhead.replay_from(time.monotonic_ns(), traced.sent_ns - FOLLOW_LEAD_NS, FOLLOW_SPEED)
         self._sync_buttons()
 
     def _scrub(self, value: int) -> None:

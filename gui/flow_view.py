@@ -307,7 +307,8 @@ class FlowView(QWidget):
             f.key.tolist(),
             strict=True,
         )
-        for wi, stage, prog, lane, frozen, key in rows:
+        traced: QPointF | None = None
+        for index, (wi, stage, prog, lane, frozen, key) in enumerate(rows):
             box = boxes[wi]
             lx, ly, r = box.loop
             if stage == ARRIVE:
@@ -332,6 +333,8 @@ class FlowView(QWidget):
                 ty = g.clients[1] + (key % 1000) / 1000 * g.clients[3]
                 x, y = lx + (cx_r - lx) * prog, ly + (ty - ly) * prog
             groups[-1 if frozen else stage].append(QPointF(x, y))
+            if index == f.traced:
+                traced = QPointF(x, y)
         # a pre-drawn dot per colour, blitted: ~1 µs a dot, where an antialiased ellipse or a round
         # pen point is computed afresh each time (measured 3-5x slower)
         for colour, points in groups.items():
@@ -340,3 +343,19 @@ class FlowView(QWidget):
                 half = sprite.width() / sprite.devicePixelRatio() / 2
                 for point in points:
                     p.drawPixmap(QPointF(point.x() - half, point.y() - half), sprite)
+        if traced is not None:  # the request a presenter sent: a ring, and its timings beside it
+            p.setPen(QPen(QColor(self._c.marker), 2.5))
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.drawEllipse(traced, d * 3, d * 3)
+            self._label(p, g, traced, f.traced_label)
+
+    def _label(self, p: QPainter, g: FlowLayout, at: QPointF, text: str) -> None:
+        metrics = p.fontMetrics()
+        w, h = metrics.horizontalAdvance(text) + 12, metrics.height() + 6
+        x = min(max(4.0, at.x() + g.dot * 4), g.width - w - 4)
+        y = min(max(4.0, at.y() - h - g.dot * 3), g.height - h - 4)
+        p.setPen(QPen(QColor(self._c.marker), 1.0))
+        p.setBrush(QColor(self._c.window))
+        p.drawRoundedRect(QRectF(x, y, w, h), 4, 4)
+        p.setPen(QColor(self._c.text))
+        p.drawText(QRectF(x, y, w, h), int(Qt.AlignmentFlag.AlignCenter), text)

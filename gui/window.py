@@ -79,6 +79,7 @@ class MainWindow(QMainWindow):
 
         self.insight = InsightBar()
         self.flow = FlowPanel(colors)
+        self.flow.send_one_requested.connect(lambda: self.driver.send_one(self.flow.follow))
         self.processes = ProcessView(colors)
         self.centre = QTabWidget()
         self.centre.setDocumentMode(True)

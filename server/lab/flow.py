@@ -73,6 +73,8 @@ class FlowFrame:
     in_flight: int = 0  # requests inside the workers at t, drawn or not
     kernel_queue: int = 0  # sent by clients, in no worker yet: accept queue and socket buffers
     oldest_ns: int = 0  # how far back a replay can go
+    traced: int = -1  # the row of the request sent on demand ("send one request"), -1 = not about
+    traced_label: str = ""  # its timings in words, while it is known
 
     @property
     def drawn(self) -> int:
@@ -168,6 +170,15 @@ def frame_at(
     drawn = np.arange(len(req))
     if len(req) > max_drawn:
         drawn = np.sort(np.argpartition(key, max_drawn)[:max_drawn])
+    traced, label = -1, ""
+    if events.traced is not None:
+        one = events.traced
+        label = one.describe()
+        hit = np.flatnonzero((req["pid"] == one.pid) & (req["start"] == one.start_ns))
+        if len(hit):  # the one request a presenter follows is always drawn
+            if hit[0] not in drawn:
+                drawn = np.sort(np.r_[drawn[: max_drawn - 1], hit[0]])
+            traced = int(np.searchsorted(drawn, hit[0]))
     client = tree.client_in_flight if tree else 0
     inside_n = int(np.count_nonzero(inside))
     return FlowFrame(
@@ -184,6 +195,8 @@ def frame_at(
         in_flight=inside_n,
         kernel_queue=max(0, client - max(inside_n, int(in_flight.sum()))),
         oldest_ns=events.oldest,
+        traced=traced,
+        traced_label=label,
     )
 
 

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 
 from asgiscope.server.protocol import KIND_LAG, KIND_POOL, KIND_REQUEST, Batch, of_kind
+
+if TYPE_CHECKING:  # trace_one reads these events: a runtime import would be a cycle
+    from asgiscope.server.lab.trace_one import Traced
 
 HISTORY_S: Final = 30.0
 HISTORY_NS: Final = int(HISTORY_S * 1e9)
@@ -90,6 +93,7 @@ class FlowEvents:
         self._slots: dict[tuple[int, int], int] = {}  # (pid, native thread id) → slot
         self._slots_of: dict[int, int] = {}  # pid → slots handed out
         self.newest = 0  # latest time any input concerned, ns
+        self.traced: Traced | None = None  # "send one request": highlighted wherever it is
 
     # ---- input -------------------------------------------------------------------------------
     def add(self, batches: list[Batch]) -> None:

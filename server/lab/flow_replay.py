@@ -83,6 +83,11 @@ class Playhead:
         self._anchor_t, self._anchor_now = self._last - back_ns, now_ns
         self._live, self._paused, self._speed = speed == 1.0 and not back_ns, False, speed
 
+    def replay_from(self, now_ns: int, t_ns: int, speed: float) -> None:
+        """Slow motion from ``t_ns`` (a request sent on demand, to follow it from its start)."""
+        self.replay(now_ns, speed)
+        self._anchor_t = self._last = t_ns
+
     def pause(self, now_ns: int) -> None:
         self._anchor_t, self._anchor_now = self._last, now_ns
         self._live, self._paused = False, True

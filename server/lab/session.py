@@ -23,6 +23,7 @@ from asgiscope.server.lab.journal import LOAD_FIELDS, SCENARIO_FIELDS, Journal, 
 from asgiscope.server.lab.metrics import Metrics
 from asgiscope.server.lab.rig import Rig
 from asgiscope.server.lab.snapshot import Snapshot
+from asgiscope.server.lab.trace_one import FIND_WAIT_S, Traced, find, send
 from asgiscope.server.lab.watchdog import Watchdog
 from asgiscope.server.launch.tree import LaunchError
 from asgiscope.server.load.spec import LoadSpec
@@ -249,6 +250,24 @@ class Lab:
 
     def snapshot(self) -> Snapshot:
         return self._snap
+
+    async def send_one(self) -> Traced:
+        """Send one real request of the load's route now and find it in its worker's telemetry; the
+        flow panel then highlights it with its timings."""
+        if not self._rig.url or self._rig.tree is None:
+            raise LabError("the server is not running")
+        try:
+            sent = await send(self._rig.url, self.load.path)
+        except (OSError, TimeoutError) as exc:
+            raise LabError(f"the request failed: {exc}") from exc
+        deadline = time.monotonic() + FIND_WAIT_S
+        while (traced := find(self._flow, sent)) is None:
+            if time.monotonic() > deadline:
+                raise LabError("the worker's record of that request never arrived (telemetry lost)")
+            self._wake.set()  # a tick now drains it, even with the load off
+            await asyncio.sleep(0.05)
+        self._flow.traced = traced
+        return traced
 
     def flow_frame(self, playhead: Playhead) -> FlowFrame:
         """The flow panel's picture at ``playhead`` (live: far enough behind now that every request

@@ -23,6 +23,7 @@ from asgiscope.server.lab.snapshot import (
     TreeEvent,
     WorkerStats,
 )
+from asgiscope.server.lab.trace_one import Traced
 from asgiscope.server.load.spec import LoadSpec
 from asgiscope.server.scenario import Scenario
 from asgiscope.server.theory import Prediction
@@ -71,6 +72,22 @@ class FakeLab:
 
     def flow_frame(self, playhead: Playhead) -> FlowFrame:
         return frame_at(self.flow, self.flow_t, transit_ns=playhead.transit_ns)
+
+    async def send_one(self) -> Traced:
+        """The trace's own record of its first request, as the real Lab finds one it sent."""
+        await self._call("send_one")
+        row = self.flow.chunks[0].req[0]
+        traced = Traced(
+            int(row["pid"]),
+            200,
+            int(row["start"]) - 100_000,
+            int(row["start"]),
+            int(row["token"]),
+            int(row["end"]),
+            int(row["end"]) + 100_000,
+        )
+        self.flow.traced = traced
+        return traced
 
     async def close(self) -> None:
         await self._call("close")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -83,7 +84,7 @@ def test_the_layout_fits_1_to_32_workers_at_any_size(size: tuple[int, int], work
     assert len(g.workers[0].cells) == 40  # the first worker always shows its tokens one by one
 
 
-def test_the_window_centre_shows_the_flow_the_lab_draws(qtbot: QtBot, tmp_path: Path) -> None:
+def lessons_window(qtbot: QtBot, tmp_path: Path) -> tuple[MainWindow, FakeLab]:
     lab = FakeLab(make_snapshot())
     lab.flow, lab.flow_t = lessons()
     c = Controls()
@@ -92,6 +93,11 @@ def test_the_window_centre_shows_the_flow_the_lab_draws(qtbot: QtBot, tmp_path: 
     window = MainWindow(driver, c, store=store, colors=Colors(), cores=2)
     qtbot.addWidget(window)
     window.show()
+    return window, lab
+
+
+def test_the_window_centre_shows_the_flow_the_lab_draws(qtbot: QtBot, tmp_path: Path) -> None:
+    window, _ = lessons_window(qtbot, tmp_path)
     assert window.centre.currentWidget() is window.flow  # the flow is the centre; the table a tab
     window.render_frame()
     view = window.flow.view
@@ -119,3 +125,21 @@ def test_presenter_controls_move_the_playhead(qtbot: QtBot) -> None:
     assert panel.playhead.state().t_ns == before + 3 * 10_000_000
     panel.speed_buttons[1.0].click()
     assert panel.playhead.state().live and not panel.pause_button.isChecked()
+
+
+async def test_send_one_request_is_followed_slowly_and_labelled(qtbot: QtBot, tmp_path: Path) -> None:
+    window, lab = lessons_window(qtbot, tmp_path)
+    window.flow.send_button.click()
+    for _ in range(50):
+        if "send_one" in lab.names() and not window.flow.playhead.state().live:
+            break
+        await asyncio.sleep(0.01)
+    assert lab.names().count("send_one") == 1  # one click, one real request
+    state = window.flow.playhead.state()
+    assert (state.live, state.speed) == (False, 0.1)
+    window.render_frame()
+    view = window.flow.view
+    assert view.frame.traced >= 0 and view.frame.traced_label.startswith("worker 101")
+    assert view.frame.frozen[view.frame.traced]  # it sits on the blocked loop of worker 101
+    image = render(view, tmp_path / "traced.png")
+    assert not image.isNull()
