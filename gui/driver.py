@@ -19,7 +19,7 @@ from asgiscope.gui.model import Controls, controls_from
 from asgiscope.server.lab.flow import FlowFrame
 from asgiscope.server.lab.flow_replay import Playhead
 from asgiscope.server.lab.snapshot import Snapshot
-from asgiscope.server.lab.trace_one import Traced
+from asgiscope.server.lab.traced import Traced
 from asgiscope.server.limits import NotAllowedError
 from asgiscope.server.load.spec import LoadSpec
 from asgiscope.server.scenario import Scenario

@@ -14,7 +14,7 @@ from asgiscope.gui.theme import Colors
 from asgiscope.server.lab.flow import FlowFrame
 from asgiscope.server.lab.flow_replay import SPEEDS, Playhead
 from asgiscope.server.lab.snapshot import Snapshot
-from asgiscope.server.lab.trace_one import Traced
+from asgiscope.server.lab.traced import Traced
 
 TIMELINE_STEPS = 1000
 FOLLOW_SPEED = 0.1  # a request sent on demand is replayed at 1/10 from just before it was sent

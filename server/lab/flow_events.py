@@ -10,14 +10,12 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 import numpy as np
 
+from asgiscope.server.lab.traced import Traced
 from asgiscope.server.protocol import KIND_LAG, KIND_POOL, KIND_REQUEST, Batch, of_kind
-
-if TYPE_CHECKING:  # trace_one reads these events: a runtime import would be a cycle
-    from asgiscope.server.lab.trace_one import Traced
 
 HISTORY_S: Final = 30.0
 HISTORY_NS: Final = int(HISTORY_S * 1e9)

@@ -23,7 +23,8 @@ from asgiscope.server.lab.journal import LOAD_FIELDS, SCENARIO_FIELDS, Journal, 
 from asgiscope.server.lab.metrics import Metrics
 from asgiscope.server.lab.rig import Rig
 from asgiscope.server.lab.snapshot import Snapshot
-from asgiscope.server.lab.trace_one import FIND_WAIT_S, Traced, find, send
+from asgiscope.server.lab.trace_one import FIND_WAIT_S, find, send
+from asgiscope.server.lab.traced import Traced
 from asgiscope.server.lab.watchdog import Watchdog
 from asgiscope.server.launch.tree import LaunchError
 from asgiscope.server.load.spec import LoadSpec

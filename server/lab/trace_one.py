@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from asgiscope.server.lab.flow_events import FlowEvents
+from asgiscope.server.lab.traced import Traced
 
 TIMEOUT_S: Final = 15.0
 FIND_WAIT_S: Final = 3.0  # records come when the worker flushes (<= 20 ms) and the Lab drains them
@@ -29,40 +30,6 @@ class Sent:
     status: int
     sent_ns: int
     received_ns: int
-
-
-@dataclass(frozen=True, slots=True)
-class Traced:
-    """One request end to end, as its worker recorded it (monotonic ns)."""
-
-    pid: int
-    status: int
-    sent_ns: int
-    start_ns: int
-    token_ns: int  # when it began in a thread, 0 = it ran on the loop
-    end_ns: int
-    received_ns: int
-
-    @property
-    def slack_ms(self) -> float:
-        """Time on the way in and out (client, kernel, accept queue): not in the record."""
-        return (self.start_ns - self.sent_ns + self.received_ns - self.end_ns) / 1e6
-
-    def describe(self) -> str:
-        ms = 1e6
-        parts = [f"worker {self.pid}", f"to the worker {(self.start_ns - self.sent_ns) / ms:.1f} ms"]
-        if self.token_ns:
-            parts += [
-                f"waited for a token {(self.token_ns - self.start_ns) / ms:.1f} ms",
-                f"in a thread {(self.end_ns - self.token_ns) / ms:.1f} ms",
-            ]
-        else:
-            parts.append(f"on the loop {(self.end_ns - self.start_ns) / ms:.1f} ms")
-        parts += [
-            f"back {(self.received_ns - self.end_ns) / ms:.1f} ms",
-            f"total {(self.received_ns - self.sent_ns) / ms:.1f} ms",
-        ]
-        return " · ".join(parts)
 
 
 async def send(url: str, path: str) -> Sent:

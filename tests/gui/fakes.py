@@ -23,7 +23,7 @@ from asgiscope.server.lab.snapshot import (
     TreeEvent,
     WorkerStats,
 )
-from asgiscope.server.lab.trace_one import Traced
+from asgiscope.server.lab.traced import Traced
 from asgiscope.server.load.spec import LoadSpec
 from asgiscope.server.scenario import Scenario
 from asgiscope.server.theory import Prediction
