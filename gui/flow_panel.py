@@ -19,6 +19,7 @@ from asgiscope.server.lab.traced import Traced
 TIMELINE_STEPS = 1000
 FOLLOW_SPEED = 0.1  # a request sent on demand is replayed at 1/10 from just before it was sent
 FOLLOW_LEAD_NS = 100_000_000
+CAPTION_S = 0.2
 
 
 def speed_words(speed: float) -> str:
@@ -33,6 +34,7 @@ class FlowPanel(QWidget):
         self.playhead = Playhead()
         self.view = FlowView(colors)
         self._span = (0, 0)  # the timeline's ends, ns
+        self._caption_at = -1e9  # when the caption's words last changed (monotonic s)
         bar = QHBoxLayout()
         bar.setContentsMargins(6, 2, 6, 2)
         self.speed_buttons: dict[float, QToolButton] = {}
@@ -135,9 +137,16 @@ class FlowPanel(QWidget):
         lo, hi = frame.oldest_ns, time.monotonic_ns() - self.playhead.delay_ns
         self._span = (lo, hi)
         if not self.timeline.isSliderDown() and hi > lo:
-            self.timeline.blockSignals(True)
-            self.timeline.setValue(round((frame.t_ns - lo) / (hi - lo) * TIMELINE_STEPS))
-            self.timeline.blockSignals(False)
-        self.where.setText(caption)
+            value = round((frame.t_ns - lo) / (hi - lo) * TIMELINE_STEPS)
+            if value != self.timeline.value():
+                self.timeline.blockSignals(True)
+                self.timeline.setValue(value)
+                self.timeline.blockSignals(False)
+        # words at 5 Hz and only when they change: a label's new text relayouts the bar (measurable at
+        # 30 frames a second, as the count of requests in flight changes every frame)
+        now = time.monotonic()
+        if caption != self.where.text() and now - self._caption_at >= CAPTION_S:
+            self.where.setText(caption)
+            self._caption_at = now
         # a repaint of a still picture (a caption's new words) needs no next frame
         return frame.drawn > 0 or not (state.live or state.paused)

@@ -50,7 +50,7 @@ class FlowView(QWidget):
     # -- input -----------------------------------------------------------------------------------
     def show_frame(self, frame: FlowFrame, caption: str = "") -> bool:
         """Take ``frame``; repaint only if it looks different (an idle panel costs nothing)."""
-        still = (frame.workers, frame.master_pid, frame.kernel_queue, caption, self.socket_label)
+        still = (frame.workers, frame.master_pid, frame.kernel_queue, self.socket_label, self.clients_label)
         moving = frame.drawn > 0 or self.frame.drawn > 0
         self.frame, self.caption = frame, caption
         if not moving and still == self._still:

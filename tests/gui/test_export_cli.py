@@ -63,3 +63,12 @@ def test_exports_the_flow_panel_of_a_real_run(tmp_path: Path) -> None:
     colours = {image.pixel(x, y) for x in range(0, 1280, 7) for y in range(0, 720, 7)}
     assert len(colours) > 20
     assert QColor(Colors().server).rgb() in colours
+
+
+def test_parsing_imports_no_qt() -> None:
+    code = (
+        "import sys; from asgiscope.gui.export_cli import parse; parse(['--out', '.']); "
+        "print(any(m.startswith('PySide6') for m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
