@@ -62,7 +62,7 @@ class _Bookkeeping(_Passthrough):
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        slot = [0]
+        slot = [0, 0]
         scope[TID_KEY] = slot
         status = 500
 

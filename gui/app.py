@@ -124,6 +124,7 @@ async def _main(app: QApplication, args: argparse.Namespace, colors: Colors) -> 
         with contextlib.suppress(NotImplementedError, AttributeError, RuntimeError):
             loop.add_signal_handler(sig, window.close)
 
+    window.show_centre(getattr(args, "centre", "flow"))
     window.show()
     window.start_rendering()
     driver.start()

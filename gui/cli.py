@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 from dataclasses import fields
-from typing import Any
+from typing import Any, Literal
 
 from asgiscope.gui.model import CHOICE_KINDS, ENDPOINTS, TITLES, Controls, Ranges
 from asgiscope.server.flags import Rule, add_flag
@@ -23,6 +23,7 @@ FPS = NumberRange(240.0, lo=1.0)
 LAB_HZ = NumberRange(100.0, lo=1.0)
 SECONDS = NumberRange(86_400.0, lo=0.0)
 WRITABLE = "a file in a folder that exists and that you may write to"
+Centre = Literal["flow", "processes"]  # the window's centre tab at start
 
 
 def control_rules(cores: int) -> dict[str, Rule]:
@@ -56,6 +57,7 @@ def parser(cores: int) -> argparse.ArgumentParser:
     add_flag(p, "port", PORT, "server port, 0 for any free one", 0)
     add_flag(p, "fps", FPS, "frame rate (plots redraw one per frame)", 60.0)
     add_flag(p, "lab_hz", LAB_HZ, "snapshots per second", 20.0)
+    add_flag(p, "centre", Centre, "what the centre of the window shows at start", "flow")
     p.add_argument("--settings", metavar="FILE", help="INI file for settings instead of the user's")
     p.add_argument("--reset", action="store_true", help="ignore stored settings (defaults, then flags)")
     p.add_argument(

@@ -16,7 +16,10 @@ from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
 from asgiscope.gui.model import Controls, controls_from
+from asgiscope.server.lab.flow import FlowFrame
+from asgiscope.server.lab.flow_replay import Playhead
 from asgiscope.server.lab.snapshot import Snapshot
+from asgiscope.server.lab.traced import Traced
 from asgiscope.server.limits import NotAllowedError
 from asgiscope.server.load.spec import LoadSpec
 from asgiscope.server.scenario import Scenario, check_endpoint, endpoint_refusal
@@ -36,6 +39,8 @@ class LabLike(Protocol):
     async def start_load(self) -> None: ...
     async def stop_load(self) -> None: ...
     def snapshot(self) -> Snapshot: ...
+    def flow_frame(self, playhead: Playhead) -> FlowFrame: ...
+    async def send_one(self) -> Traced: ...
     async def close(self) -> None: ...
 
 
@@ -84,6 +89,25 @@ class LabDriver:
 
     def snapshot(self) -> Snapshot:
         return self._lab.snapshot()
+
+    def flow_frame(self, playhead: Playhead) -> FlowFrame:
+        return self._lab.flow_frame(playhead)
+
+    def send_one(self, done: Callable[[Traced], None]) -> None:
+        """Send one real request now (off the UI path); ``done`` gets it as its worker recorded it."""
+
+        async def go() -> None:
+            try:
+                traced = await self._lab.send_one()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.report(f"sending one request failed: {exc}")
+                return
+            done(traced)
+
+        if not self._closed:
+            self._spawn(go())
 
     # -- wishes (called from Qt slots; never block) ------------------------------------------------
 

@@ -10,10 +10,12 @@ import importlib
 import os
 import sys
 
+# ``export`` parses without Qt too, then draws offscreen.
 HEADLESS = {
     "serve": "asgiscope.server.serve",
     "run": "asgiscope.server.cli_run",
     "tour": "asgiscope.server.cli_tour",
+    "export": "asgiscope.gui.export_cli",
 }
 
 

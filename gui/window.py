@@ -1,5 +1,5 @@
-"""The main window: insight bar on top, the process view in the centre (where the request-flow panel
-will go), plots below, the controls docked at the side; menus, shortcuts and the one render timer.
+"""The main window: insight bar on top, the request-flow panel in the centre (the process table in a
+tab beside it), plots below, the controls docked at the side; menus, shortcuts and the one render timer.
 
 Each tick reads one Snapshot from the Lab and hands it to every view; control changes go to the
 driver, which applies them off the UI path. Closing the window emits ``closed``; the app then awaits
@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QScrollArea,
     QSplitter,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -29,6 +30,7 @@ from PySide6.QtWidgets import (
 from asgiscope.gui.controls import ControlsPanel
 from asgiscope.gui.driver import LabDriver
 from asgiscope.gui.export import save_png, save_svg
+from asgiscope.gui.flow_panel import FlowPanel
 from asgiscope.gui.frames import FrameClock
 from asgiscope.gui.insight import InsightBar
 from asgiscope.gui.model import Controls, controls_from
@@ -52,6 +54,9 @@ PLOTS_PER_FRAME = 1  # a new sample repaints one plot per frame, not all five in
 # With the load stopped and no plot waiting to be redrawn, the frame timer slows to a poll at the
 # text's 5 Hz: the Lab has no way to call the window, so something must look for the next change.
 IDLE_POLL_MS = 200
+# The flow panel moves at 30 frames a second, whatever the timer's rate: smooth enough to follow a
+# request, and half the cost (a flow frame is ~2-3 ms of model and paint at the load ceiling).
+FLOW_HZ = 30.0
 
 
 class MainWindow(QMainWindow):
@@ -81,14 +86,21 @@ class MainWindow(QMainWindow):
         self.insight = InsightBar()
         self.tour_bar = TourBar()
         self.tour_bar.wanted.connect(self._tour_wants)
-        self.processes = ProcessView(colors)  # the request-flow panel takes this place later
+        self.flow = FlowPanel(colors)
+        self.flow.send_one_requested.connect(lambda: self.driver.send_one(self.flow.follow))
+        self.processes = ProcessView(colors)
+        self.centre = QTabWidget()
+        self.centre.setDocumentMode(True)
+        self.centre.addTab(self.flow, "Request flow")
+        self.centre.addTab(self.processes, "Processes")
         self.plots = PlotsPanel(colors)
         split = QSplitter(Qt.Orientation.Vertical)
-        split.addWidget(self.processes)
+        split.addWidget(self.centre)
         split.addWidget(self.plots)
-        split.setStretchFactor(0, 2)
-        split.setStretchFactor(1, 3)
-        split.setSizes([330, 470])
+        # the flow is the picture people remember: it gets the larger share
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        split.setSizes([460, 340])
         central = QWidget()
         box = QVBoxLayout(central)
         box.setContentsMargins(0, 0, 0, 0)
@@ -130,6 +142,8 @@ class MainWindow(QMainWindow):
         self._text_t = -math.inf  # session time of the snapshot whose text is shown
         self._idle = False
         self._closed = False
+        self._flow_at = -math.inf  # monotonic time of the last flow frame
+        self._flow_moving = False
 
     # -- actions ---------------------------------------------------------------------------------
 
@@ -271,11 +285,34 @@ class MainWindow(QMainWindow):
         if text:
             self._text_t = snap.t
         self.show_snapshot(snap, text=text, plot_budget=PLOTS_PER_FRAME)
-        # Full-rate frames while the load runs (every snapshot brings new numbers) or a sample's
-        # redraw is still spread over the coming frames; text alone changes at most at TEXT_HZ,
-        # which the poll keeps up with.
-        self._pace(busy=snap.load_running or self.plots.pending)
+        moving = self._show_flow(snap)
+        # Full-rate frames while the load runs (every snapshot brings new numbers), a sample's
+        # redraw is still spread over the coming frames or the flow panel moves (a replay, requests
+        # still draining); text alone changes at most at TEXT_HZ, which the poll keeps up with.
+        self._pace(busy=snap.load_running or self.plots.pending or moving)
         self.clock.end()
+
+    def show_centre(self, which: str) -> None:
+        """``flow`` or ``processes``: the tab the centre shows."""
+        self.centre.setCurrentWidget(self.processes if which == "processes" else self.flow)
+
+    def _show_flow(self, snap: Snapshot) -> bool:
+        """Draw the flow panel if it is on screen; whether it is still moving."""
+        if self.centre.currentWidget() is not self.flow or not self.flow.isVisible():
+            return False
+        now = time.monotonic()
+        # (a fifth less than the period, as for the text: the timer's ticks drift against it)
+        if now - self._flow_at < 0.8 / FLOW_HZ:
+            return self._flow_moving
+        self._flow_at = now
+        try:
+            frame = self.driver.flow_frame(self.flow.playhead)
+        except Exception:  # the panel must not take the window down: log once per failure streak
+            if not self._snapshot_failed:
+                log.exception("flow frame failed")
+            return False
+        self._flow_moving = self.flow.show_frame(frame, snap)
+        return self._flow_moving
 
     def _pace(self, *, busy: bool) -> None:
         """Only changes the timer's interval: a QTimer never queues the ticks it missed."""

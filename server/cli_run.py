@@ -59,11 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="asgiscope run", description=__doc__.splitlines()[0] if __doc__ else None)
     # a measurement needs no well-known port: any free one (serve uses 8000)
     add_scenario_arguments(p, port=0)
-    defaults = LoadSpec()
-    g = p.add_argument_group("load")
-    for field, (rule, text) in LOAD_FLAGS.items():
-        add_flag(g, field, rule, text, getattr(defaults, field))
-    add_flag(g, "rate", RATE, "open loop: requests per second (implies open loop)")
+    g = add_load_arguments(p)
     g.add_argument("--no-load", action="store_true", help="send nothing: watch a server another tool drives")
     m = p.add_argument_group("measurement")
     add_flag(m, "duration", DURATION_S, "seconds measured (after warm-up)", 10.0)
@@ -79,6 +75,29 @@ def build_parser() -> argparse.ArgumentParser:
         "one phase per stretch between changes",
     )
     return p
+
+
+def add_load_arguments(p: argparse.ArgumentParser) -> argparse._ArgumentGroup:
+    """The load's flags (shared with ``asgiscope export``); returns their group."""
+    defaults = LoadSpec()
+    g = p.add_argument_group("load")
+    for field, (rule, text) in LOAD_FLAGS.items():
+        add_flag(g, field, rule, text, getattr(defaults, field))
+    add_flag(g, "rate", RATE, "open loop: requests per second (implies open loop)")
+    return g
+
+
+def load_from_args(ns: argparse.Namespace) -> LoadSpec:
+    return LoadSpec(
+        endpoint=ns.endpoint,
+        ms=ns.ms,
+        mode="open" if ns.rate is not None else "closed",
+        users=ns.users,
+        rate=ns.rate if ns.rate is not None else LoadSpec().rate,
+        engine=ns.engine,
+        max_in_flight=ns.max_in_flight,
+        connection=ns.connection,
+    )
 
 
 def at_rules() -> dict[str, Rule]:
@@ -107,16 +126,7 @@ def parse(argv: list[str]) -> RunArgs:
         scenario = scenario_from_args(ns)
     except NotAllowedError as exc:  # reuse_port without gunicorn: only the whole scenario can say
         raise UsageError(exc.as_flag()) from None
-    load = LoadSpec(
-        endpoint=ns.endpoint,
-        ms=ns.ms,
-        mode="open" if ns.rate is not None else "closed",
-        users=ns.users,
-        rate=ns.rate if ns.rate is not None else LoadSpec().rate,
-        engine=ns.engine,
-        max_in_flight=ns.max_in_flight,
-        connection=ns.connection,
-    )
+    load = load_from_args(ns)
     try:
         check_endpoint(scenario, load.endpoint)
     except NotAllowedError as exc:  # an async def route under WSGI

@@ -18,7 +18,9 @@ Record (32 bytes)::
 kind       meaning of the fields
 =========  =====================================================================================
 REQUEST    route id, HTTP status, native thread id of a threadpool handler (0 = loop thread),
-           a = start ns, b = end ns (time.monotonic_ns, comparable across processes on one host)
+           a = start ns, b = end ns (time.monotonic_ns, comparable across processes on one host),
+           c = when a threadpool handler began in its thread, i.e. just after it got its token
+           (0 = the handler ran on the loop)
 LAG        a = sample time ns, b = loop lag ns (timer overshoot)
 POOL       tid = tokens total, status = requests in flight in this worker, a = time ns,
            b = tokens borrowed, c = tasks waiting for a token
@@ -89,6 +91,7 @@ REQUEST_VIEW: Final = _view(
     thread=("<u4", 4),  # native id of the threadpool thread that ran a def handler, 0 = the loop thread
     start_ns=("<i8", 8),
     end_ns=("<i8", 16),
+    token_ns=("<i8", 24),  # when a def handler began in its thread (it had its token), 0 = on the loop
 )
 LAG_VIEW: Final = _view(kind=("<u1", 0), t_ns=("<i8", 8), lag_ns=("<i8", 16))
 POOL_VIEW: Final = _view(

@@ -23,7 +23,8 @@ def datagram(seq: int, *, pid: int = 4242, token: bytes = TOKEN, count: int = 2)
     # real times: the collector refuses records made before it started or after they arrived
     now = time.monotonic_ns()
     records = b"".join(
-        protocol.RECORD.pack(protocol.KIND_REQUEST, 1, 200, 0, now - 1000, now - 10 + i, seq)
+        # the status carries the datagram's seq (c is when a def handler got its token: 0 = none)
+        protocol.RECORD.pack(protocol.KIND_REQUEST, 1, 200 + seq, 0, now - 1000, now - 10 + i, 0)
         for i in range(count)
     )
     return protocol.encode(token, pid, seq, records, count)
@@ -51,7 +52,7 @@ def test_accepts_and_drains_in_order(collector: Collector, sender: Callable[[byt
     wait_for(lambda: collector.stats().datagrams == 3)
     batches = collector.drain()
     assert [(b.pid, b.seq, len(b.records)) for b in batches] == [(4242, 0, 1), (4242, 1, 2), (4242, 2, 3)]
-    assert batches[2].records["c"].tolist() == [2, 2, 2]  # the datagram's seq, as sent
+    assert batches[2].records["status"].tolist() == [202, 202, 202]  # the datagram's seq, as sent
     assert collector.drain() == []  # drained means gone
     assert collector.stats() == CollectorStats(records=6, datagrams=3)
 

@@ -116,8 +116,8 @@ TOKEN = secrets.token_bytes(protocol.TOKEN_BYTES)
 PID = 4242
 
 
-def request(start_ns: int, end_ns: int) -> tuple[int, ...]:
-    return (protocol.KIND_REQUEST, 1, 200, 0, start_ns, end_ns, 0)
+def request(start_ns: int, end_ns: int, token_ns: int = 0) -> tuple[int, ...]:
+    return (protocol.KIND_REQUEST, 1, 200, 0, start_ns, end_ns, token_ns)
 
 
 def lag(t_ns: int, lag_ns: int) -> tuple[int, ...]:
@@ -196,6 +196,7 @@ def test_implausible_records_are_refused_and_counted_the_plausible_ones_kept(
         request(now, future),
         (99, 0, 0, 0, now, now, 0),  # no such kind
         request(now - 1_000, now - 2_000),  # ends before it starts
+        request(now - 2_000, now - 1_000, now),  # got its threadpool token after it ended
         request(1, 2),  # made long before the collector started
         lag(now - 1_000, 10**9 * 10**6),  # 10^9 ms of loop lag
         lag(now - 1_000, -5),
@@ -210,11 +211,11 @@ def test_implausible_records_are_refused_and_counted_the_plausible_ones_kept(
         "kind": 1,
         "past": 1,
         "future": 1,
-        "duration": 1,
+        "duration": 2,
         "lag": 2,
         "pool": 1,
     }
-    assert stats.implausible == 7 and stats.records == 10 and stats.lost == 0
+    assert stats.implausible == 8 and stats.records == 11 and stats.lost == 0
     (batch,) = collector.drain()
     kept = batch.records
     assert kept["kind"].tolist() == [protocol.KIND_REQUEST, protocol.KIND_LAG, protocol.KIND_POOL]

@@ -231,8 +231,11 @@ async def test_route_response_and_record(
         # The record names the thread the handler ran on: a pool thread, not the loop's.
         assert rec["tid"] == body["tid"] != fresh.loop_tid
         assert rec["tid"] != 0
+        # ...and when it began there (it had its token): within the request, before its sleep.
+        assert rec["a"] <= rec["c"] <= rec["b"] - ms * 1_000_000
     else:
         assert rec["tid"] == 0
+        assert rec["c"] == 0  # no threadpool token
         if body is not None:
             assert body["tid"] == fresh.loop_tid
 
@@ -305,6 +308,14 @@ async def test_threadpool_never_exceeds_its_tokens(fresh: Rig) -> None:
     tids = set(requests["tid"].tolist())
     assert 2 <= len(tids) <= TOKENS and 0 not in tids
     assert tids == {body["tid"] for _, body in results}
+    # When each began in its thread: never more than TOKENS at once in a thread, and most of them
+    # waited for a token far longer than the handler's 200 ms (the queue the flow panel draws).
+    began, ended = requests["c"], requests["b"]
+    assert (began >= requests["a"]).all() and (began <= ended).all()
+    edges = sorted([(int(t), 1) for t in began] + [(int(t), -1) for t in ended])
+    running = np.cumsum([d for _, d in edges])
+    assert running.max() == TOKENS
+    assert np.median(began - requests["a"]) > 200_000_000
     # 200 requests x 200 ms through 8 tokens take at least 25 waves of 200 ms.
     assert elapsed >= n / TOKENS * 0.2 * 0.95
 

@@ -24,8 +24,9 @@ from asgiscope.server.demo.probes import INTERVAL_S, Probes
 from asgiscope.server.protocol import KIND_REQUEST as REQUEST
 from asgiscope.server.protocol import ROUTE_IDS
 
-# Scope key holding a one-slot list; the demo's ``def`` handlers write their native thread id into
-# it (see ``_tag`` in app.py). Starlette copies neither the scope nor its values on the way to the
+# Scope key holding a two-slot list; the demo's ``def`` handlers write their native thread id and the
+# time they began in that thread (they hold a threadpool token from then) into it (see ``_tag`` in
+# app.py). Starlette copies neither the scope nor its values on the way to the
 # handler, so the list the handler fills is the one this middleware reads.
 TID_KEY = "asgiscope.tid"
 
@@ -65,7 +66,7 @@ class TelemetryMiddleware:
             else:  # websockets, or no lifespan startup ran: nothing to report to
                 await self.app(scope, receive, send)
             return
-        slot = [0]
+        slot = [0, 0]
         scope[TID_KEY] = slot
         # What the server answers when the app raises before starting a response.
         status = 500
@@ -88,7 +89,7 @@ class TelemetryMiddleware:
             await self.app(scope, receive, send_status)
         finally:
             self._in_flight -= 1
-            emitter.record(REQUEST, ROUTE_IDS.get(scope["path"], 0), status, slot[0], start, clock(), 0)
+            emitter.record(REQUEST, ROUTE_IDS.get(scope["path"], 0), status, slot[0], start, clock(), slot[1])
 
     def in_flight(self) -> int:
         return self._in_flight

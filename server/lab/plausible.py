@@ -58,6 +58,7 @@ def check(records: np.ndarray, born_ns: int, now_ns: int) -> tuple[np.ndarray, d
     req = records.view(REQUEST_VIEW)
     lag = records.view(LAG_VIEW)
     pool = records.view(POOL_VIEW)
+    token = req["token_ns"]
     earliest = born_ns - CLOCK_SLACK_NS
     refused: dict[Implausible, np.ndarray] = {
         "kind": (kind < min(VIEWS)) | (kind > max(VIEWS)),
@@ -65,9 +66,14 @@ def check(records: np.ndarray, born_ns: int, now_ns: int) -> tuple[np.ndarray, d
         "past": made < earliest,
         # After it arrived: the end time that froze "server req/s" (the rate's bins moved ahead).
         "future": made > now_ns + CLOCK_SLACK_NS,
-        # A request ends after it starts, and started in this session.
+        # A request ends after it starts, and started in this session; a def handler began in its
+        # thread (token_ns) between the two, or the field is 0 (it ran on the loop).
         "duration": (kind == KIND_REQUEST)
-        & ((req["start_ns"] > req["end_ns"]) | (req["start_ns"] < earliest)),
+        & (
+            (req["start_ns"] > req["end_ns"])
+            | (req["start_ns"] < earliest)
+            | ((token != 0) & ((token < req["start_ns"]) | (token > req["end_ns"])))
+        ),
         # Lag is how long the loop was stuck before the sample: never negative, never longer than
         # the session has run (10^9 ms would stretch the lag plot's axis for the rest of the session).
         "lag": (kind == KIND_LAG) & ((lag["lag_ns"] < 0) | (lag["lag_ns"] > lag["t_ns"] - earliest)),

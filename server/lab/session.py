@@ -16,10 +16,15 @@ import time
 
 from asgiscope.server.calibrate import speed_factor
 from asgiscope.server.lab.builder import SnapshotBuilder
+from asgiscope.server.lab.flow import FlowFrame, frame_at
+from asgiscope.server.lab.flow_events import FlowEvents
+from asgiscope.server.lab.flow_replay import Playhead
 from asgiscope.server.lab.journal import LOAD_FIELDS, SCENARIO_FIELDS, Journal, describe_change
 from asgiscope.server.lab.metrics import Metrics
 from asgiscope.server.lab.rig import Rig
 from asgiscope.server.lab.snapshot import Snapshot
+from asgiscope.server.lab.trace_one import FIND_WAIT_S, find, send
+from asgiscope.server.lab.traced import Traced
 from asgiscope.server.lab.watchdog import Watchdog
 from asgiscope.server.launch.tree import LaunchError
 from asgiscope.server.load.spec import LoadSpec
@@ -61,6 +66,7 @@ class Lab:
         self._wake = asyncio.Event()
         self._closing = False
         self._metrics = Metrics()
+        self._flow = FlowEvents()  # the last 30 s, for the flow panel (fed each tick, drawn on demand)
         self._journal = Journal(self.now)
         timeout_s = gunicorn_timeout_s if gunicorn_timeout_s is not None else gunicorn_timeout(os.environ)
         self._rig = Rig(secrets.token_bytes(16), port, gunicorn_timeout_s=timeout_s)
@@ -234,15 +240,48 @@ class Lab:
     def _tick(self, now: float) -> None:
         rig = self._rig
         if rig.collector is not None:
-            self._metrics.add_batches(rig.collector.drain(), now)
+            batches = rig.collector.drain()
+            self._metrics.add_batches(batches, now)
+            self._flow.add(batches)
         if rig.load_proc is not None:
             self._metrics.add_reports(rig.load_proc.drain())
         if not self._busy:
             self._watchdog.check()
-        self._snap = self._build(now)
+        snap = self._snap = self._build(now)
+        failed = {e.pid for e in snap.events if e.failure}
+        workers = tuple(w.pid for w in snap.workers if w.alive)
+        self._flow.set_tree(int(now * 1e9), snap.master_pid, workers, snap.in_flight, failed)
 
     def snapshot(self) -> Snapshot:
         return self._snap
+
+    async def send_one(self) -> Traced:
+        """Send one real request of the load's route now and find it in its worker's telemetry; the
+        flow panel then highlights it with its timings."""
+        if not self._rig.url or self._rig.tree is None:
+            raise LabError("the server is not running")
+        try:
+            sent = await send(self._rig.url, self.load.path)
+        except (OSError, TimeoutError) as exc:
+            raise LabError(f"the request failed: {exc}") from exc
+        deadline = time.monotonic() + FIND_WAIT_S
+        while (traced := find(self._flow, sent)) is None:
+            if time.monotonic() > deadline:
+                raise LabError("the worker's record of that request never arrived (telemetry lost)")
+            self._wake.set()  # a tick now drains it, even with the load off
+            await asyncio.sleep(0.05)
+        self._flow.traced = traced
+        return traced
+
+    def flow_frame(self, playhead: Playhead) -> FlowFrame:
+        """The flow panel's picture at ``playhead`` (live: far enough behind now that every request
+        in flight then has reported). Cheap (~1 ms at the load ceiling): called per drawn frame."""
+        now = time.monotonic()
+        needed = self._metrics.server_lag_s(now) + self._snap.latency.max_ms / 1000 + 0.1
+        now_ns = int(now * 1e9)
+        playhead.follow(now_ns, int(needed * 1e9) if needed == needed else 0)  # NaN: no latency yet
+        t = playhead.position(now_ns, self._flow.oldest)
+        return frame_at(self._flow, t, transit_ns=playhead.transit_ns)
 
     def _build(self, now: float) -> Snapshot:
         return self._builder.build(now, self.scenario, self.load, self._steady_since)

@@ -8,6 +8,9 @@ from typing import Any
 
 import numpy as np
 
+from asgiscope.server.lab.flow import FlowFrame, frame_at
+from asgiscope.server.lab.flow_events import FlowEvents
+from asgiscope.server.lab.flow_replay import Playhead
 from asgiscope.server.lab.session import LabError
 from asgiscope.server.lab.snapshot import (
     ClientBound,
@@ -20,6 +23,7 @@ from asgiscope.server.lab.snapshot import (
     TreeEvent,
     WorkerStats,
 )
+from asgiscope.server.lab.traced import Traced
 from asgiscope.server.load.spec import LoadSpec
 from asgiscope.server.scenario import Scenario
 from asgiscope.server.theory import Prediction
@@ -35,6 +39,9 @@ class FakeLab:
         self.delay = 0.0
         self.fail: set[str] = set()
         self.refuse: Callable[[str, Any], bool] = lambda _name, _arg: False
+        # a recorded trace for the flow panel, drawn by the real model at ``flow_t`` (ns)
+        self.flow = FlowEvents()
+        self.flow_t = 0
 
     async def _call(self, name: str, arg: Any = None) -> None:
         self.calls.append((name, arg))
@@ -62,6 +69,25 @@ class FakeLab:
 
     def snapshot(self) -> Snapshot:
         return self.snap
+
+    def flow_frame(self, playhead: Playhead) -> FlowFrame:
+        return frame_at(self.flow, self.flow_t, transit_ns=playhead.transit_ns)
+
+    async def send_one(self) -> Traced:
+        """The trace's own record of its first request, as the real Lab finds one it sent."""
+        await self._call("send_one")
+        row = self.flow.chunks[0].req[0]
+        traced = Traced(
+            int(row["pid"]),
+            200,
+            int(row["start"]) - 100_000,
+            int(row["start"]),
+            int(row["token"]),
+            int(row["end"]),
+            int(row["end"]) + 100_000,
+        )
+        self.flow.traced = traced
+        return traced
 
     async def close(self) -> None:
         await self._call("close")

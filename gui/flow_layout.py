@@ -1,0 +1,107 @@
+"""Where the flow panel puts things, for any size and 1 to 32 workers: plain numbers, no Qt.
+
+Left to right: the clients, the listening socket with the kernel's accept queue, then the workers in
+one to four columns, each drawn as its event loop, the queue waiting for a threadpool token and one
+cell per token. The master sits apart above the socket: it supervises and no request passes it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+Rect = tuple[float, float, float, float]  # x, y, width, height
+MAX_CELL = 36.0  # big enough to see a request in it, small enough to look like slots
+MIN_GRID_CELL = 2.0  # below this a worker's pool is drawn as one meter instead of cells
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerBox:
+    box: Rect
+    header: Rect  # pid, rate, lag
+    loop: tuple[float, float, float]  # centre x, centre y, radius
+    queue: Rect  # requests waiting for a token, head on the right
+    pool: Rect  # the token cells
+    cells: tuple[Rect, ...]  # one per token; empty when too many to draw one by one (meter)
+    entry: tuple[float, float]  # where a request arrives (left edge)
+
+
+@dataclass(frozen=True, slots=True)
+class FlowLayout:
+    width: float
+    height: float
+    font_px: int
+    dot: float  # radius of a request
+    clients: Rect
+    socket: Rect
+    master: Rect
+    workers: tuple[WorkerBox, ...]
+
+    @property
+    def socket_out(self) -> tuple[float, float]:
+        x, y, w, h = self.socket
+        return x + w, y + h / 2
+
+
+def columns_for(n: int) -> int:
+    return 1 if n <= 8 else 2 if n <= 16 else 4
+
+
+def layout(width: float, height: float, tokens: tuple[int, ...]) -> FlowLayout:
+    """``tokens``: per worker, its threadpool size (0 while unknown)."""
+    font = int(max(10, min(22, height / 45)))
+    pad = font * 0.8
+    master = (pad, pad * 0.5, width * 0.21 - pad, max(font * 4.0, height * 0.2))
+    top = master[1] + master[3] + font * 2.2  # the socket's label sits between it and the master
+    clients = (pad, top, width * 0.06, height - top - pad)
+    socket = (width * 0.12, top, width * 0.05, height - top - font * 2.0)
+    x0 = width * 0.24
+    area = (x0, pad * 0.5, width - x0 - pad, height - pad)
+    n = len(tokens)
+    cols = columns_for(n)
+    rows = max(1, math.ceil(n / cols))
+    cw, ch = area[2] / cols, area[3] / rows
+    gap = min(pad, ch * 0.12)
+    boxes = []
+    for i, t in enumerate(tokens):
+        col, row = divmod(i, rows)
+        boxes.append(
+            _worker((area[0] + col * cw + gap / 2, area[1] + row * ch + gap / 2, cw - gap, ch - gap), t, font)
+        )
+    dot = max(2.0, min(6.0, min((b.box[3] for b in boxes), default=40) / 10))
+    return FlowLayout(width, height, font, dot, clients, socket, master, tuple(boxes))
+
+
+def _worker(box: Rect, tokens: int, font: int) -> WorkerBox:
+    x, y, w, h = box
+    head_h = font * 1.4 if h >= font * 3.5 else 0.0
+    body_y, body_h = y + head_h, h - head_h
+    r = max(3.0, min(body_h * 0.42, w * 0.09, font * 3.5))
+    loop = (x + r + 6, body_y + body_h / 2, r)
+    queue = (x + 2 * r + 14, body_y + body_h * 0.2, w * 0.22, body_h * 0.6)
+    px = queue[0] + queue[2] + 8
+    pool = (px, body_y + 3, x + w - px - 4, body_h - 6)
+    return WorkerBox(
+        box=box,
+        header=(x + 4, y, w - 8, head_h),
+        loop=loop,
+        queue=queue,
+        pool=pool,
+        cells=_cells(pool, tokens),
+        entry=(x, loop[1]),
+    )
+
+
+def _cells(pool: Rect, tokens: int) -> tuple[Rect, ...]:
+    """A grid of ``tokens`` square-ish cells filling ``pool`` row by row; () if they would be too small."""
+    x, y, w, h = pool
+    if tokens <= 0 or w <= 0 or h <= 0:
+        return ()
+    # the rows that give the largest cells (the layout is computed on resize and scaling only)
+    s, rows = max((min(w / math.ceil(tokens / r), h / r), r) for r in range(1, min(tokens, 200) + 1))
+    s = min(s, MAX_CELL)
+    cols = math.ceil(tokens / rows)
+    if s < MIN_GRID_CELL:
+        return ()
+    gap = 1.0 if s >= 5 else 0.0
+    return tuple((x + (k % cols) * s, y + (k // cols) * s, s - gap, s - gap) for k in range(tokens))

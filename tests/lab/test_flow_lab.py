@@ -1,0 +1,48 @@
+"""The flow model fed by a real Lab: real telemetry, real process trees, each lesson visible."""
+
+from __future__ import annotations
+
+import asyncio
+
+from asgiscope.server.lab.flow import LOOP, WAIT, frame_at
+from asgiscope.server.lab.flow_replay import Playhead
+from asgiscope.server.lab.session import Lab
+from asgiscope.server.load.spec import LoadSpec
+from asgiscope.server.scenario import Scenario
+
+MS = 1_000_000
+
+
+async def test_a_blocking_handler_blocks_the_loop_in_the_picture() -> None:
+    lab = Lab(Scenario(workers=1), LoadSpec(endpoint="io/blocking", ms=150, users=6))
+    async with lab:
+        await lab.start_load()
+        await asyncio.sleep(3.0)
+        live = lab.flow_frame(Playhead())
+        events = lab._flow
+        frames = [frame_at(events, live.t_ns - k * 10 * MS) for k in range(150)]
+        await lab.stop_load()
+    assert [w.pid for w in live.workers] == [w.pid for w in lab.snapshot().workers]
+    blocked = [f for f in frames if f.workers and f.workers[0].blocked]
+    assert len(blocked) > len(frames) / 2  # blocked most of the time, as 150 ms sleeps back to back do
+    assert all(f.frozen[f.stage == LOOP].all() for f in blocked)  # and what is on it stands still
+    # the users wait in the kernel, not in the worker: one request at a time inside it
+    assert max(f.in_flight for f in frames) <= 3 and max(f.kernel_queue for f in frames) >= 3
+
+
+async def test_a_full_threadpool_queues_and_a_new_worker_arrives() -> None:
+    lab = Lab(Scenario(workers=1, tokens=2), LoadSpec(endpoint="io/sync", ms=100, users=10))
+    async with lab:
+        await lab.start_load()
+        await asyncio.sleep(2.0)
+        full = lab.flow_frame(Playhead())
+        await lab.apply(Scenario(workers=2, tokens=2))
+        await asyncio.sleep(2.0)
+        scaled = lab.flow_frame(Playhead())
+        pids = [w.pid for w in lab.snapshot().workers]
+        await lab.stop_load()
+    (w,) = full.workers
+    assert w.tokens == 2 and w.busy == (True, True) and w.waiting >= 4
+    assert int((full.stage == WAIT).sum()) == w.waiting  # every waiting request drawn (few of them)
+    assert [x.pid for x in scaled.workers] == pids
+    assert [x.state for x in scaled.workers] == ["running", "arriving"]
