@@ -1,43 +1,86 @@
-"""Pictures of the window for slides: PNG at any scale (2x for crisp slides) and SVG.
+"""Pictures of a widget for slides: PNG rendered at 1x/2x/3x (not upscaled), SVG, the clipboard.
 
 pyqtgraph's SVGExporter fails on Qt >= 6.11 (pyqtgraph #3495), so SVG goes through QSvgGenerator,
-which records whatever ``QWidget.render`` paints — the plots stay vectors.
+which records whatever ``QWidget.render`` paints — the plots stay paths, the text stays text.
+A caption, when given, is a band under the picture (never over it), drawn by the same painter.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QPoint, QRect, QSize
-from PySide6.QtGui import QColor, QPainter, QPixmap
+from PySide6.QtCore import QPoint, QRect, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QGuiApplication, QImage, QPainter, QPixmap
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QWidget
 
 
-def save_png(widget: QWidget, path: str | Path, scale: float = 2.0) -> QSize:
-    """Render ``widget`` into a PNG ``scale`` times its logical size; returns the pixel size."""
+def caption_font(widget: QWidget) -> QFont:
+    font = QFont(widget.font())
+    font.setPointSizeF(font.pointSizeF() * 1.1)
+    return font
+
+
+def band_height(widget: QWidget, caption: str) -> int:
+    """Logical pixels the caption band adds under the picture (0 without a caption)."""
+    return round(QFontMetrics(caption_font(widget)).height() * 1.8) if caption else 0
+
+
+def _paint(painter: QPainter, widget: QWidget, caption: str) -> QSize:
     size = widget.size()
-    pixmap = QPixmap(round(size.width() * scale), round(size.height() * scale))
+    band = band_height(widget, caption)
+    whole = QRect(0, 0, size.width(), size.height() + band)
+    painter.fillRect(whole, QColor(widget.palette().window().color()))
+    widget.render(painter, QPoint(0, 0))
+    if caption:
+        painter.setFont(caption_font(widget))
+        painter.setPen(QColor(widget.palette().windowText().color()))
+        where = QRect(12, size.height(), size.width() - 24, band)
+        flags = Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft
+        painter.drawText(where, int(flags), caption)
+    return whole.size()
+
+
+def picture(widget: QWidget, scale: float = 2.0, caption: str = "") -> QImage:
+    """``widget`` (and its caption band) painted at ``scale`` device pixels per logical pixel."""
+    size = widget.size()
+    height = size.height() + band_height(widget, caption)
+    pixmap = QPixmap(round(size.width() * scale), round(height * scale))
     pixmap.setDevicePixelRatio(scale)
-    pixmap.fill(widget.palette().window().color())
-    widget.render(pixmap)
-    if not pixmap.save(str(path), "PNG"):
+    painter = QPainter(pixmap)
+    try:
+        _paint(painter, widget, caption)
+    finally:
+        painter.end()
+    return pixmap.toImage()
+
+
+def save_png(widget: QWidget, path: str | Path, scale: float = 2.0, caption: str = "") -> QSize:
+    """Render ``widget`` into a PNG ``scale`` times its logical size; returns the pixel size."""
+    image = picture(widget, scale, caption)
+    if not image.save(str(path), "PNG"):
         raise OSError(f"could not write {path}")
-    return pixmap.size()
+    return image.size()
 
 
-def save_svg(widget: QWidget, path: str | Path, title: str = "asgiscope") -> None:
+def copy_to_clipboard(widget: QWidget, scale: float = 2.0, caption: str = "") -> QSize:
+    image = picture(widget, scale, caption)
+    QGuiApplication.clipboard().setImage(image)
+    return image.size()
+
+
+def save_svg(widget: QWidget, path: str | Path, title: str = "asgiscope", caption: str = "") -> None:
     size = widget.size()
+    height = size.height() + band_height(widget, caption)
     generator = QSvgGenerator()
     generator.setFileName(str(path))
-    generator.setSize(size)
-    generator.setViewBox(QRect(0, 0, size.width(), size.height()))
+    generator.setSize(QSize(size.width(), height))
+    generator.setViewBox(QRect(0, 0, size.width(), height))
     generator.setTitle(title)
     painter = QPainter()
     if not painter.begin(generator):
         raise OSError(f"could not write {path}")
     try:
-        painter.fillRect(QRect(0, 0, size.width(), size.height()), QColor(widget.palette().window().color()))
-        widget.render(painter, QPoint(0, 0))
+        _paint(painter, widget, caption)
     finally:
         painter.end()

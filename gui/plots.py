@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
 
 from asgiscope.gui.pacing import Pacer, Sample
@@ -111,7 +111,7 @@ class PlotsPanel(QWidget):
         for plot in (self.cpu, self.lag):
             # one entry per process: two columns keep the legend off most of the plot
             plot.legend.setColumnCount(2)
-            plot.legend.setLabelTextSize("8pt")
+            plot.legend.setLabelTextSize(f"{colors.pt(8)}pt")
         # markers: one labelled vertical line per plot and marker, keyed by (t, label)
         self.markers: dict[tuple[float, str], list[pg.InfiniteLine]] = {}
         self._share_pids: tuple[int, ...] = ()
@@ -135,20 +135,24 @@ class PlotsPanel(QWidget):
 
     def _plot(self, title: str, units: str, *, row: int, col: int, colspan: int = 1) -> pg.PlotItem:
         plot = self.view.addPlot(row=row, col=col, colspan=colspan)
-        plot.setTitle(title, color=self._colors.text, size="11pt")
+        plot.setTitle(title, color=self._colors.text, size=f"{self._colors.pt(11)}pt")
         plot.setLabel("left", units, color=self._colors.dim)
         plot.showGrid(x=True, y=True, alpha=0.15)
         plot.setMenuEnabled(False)
         plot.hideButtons()
+        tick_font = QFont()
+        tick_font.setPointSizeF(self._colors.pt(9))
         for name in ("left", "bottom"):
             axis = plot.getAxis(name)
             axis.setPen(self._colors.grid)
             axis.setTextPen(self._colors.dim)
+            axis.setStyle(tickFont=tick_font)
+            axis.label.setFont(tick_font)
             # repaint an axis from a pixmap unless its range changed
             axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         # A fixed axis width: tick labels that grow ("800" → "1,000") would otherwise resize the
         # axis, re-lay-out the grid and repaint every plot in the scene.
-        plot.getAxis("left").setWidth(LEFT_AXIS_PX)
+        plot.getAxis("left").setWidth(round(LEFT_AXIS_PX * self._colors.type_scale))
         return plot
 
     def _legend_brush(self) -> QColor:
@@ -158,7 +162,12 @@ class PlotsPanel(QWidget):
 
     def _time_plot(self, title: str, units: str, *, row: int, col: int, colspan: int = 1) -> pg.PlotItem:
         plot = self._plot(title, units, row=row, col=col, colspan=colspan)
-        legend = plot.addLegend(offset=(8, 4), labelTextColor=self._colors.text, brush=self._legend_brush())
+        legend = plot.addLegend(
+            offset=(8, 4),
+            labelTextColor=self._colors.text,
+            labelTextSize=f"{self._colors.pt(9)}pt",
+            brush=self._legend_brush(),
+        )
         # Under the data, not over it: in a small window a two-column legend spans the whole plot and
         # hid every line above it (the newest samples are on the right, where the legend ends).
         legend.setZValue(plot.vb.childGroup.zValue() - 1)
