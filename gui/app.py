@@ -41,7 +41,7 @@ ICON = ("asgiscope.assets", "asgiscope.svg")
 QUIET = ("This plugin does not support propagateSizeHints()",)
 
 
-def _qt_message(kind: QtMsgType, _context: QMessageLogContext, message: str) -> None:
+def qt_message(kind: QtMsgType, _context: QMessageLogContext, message: str) -> None:
     if message not in QUIET:
         print(f"qt: {message}", file=sys.stderr)
 
@@ -59,7 +59,7 @@ def _icon() -> QIcon:
 
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    qInstallMessageHandler(_qt_message)
+    qInstallMessageHandler(qt_message)
     app = QApplication.instance() or QApplication([sys.argv[0]])
     assert isinstance(app, QApplication)
     app.setApplicationName("asgiscope")

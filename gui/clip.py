@@ -2,7 +2,9 @@
 
 GIF (everywhere, 256 colours a frame) or APNG (full colour); Pillow ships both encoders, so nothing
 outside the venv is needed. Frames are grabbed at ``fps`` by whoever owns the widget (the window's
-frame timer, or the headless export's loop); the ring holds exactly ``seconds * fps`` of them.
+frame timer, or the headless export's loop); the ring holds exactly ``seconds * fps`` of them, kept
+as 24-bit RGB at 1x (a 1920x1080 frame is 6 MB: ten seconds are 600 MB, a 3x clip would be nine times
+that).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ class Clip:
         self.frames: deque[QImage] = deque(maxlen=max(1, round(seconds * fps)))
 
     def add(self, image: QImage) -> None:
-        self.frames.append(image)
+        self.frames.append(image.convertToFormat(QImage.Format.Format_RGB888))
 
     def save(self, path: Path, fmt: ClipFormat) -> int:
         """Write the frames held now; returns how many."""
@@ -34,7 +36,7 @@ class Clip:
         ms = round(1000 / self.fps)
         if fmt == "gif":
             # one palette per frame (adaptive): the plots' few colours survive exactly
-            paletted = [im.convert("RGB").quantize(colors=255) for im in images]
+            paletted = [im.quantize(colors=255) for im in images]
             paletted[0].save(path, "GIF", save_all=True, append_images=paletted[1:], duration=ms, loop=0)
         else:
             images[0].save(path, "PNG", save_all=True, append_images=images[1:], duration=ms, loop=0)
@@ -42,6 +44,6 @@ class Clip:
 
 
 def to_pillow(image: QImage) -> Image.Image:
-    rgba = image.convertToFormat(QImage.Format.Format_RGBA8888)
-    data = bytes(rgba.constBits())
-    return Image.frombuffer("RGBA", (rgba.width(), rgba.height()), data, "raw", "RGBA", rgba.bytesPerLine(), 1)
+    rgb = image.convertToFormat(QImage.Format.Format_RGB888)
+    data = bytes(rgb.constBits())
+    return Image.frombuffer("RGB", (rgb.width(), rgb.height()), data, "raw", "RGB", rgb.bytesPerLine(), 1)

@@ -15,9 +15,14 @@ from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QWidget
 
 
-def caption_font(widget: QWidget) -> QFont:
+def caption_font(widget: QWidget, caption: str = "") -> QFont:
+    """The widget's font, a little larger; smaller (to 60 %) when ``caption`` would not fit the width."""
     font = QFont(widget.font())
     font.setPointSizeF(font.pointSizeF() * 1.1)
+    room = widget.width() - 24
+    wide = QFontMetrics(font).horizontalAdvance(caption)
+    if caption and wide > room > 0:
+        font.setPointSizeF(max(font.pointSizeF() * room / wide, font.pointSizeF() * 0.6))
     return font
 
 
@@ -33,11 +38,13 @@ def _paint(painter: QPainter, widget: QWidget, caption: str) -> QSize:
     painter.fillRect(whole, QColor(widget.palette().window().color()))
     widget.render(painter, QPoint(0, 0))
     if caption:
-        painter.setFont(caption_font(widget))
+        font = caption_font(widget, caption)
+        painter.setFont(font)
         painter.setPen(QColor(widget.palette().windowText().color()))
         where = QRect(12, size.height(), size.width() - 24, band)
         flags = Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft
-        painter.drawText(where, int(flags), caption)
+        text = QFontMetrics(font).elidedText(caption, Qt.TextElideMode.ElideMiddle, where.width())
+        painter.drawText(where, int(flags), text)
     return whole.size()
 
 

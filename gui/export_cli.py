@@ -37,7 +37,7 @@ ThemeName = Literal["dark", "light"]  # as gui/theme.py, which imports Qt
 WIDTH = IntRange(640, 7680)
 HEIGHT = IntRange(360, 4320)
 SCALE = IntRange(1, 3)
-CLIP_S = NumberRange(30.0, lo=0.5)
+CLIP_S = NumberRange(10.0, lo=0.5)
 OUT = "a folder that exists (or whose parent exists) and that you may write to"
 FORMATS = f"a comma-separated list of {', '.join(get_args(Format))}"
 PICTURES: tuple[Format, ...] = ("png", "svg")
@@ -94,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_flag(e, "size", Size, "canvas size of a slide (sets --width and --height)")
     add_flag(e, "width", WIDTH, "picture width in logical pixels", 1920)
     add_flag(e, "height", HEIGHT, "picture height in logical pixels", 1080)
-    add_flag(e, "scale", SCALE, "device pixels per logical pixel (png, clips), rendered at that resolution", 1)
+    add_flag(e, "scale", SCALE, "device pixels per logical pixel of a png, rendered at that resolution (clips are 1x)", 1)
     add_flag(e, "theme", ThemeName, "colours: light for a white projector screen", "dark")
     e.add_argument("--big-type", action="store_true", help="every font 1.5x (the back of the room)")
     e.add_argument(

@@ -14,9 +14,11 @@ from pathlib import Path
 
 import pyqtgraph as pg
 import shiboken6
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtCore import qInstallMessageHandler
+from PySide6.QtWidgets import QApplication, QLayout, QWidget
 
 from asgiscope.gui import export_data
+from asgiscope.gui.app import qt_message
 from asgiscope.gui.caption import caption
 from asgiscope.gui.clip import CLIP_FPS, Clip
 from asgiscope.gui.driver import LabDriver
@@ -24,7 +26,7 @@ from asgiscope.gui.export import band_height, picture, save_png, save_svg
 from asgiscope.gui.export_cli import CLIPS, ExportArgs, Format, Panel, Shot
 from asgiscope.gui.flow_panel import FlowPanel
 from asgiscope.gui.model import controls_from
-from asgiscope.gui.plots import PlotsPanel
+from asgiscope.gui.plots import WINDOW_S, PlotsPanel
 from asgiscope.gui.theme import Colors, apply_theme, theme
 from asgiscope.gui.window import MainWindow
 from asgiscope.server.lab.session import Lab
@@ -33,7 +35,7 @@ from asgiscope.server.lab.snapshot import Snapshot
 
 @dataclass(frozen=True, slots=True)
 class PanelKind:
-    build: Callable[[Colors, Lab, Shot], QWidget]
+    build: Callable[[Colors, float, Shot, Lab], QWidget]  # (theme, seconds the plots span, what runs)
     feed: Callable[[QWidget, Lab], None]
 
 
@@ -47,10 +49,11 @@ def _feed_plots(widget: QWidget, lab: Lab) -> None:
     widget.show_snapshot(lab.snapshot())
 
 
-def _build_window(colors: Colors, lab: Lab, shot: Shot) -> QWidget:
+def _build_window(colors: Colors, span: float, shot: Shot, lab: Lab) -> QWidget:
     driver = LabDriver(lab, shot.scenario, shot.load, report=lambda _message: None)
     controls = controls_from(shot.scenario, shot.load)
-    window = MainWindow(driver, controls, store=None, colors=colors, cores=os.cpu_count() or 1)
+    cores = os.cpu_count() or 1
+    window = MainWindow(driver, controls, store=None, colors=colors, cores=cores, plot_window_s=span)
     window.statusBar().hide()  # says "saved ..." and the lab's state: nothing a slide needs
     return window
 
@@ -63,8 +66,8 @@ def _feed_window(widget: QWidget, lab: Lab) -> None:
 
 
 PANELS: dict[Panel, PanelKind] = {
-    "flow": PanelKind(lambda colors, _lab, _shot: FlowPanel(colors), _feed_flow),
-    "plots": PanelKind(lambda colors, _lab, _shot: PlotsPanel(colors), _feed_plots),
+    "flow": PanelKind(lambda colors, _span, _shot, _lab: FlowPanel(colors), _feed_flow),
+    "plots": PanelKind(lambda colors, span, _shot, _lab: PlotsPanel(colors, span), _feed_plots),
     "window": PanelKind(_build_window, _feed_window),
 }
 # (widget, path, scale, caption) for pictures
@@ -83,6 +86,7 @@ class Exporter:
 
     def __init__(self, args: ExportArgs) -> None:
         self.args = args
+        qInstallMessageHandler(qt_message)
         existing = QApplication.instance()
         self.app = existing if isinstance(existing, QApplication) else QApplication(["asgiscope-export"])
         self.colors = theme(args.theme, big=args.big_type)
@@ -103,9 +107,17 @@ class Exporter:
     def _widget(self, lab: Lab) -> QWidget:
         if self.widget is None:
             args = self.args
-            widget = PANELS[args.panel].build(self.colors, lab, self.shot)
+            # the plots span the run (at most their usual window): a 5 s run fills them, not a sliver
+            span = min(WINDOW_S, args.duration)
+            widget = PANELS[args.panel].build(self.colors, span, self.shot, lab)
             # the caption band is part of the canvas: the file is exactly --width x --height
             band = band_height(widget, "x") if args.caption else 0
+            layout = widget.layout()
+            if layout is not None:
+                # the slide size wins over the panel's minimum (big type at 1280 px can ask for more):
+                # the file must be exactly the size asked for
+                layout.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
+            widget.setMinimumSize(0, 0)
             widget.resize(args.width, args.height - band)
             widget.show()  # offscreen: lays the panel out without a window on any screen
             self.app.processEvents()
@@ -119,7 +131,7 @@ class Exporter:
         widget = self._widget(lab)
         PANELS[self.args.panel].feed(widget, lab)
         self.app.processEvents()
-        self.clip.add(picture(widget, self.args.scale, self._caption(lab)))
+        self.clip.add(picture(widget, 1, self._caption(lab)))
 
     def write(self, lab: Lab, shot: Shot) -> list[Path]:
         args = self.args

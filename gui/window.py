@@ -34,7 +34,7 @@ from asgiscope.gui.flow_panel import FlowPanel
 from asgiscope.gui.frames import FrameClock
 from asgiscope.gui.insight import InsightBar
 from asgiscope.gui.model import Controls, controls_from
-from asgiscope.gui.plots import PlotsPanel
+from asgiscope.gui.plots import WINDOW_S, PlotsPanel
 from asgiscope.gui.process_view import ProcessView
 from asgiscope.gui.settings import Store
 from asgiscope.gui.theme import Colors
@@ -73,6 +73,7 @@ class MainWindow(QMainWindow):
         fps: float = 60.0,
         icon: QIcon | None = None,
         clock: FrameClock | None = None,
+        plot_window_s: float = WINDOW_S,
     ) -> None:
         super().__init__()
         self.driver = driver
@@ -93,7 +94,7 @@ class MainWindow(QMainWindow):
         self.centre.setDocumentMode(True)
         self.centre.addTab(self.flow, "Request flow")
         self.centre.addTab(self.processes, "Processes")
-        self.plots = PlotsPanel(colors)
+        self.plots = PlotsPanel(colors, plot_window_s)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.centre)
         split.addWidget(self.plots)

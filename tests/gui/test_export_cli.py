@@ -22,10 +22,16 @@ def export(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]
 @pytest.mark.parametrize(
     ("flags", "named"),
     [
-        (["--panel", "plots"], "--panel='plots'"),
-        (["--format", "gif"], "--format='gif'"),
+        (["--panel", "table"], "--panel='table'"),
+        (["--format", "png,bmp"], "--format='png,bmp'"),
+        (["--format", "png,png"], "--format='png,png'"),
         (["--duration", "0"], "--duration=0"),
         (["--workers", "99"], "--workers=99"),
+        (["--scale", "4"], "--scale=4"),
+        (["--size", "800x600"], "--size='800x600'"),
+        (["--theme", "sepia"], "--theme='sepia'"),
+        (["--format", "gif", "--duration", "2", "--clip", "5"], "--clip=5"),
+        (["--tour", "no-such-tour.toml"], "no-such-tour.toml"),
     ],
 )
 def test_bad_flags_exit_2_in_one_sentence_and_write_nothing(
