@@ -65,7 +65,7 @@ def picture(widget: QWidget, scale: float = 2.0, caption: str = "") -> QImage:
 def save_png(widget: QWidget, path: str | Path, scale: float = 2.0, caption: str = "") -> QSize:
     """Render ``widget`` into a PNG ``scale`` times its logical size; returns the pixel size."""
     image = picture(widget, scale, caption)
-    if not image.save(str(path), "PNG"):
+    if not image.save(str(path), b"PNG"):
         raise OSError(f"could not write {path}")
     return image.size()
 

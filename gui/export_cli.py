@@ -88,17 +88,29 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="asgiscope export", description=__doc__.splitlines()[0] if __doc__ else None)
     e = p.add_argument_group("export")
     add_flag(e, "panel", Panel, "what to draw", "flow")
-    e.add_argument("--format", default="png", metavar="FORMATS", help=f"what to write: {FORMATS} (default: png)")
-    add_flag(e, "duration", DURATION_S, "seconds the scenario (each step) runs before the files are written", 5.0)
+    e.add_argument(
+        "--format", default="png", metavar="FORMATS", help=f"what to write: {FORMATS} (default: png)"
+    )
+    add_flag(
+        e, "duration", DURATION_S, "seconds the scenario (each step) runs before the files are written", 5.0
+    )
     e.add_argument("--out", required=True, metavar="DIR", help=f"where the files are written: {OUT}")
     add_flag(e, "size", Size, "canvas size of a slide (sets --width and --height)")
     add_flag(e, "width", WIDTH, "picture width in logical pixels", 1920)
     add_flag(e, "height", HEIGHT, "picture height in logical pixels", 1080)
-    add_flag(e, "scale", SCALE, "device pixels per logical pixel of a png, rendered at that resolution (clips are 1x)", 1)
+    add_flag(
+        e,
+        "scale",
+        SCALE,
+        "device pixels per logical pixel of a png, rendered at that resolution (clips are 1x)",
+        1,
+    )
     add_flag(e, "theme", ThemeName, "colours: light for a white projector screen", "dark")
     e.add_argument("--big-type", action="store_true", help="every font 1.5x (the back of the room)")
     e.add_argument(
-        "--caption", action="store_true", help="stamp the scenario, measured vs predicted and the version under it"
+        "--caption",
+        action="store_true",
+        help="stamp the scenario, measured vs predicted and the version under it",
     )
     add_flag(e, "clip", CLIP_S, "seconds of the last part of the run a gif/apng clip holds", 3.0)
     e.add_argument(
@@ -140,7 +152,9 @@ def parse(argv: list[str]) -> ExportArgs:
         shots = shots_from(ns)
     except NotAllowedError as exc:
         # a tour file's own sentence names the file, step and field; a flag's names the flag
-        raise UsageError(str(exc) if ns.tour is not None and exc.field != "format" else exc.as_flag()) from None
+        raise UsageError(
+            str(exc) if ns.tour is not None and exc.field != "format" else exc.as_flag()
+        ) from None
     out = Path(ns.out).expanduser()
     where = out if out.is_dir() else out.parent
     if not (where.is_dir() and os.access(where, os.W_OK | os.X_OK)):
