@@ -65,7 +65,8 @@ def picture(widget: QWidget, scale: float = 2.0, caption: str = "") -> QImage:
 def save_png(widget: QWidget, path: str | Path, scale: float = 2.0, caption: str = "") -> QSize:
     """Render ``widget`` into a PNG ``scale`` times its logical size; returns the pixel size."""
     image = picture(widget, scale, caption)
-    if not image.save(str(path), b"PNG"):
+    # the stubs want bytes for the format, PySide6 6.x takes only str at run time
+    if not image.save(str(path), "PNG"):  # type: ignore[call-overload]
         raise OSError(f"could not write {path}")
     return image.size()
 
