@@ -62,7 +62,11 @@ def load_size(factor: float) -> Callable[[Controls, Ranges], Controls]:
 
 CONTROL_KEYS: tuple[Key, ...] = (
     *(Key((str(n),), f"{n} worker{'s' if n > 1 else ''}", workers(n)) for n in range(1, 10)),
-    Key(("H",), "next handler: async def + await, def (threadpool), async def + blocking call", cycle("handler")),
+    Key(
+        ("H",),
+        "next handler: async def + await, def (threadpool), async def + blocking call",
+        cycle("handler"),
+    ),
     Key(("W",), "work: I/O (sleep) or CPU (busy loop)", cycle("work")),
     Key(("S",), "server: uvicorn or gunicorn", cycle("server")),
     Key(("K",), "framework: fastapi, flask, django", cycle("framework")),

@@ -35,6 +35,7 @@ from asgiscope.gui.frames import FrameClock
 from asgiscope.gui.insight import InsightBar
 from asgiscope.gui.model import Controls, controls_from
 from asgiscope.gui.plots import WINDOW_S, PlotsPanel
+from asgiscope.gui.presenter import Presenter
 from asgiscope.gui.process_view import ProcessView
 from asgiscope.gui.settings import Store
 from asgiscope.gui.theme import Colors
@@ -128,6 +129,7 @@ class MainWindow(QMainWindow):
         self.state_label = QLabel()
         self.statusBar().addPermanentWidget(self.state_label)
         self._make_actions()
+        self.presenter = Presenter(self, colors, cores)
 
         self.resize(*DEFAULT_SIZE)
         if store is not None:
@@ -166,7 +168,8 @@ class MainWindow(QMainWindow):
         self.act_load.setCheckable(True)
         self.act_load.setToolTip("Start or stop sending requests (the servers keep running)")
         tour = bar.addMenu("&Tour")
-        self.act_tour = self._action(tour, "Start the built-in tour", "F5", self.start_builtin_tour)
+        # F6: F5 is presentation mode (gui/presenter.py)
+        self.act_tour = self._action(tour, "Start the built-in tour", "F6", self.start_builtin_tour)
         self._action(tour, "Open a tour file…", "", self.open_tour)
         self._action(tour, "End the tour", "", self.tour_bar.end)
 
@@ -253,6 +256,11 @@ class MainWindow(QMainWindow):
         log.warning("%s", message)
         self.statusBar().showMessage(message, 15000)
 
+    def change_controls(self, controls: Controls) -> None:
+        """Show ``controls`` on the panel and ask the Lab for them (a key, a tour step)."""
+        self.controls.set_controls(controls)
+        self._controls_changed(controls)
+
     def _controls_changed(self, controls: Controls) -> None:
         self.driver.request(controls)
         if self.store is not None:
@@ -267,6 +275,8 @@ class MainWindow(QMainWindow):
         return self._idle
 
     def render_frame(self) -> None:
+        if self.presenter.frozen:  # a still picture to talk over; the Lab keeps running on its own
+            return
         self.clock.begin()
         try:
             snap = self.driver.snapshot()
@@ -328,6 +338,7 @@ class MainWindow(QMainWindow):
             changed |= self.insight.show_snapshot(snap)
             changed |= self.tour_bar.show_snapshot(snap)
             changed |= self.processes.show_snapshot(snap)
+            changed |= self.presenter.show_snapshot(snap)
             state = f"{snap.state} · t = {snap.t:.0f} s"
             if state != self.state_label.text():
                 self.state_label.setText(state)

@@ -1,0 +1,90 @@
+"""Presentation mode, freezing, control keys and the help overlay, on a window driving a recording Lab."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QWidget
+from pytestqt.qtbot import QtBot
+
+from asgiscope.gui.driver import LabDriver
+from asgiscope.gui.keys import CONTROL_KEYS, cycle, workers
+from asgiscope.gui.model import Controls, Ranges
+from asgiscope.gui.theme import Colors
+from asgiscope.gui.window import MainWindow
+from tests.gui.fakes import FakeLab
+
+
+def press(qtbot: QtBot, widget: QWidget, key: Qt.Key, text: str = "") -> None:
+    widget.window().activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is widget.window(), timeout=2000)
+    qtbot.keyClick(widget, key)
+
+
+def make(qtbot: QtBot, fake_lab: FakeLab) -> tuple[MainWindow, LabDriver]:
+    c = Controls()
+    driver = LabDriver(fake_lab, c.scenario(), c.load(running=False), lambda _m: None)
+    w = MainWindow(driver, c, store=None, colors=Colors(), cores=2)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    return w, driver
+
+
+async def test_digits_and_letters_reach_the_lab(qtbot: QtBot, fake_lab: FakeLab) -> None:
+    w, driver = make(qtbot, fake_lab)
+    driver.start()
+    await driver.settle()
+    press(qtbot, w, Qt.Key.Key_3)
+    await driver.settle()
+    assert w.controls.controls().workers == 3
+    assert fake_lab.calls[-1][0] == "apply" and fake_lab.calls[-1][1].workers == 3
+    press(qtbot, w, Qt.Key.Key_H)  # await → threadpool
+    await driver.settle()
+    assert w.controls.controls().handler == "threadpool"
+    assert fake_lab.calls[-1][0] == "set_load" and fake_lab.calls[-1][1].endpoint == "io/sync"
+
+
+def test_keys_stay_inside_what_the_panel_offers() -> None:
+    ranges = Ranges.for_cores(1)  # the workers slider stops at 2 on one core
+    assert workers(9)(Controls(), ranges).workers == 2
+    flask = Controls().with_changes(framework="flask")  # WSGI: async handlers are refused
+    assert cycle("handler")(flask, ranges).handler == "threadpool"
+    keys = [k for key in CONTROL_KEYS for k in key.keys]
+    assert len(keys) == len(set(keys))  # no key does two things
+
+
+def test_presentation_mode_hides_the_controls_and_freeze_stops_drawing(
+    qtbot: QtBot, fake_lab: FakeLab
+) -> None:
+    w, _driver = make(qtbot, fake_lab)
+    press(qtbot, w, Qt.Key.Key_F5)
+    assert w.presenter.presenting and not w.dock.isVisible() and not w.menuBar().isVisible()
+    font = QApplication.font().pointSizeF()
+    w.render_frame()
+    assert w.presenter.caption.isVisible()
+    assert w.presenter.caption.text() == fake_lab.snap.insights[0]  # the insight line is the caption
+    press(qtbot, w, Qt.Key.Key_F5)
+    assert w.dock.isVisible() and not w.presenter.caption.isVisible()
+    assert QApplication.font().pointSizeF() * 1.5 == font  # big type while presenting
+
+    reads = []
+    original = w.driver.snapshot
+    w.driver.snapshot = lambda: (reads.append(1), original())[1]  # type: ignore[method-assign]
+    press(qtbot, w, Qt.Key.Key_F)
+    w.render_frame()
+    assert w.presenter.frozen and reads == []  # the picture stays still
+    press(qtbot, w, Qt.Key.Key_F)
+    w.render_frame()
+    assert reads == [1]
+
+
+def test_f1_shows_every_key(qtbot: QtBot, fake_lab: FakeLab) -> None:
+    w, _driver = make(qtbot, fake_lab)
+    press(qtbot, w, Qt.Key.Key_F1)
+    assert w.presenter.help.isVisible()
+    text = w.presenter.help.text()
+    for words in ("Space", "F5", "F6", "Ctrl+E", "1 … 9", "next handler"):
+        assert words in text, words
+    press(qtbot, w, Qt.Key.Key_Escape)
+    assert not w.presenter.help.isVisible()
+    assert w.act_tour.shortcut().toString() == "F6"
