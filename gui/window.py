@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from asgiscope.gui.controls import ControlsPanel
 from asgiscope.gui.driver import LabDriver
 from asgiscope.gui.export import save_png, save_svg
+from asgiscope.gui.export_dialog import Exports
 from asgiscope.gui.flow_panel import FlowPanel
 from asgiscope.gui.frames import FrameClock
 from asgiscope.gui.insight import InsightBar
@@ -128,6 +129,7 @@ class MainWindow(QMainWindow):
 
         self.state_label = QLabel()
         self.statusBar().addPermanentWidget(self.state_label)
+        self.exports = Exports(self, self._pictures_dir(), self._say)
         self._make_actions()
         self.presenter = Presenter(self, colors, cores)
 
@@ -156,6 +158,8 @@ class MainWindow(QMainWindow):
         self.act_png = self._action(file, "Export screenshot (PNG, 2x)…", "Ctrl+Shift+S", self.export_png)
         self.act_quick = self._action(file, "Quick screenshot", "Ctrl+S", self.quick_screenshot)
         self.act_svg = self._action(file, "Export SVG…", "", self.export_svg)
+        self.act_export = self._action(file, "Export…", "Ctrl+Shift+E", lambda: self.exports.dialog())
+        self.act_again = self._action(file, "Export again", "Ctrl+E", lambda: self.exports.again())
         file.addSeparator()
         self.act_quit = self._action(file, "&Quit", QKeySequence.StandardKey.Quit, self.close)
         self.act_quit.setShortcuts([QKeySequence("Ctrl+Q")])
@@ -211,6 +215,9 @@ class MainWindow(QMainWindow):
         )
         if path:
             self._save(lambda: save_svg(self, path), Path(path))
+
+    def _say(self, message: str) -> None:
+        self.statusBar().showMessage(message, 8000)
 
     def _save(self, write, path: Path) -> None:  # type: ignore[no-untyped-def]
         try:
@@ -354,6 +361,7 @@ class MainWindow(QMainWindow):
         if not self._closed:
             self._closed = True
             self.timer.stop()
+            self.exports.stop()
             self.controls.flush()
             if self.store is not None:
                 self.store.save_controls(self.controls.controls())

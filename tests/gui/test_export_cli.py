@@ -50,7 +50,8 @@ def test_the_output_folder_must_be_writable(tmp_path: Path) -> None:
 
 def test_parsing_reuses_run_s_scenario_and_load_flags(tmp_path: Path) -> None:
     args = parse(["--out", str(tmp_path), "--workers", "3", "--endpoint", "io/sync", "--rate", "50"])
-    assert args.scenario.workers == 3 and args.load.endpoint == "io/sync" and args.load.mode == "open"
+    (shot,) = args.shots
+    assert shot.scenario.workers == 3 and shot.load.endpoint == "io/sync" and shot.load.mode == "open"
     assert args.path == tmp_path / "flow.png"
 
 

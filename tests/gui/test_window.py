@@ -37,9 +37,9 @@ def window(qtbot: QtBot, fake_lab: FakeLab, tmp_path: Path) -> MainWindow:
 def test_default_size_title_and_menus(window: MainWindow) -> None:
     assert (window.width(), window.height()) == (1400, 900)
     menus = [a.text() for a in window.menuBar().actions()]
-    assert menus == ["&File", "&View", "&Load", "&Tour"]
+    assert menus == ["&File", "&View", "&Load", "&Tour", "&Present"]
     shortcuts = {a.shortcut().toString() for a in window.actions()}
-    assert {"Space", "Ctrl+Q", "F11", "Ctrl+S"} <= shortcuts
+    assert {"Space", "Ctrl+Q", "F11", "Ctrl+S", "Ctrl+E", "Ctrl+Shift+E", "F5", "F6", "F1", "F"} <= shortcuts
 
 
 def test_plots_update_from_a_snapshot(window: MainWindow) -> None:
