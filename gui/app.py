@@ -28,7 +28,7 @@ from asgiscope.gui.export import save_png
 from asgiscope.gui.frames import FrameClock
 from asgiscope.gui.model import Controls
 from asgiscope.gui.settings import Store
-from asgiscope.gui.theme import Colors, apply_theme
+from asgiscope.gui.theme import Colors, apply_theme, theme
 from asgiscope.gui.window import MainWindow
 from asgiscope.server.limits import NotAllowedError
 
@@ -68,11 +68,15 @@ def run(args: argparse.Namespace) -> int:
     # the loop ends when main() returns, after the Lab closed; not when the last window goes away
     app.setQuitOnLastWindowClosed(False)
     app.setWindowIcon(_icon())
-    colors = Colors()
+    settings = QSettings(args.settings, QSettings.Format.IniFormat) if args.settings else QSettings()
+    store = Store(settings)
+    if args.theme is not None:
+        store.save_theme(args.theme)
+    colors = theme(store.theme(), big=args.big_type)
     apply_theme(app, colors)
     pg.setConfigOptions(antialias=True, background=colors.plot_bg, foreground=colors.dim)
     try:
-        return asyncio.run(_main(app, args, colors), loop_factory=lambda: qasync.QEventLoop(app))
+        return asyncio.run(_main(app, args, colors, store), loop_factory=lambda: qasync.QEventLoop(app))
     except KeyboardInterrupt:
         return 130
 
@@ -88,13 +92,11 @@ def _controls(store: Store, args: argparse.Namespace, cores: int) -> Controls:
     return controls
 
 
-async def _main(app: QApplication, args: argparse.Namespace, colors: Colors) -> int:
+async def _main(app: QApplication, args: argparse.Namespace, colors: Colors, store: Store) -> int:
     # imported here: the engine is only needed once a window is about to open
     from asgiscope.server.lab.session import Lab
 
     cores: int = args.cores
-    settings = QSettings(args.settings, QSettings.Format.IniFormat) if args.settings else QSettings()
-    store = Store(settings)
     try:
         controls = _controls(store, args, cores)
     except NotAllowedError as exc:  # what only the whole scenario can refuse

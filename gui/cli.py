@@ -24,6 +24,7 @@ LAB_HZ = NumberRange(100.0, lo=1.0)
 SECONDS = NumberRange(86_400.0, lo=0.0)
 WRITABLE = "a file in a folder that exists and that you may write to"
 Centre = Literal["flow", "processes"]  # the window's centre tab at start
+ThemeName = Literal["dark", "light"]  # as gui/theme.py, which imports Qt
 
 
 def control_rules(cores: int) -> dict[str, Rule]:
@@ -58,6 +59,8 @@ def parser(cores: int) -> argparse.ArgumentParser:
     add_flag(p, "fps", FPS, "frame rate (plots redraw one per frame)", 60.0)
     add_flag(p, "lab_hz", LAB_HZ, "snapshots per second", 20.0)
     add_flag(p, "centre", Centre, "what the centre of the window shows at start", "flow")
+    add_flag(p, "theme", ThemeName, "colours: light for a white projector screen (kept for the next start)")
+    p.add_argument("--big-type", action="store_true", help="every font 1.5x (the back of the room)")
     p.add_argument("--settings", metavar="FILE", help="INI file for settings instead of the user's")
     p.add_argument("--reset", action="store_true", help="ignore stored settings (defaults, then flags)")
     p.add_argument(

@@ -85,6 +85,11 @@ class Presenter(QObject):
         self.act_freeze.setCheckable(True)
         self.act_help = self._action(menu, "Keys…", ("F1", "?"), self.help.toggle)
         self._action(menu, "Close the help", ("Esc",), self.help.hide, listed=False)
+        self.act_light = self._action(
+            menu, "Light theme (projector), from the next start", (), self.toggle_light
+        )
+        self.act_light.setCheckable(True)
+        self.act_light.setChecked(colors.name == "light")
         keys = menu.addMenu("Controls")
         self.control_actions = [
             self._action(keys, key.words, key.keys, lambda k=key: self.press(k)) for key in CONTROL_KEYS
@@ -107,6 +112,15 @@ class Presenter(QObject):
         after = key.change(before, self.ranges)
         if after != before:
             self.window.change_controls(after)
+
+    def toggle_light(self) -> None:
+        """Kept for the next start: plots and the flow panel take their colours when they are made."""
+        name = "light" if self.act_light.isChecked() else "dark"
+        if self.window.store is not None:
+            self.window.store.save_theme(name)
+        self.window.statusBar().showMessage(
+            f"the {name} theme applies from the next start (or --theme)", 8000
+        )
 
     def toggle_freeze(self) -> None:
         self.frozen = not self.frozen

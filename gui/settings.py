@@ -14,6 +14,7 @@ from PySide6.QtCore import QByteArray, QSettings
 from PySide6.QtWidgets import QMainWindow
 
 from asgiscope.gui.model import Controls, Ranges, controls_from, is_handler
+from asgiscope.gui.theme import ThemeName
 from asgiscope.server.load.spec import LoadSpec
 from asgiscope.server.scenario import Scenario
 
@@ -45,6 +46,14 @@ class Store:
         self._settings.setValue("scenario", controls.scenario().to_json())
         self._settings.setValue("load", controls.load(running=False).to_json())
         self._settings.setValue("handler", controls.handler)
+
+    def theme(self) -> ThemeName:
+        """The stored theme, dark if none (or an unknown word) is stored."""
+        name = self._settings.value("theme")
+        return "light" if name == "light" else "dark"
+
+    def save_theme(self, name: ThemeName) -> None:
+        self._settings.setValue("theme", name)
 
     def restore_window(self, window: QMainWindow) -> bool:
         geometry = self._settings.value("geometry")

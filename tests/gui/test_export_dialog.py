@@ -1,4 +1,4 @@
-"""The export dialog's choices written from a real window: sizes per scale, one plot, series, clipboard, clips."""
+"""The export dialog's choices written from a real window: scales, one plot, series, clipboard, clips."""
 
 from __future__ import annotations
 

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from PySide6.QtCore import QSettings
 from PySide6.QtGui import QColor
 
+from asgiscope.gui.cli import parse
+from asgiscope.gui.settings import Store
 from asgiscope.gui.theme import BIG_TYPE, THEMES, ThemeName, theme
 
 
@@ -37,3 +42,20 @@ def test_big_type_is_one_and_a_half_times() -> None:
     assert BIG_TYPE >= 1.5
     assert theme("light", big=True).pt(10) == 15.0 and theme("light").pt(10) == 10.0
     assert theme("dark", big=True).plot_bg == theme("dark").plot_bg
+
+
+def test_the_theme_is_kept_for_the_next_start(tmp_path: Path) -> None:
+    path = str(tmp_path / "s.ini")
+    store = Store(QSettings(path, QSettings.Format.IniFormat))
+    assert store.theme() == "dark"
+    store.save_theme("light")
+    store.sync()
+    assert Store(QSettings(path, QSettings.Format.IniFormat)).theme() == "light"
+
+
+def test_the_app_takes_theme_flags_before_qt_starts() -> None:
+    args = parse(["--theme", "light", "--big-type"], cores=2)
+    assert args.theme == "light" and args.big_type
+    with pytest.raises(SystemExit) as exit_:
+        parse(["--theme", "sepia"], cores=2)
+    assert exit_.value.code == 2
