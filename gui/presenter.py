@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
 from asgiscope.gui.keys import CONTROL_KEYS, Key, help_rows
 from asgiscope.gui.model import Ranges
-from asgiscope.gui.theme import BIG_TYPE, Colors, apply_theme
+from asgiscope.gui.theme import BIG_TYPE, Colors, ThemeName, apply_theme
 from asgiscope.server.lab.snapshot import Snapshot
 
 if TYPE_CHECKING:
@@ -115,7 +115,7 @@ class Presenter(QObject):
 
     def toggle_light(self) -> None:
         """Kept for the next start: plots and the flow panel take their colours when they are made."""
-        name = "light" if self.act_light.isChecked() else "dark"
+        name: ThemeName = "light" if self.act_light.isChecked() else "dark"
         if self.window.store is not None:
             self.window.store.save_theme(name)
         self.window.statusBar().showMessage(
