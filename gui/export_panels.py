@@ -54,7 +54,9 @@ def _build_window(colors: Colors, span: float, shot: Shot, lab: Lab) -> QWidget:
     controls = controls_from(shot.scenario, shot.load)
     cores = os.cpu_count() or 1
     window = MainWindow(driver, controls, store=None, colors=colors, cores=cores, plot_window_s=span)
-    window.statusBar().hide()  # says "saved ..." and the lab's state: nothing a slide needs
+    # the menus and the status bar ("saved ...", the lab's state): nothing a slide needs
+    window.statusBar().hide()
+    window.menuBar().hide()
     return window
 
 

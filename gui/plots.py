@@ -77,6 +77,8 @@ class PlotsPanel(QWidget):
         self._window_s = window_s
         self.view = pg.GraphicsLayoutWidget()
         self.view.setBackground(colors.plot_bg)
+        self._titles: list[tuple[pg.PlotItem, str]] = []
+        self._legend_pt: dict[pg.PlotItem, float] = {}  # legend text size at type scale 1, if not 9
         box = QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
         box.addWidget(self.view)
@@ -111,6 +113,7 @@ class PlotsPanel(QWidget):
         for plot in (self.cpu, self.lag):
             # one entry per process: two columns keep the legend off most of the plot
             plot.legend.setColumnCount(2)
+            self._legend_pt[plot] = 8
             plot.legend.setLabelTextSize(f"{colors.pt(8)}pt")
         # markers: one labelled vertical line per plot and marker, keyed by (t, label)
         self.markers: dict[tuple[float, str], list[pg.InfiniteLine]] = {}
@@ -135,25 +138,40 @@ class PlotsPanel(QWidget):
 
     def _plot(self, title: str, units: str, *, row: int, col: int, colspan: int = 1) -> pg.PlotItem:
         plot = self.view.addPlot(row=row, col=col, colspan=colspan)
-        plot.setTitle(title, color=self._colors.text, size=f"{self._colors.pt(11)}pt")
+        self._titles.append((plot, title))
         plot.setLabel("left", units, color=self._colors.dim)
         plot.showGrid(x=True, y=True, alpha=0.15)
         plot.setMenuEnabled(False)
         plot.hideButtons()
-        tick_font = QFont()
-        tick_font.setPointSizeF(self._colors.pt(9))
         for name in ("left", "bottom"):
             axis = plot.getAxis(name)
             axis.setPen(self._colors.grid)
             axis.setTextPen(self._colors.dim)
-            axis.setStyle(tickFont=tick_font)
-            axis.label.setFont(tick_font)
             # repaint an axis from a pixmap unless its range changed
             axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self._type(plot, title, self._colors.type_scale)
         # A fixed axis width: tick labels that grow ("800" → "1,000") would otherwise resize the
         # axis, re-lay-out the grid and repaint every plot in the scene.
-        plot.getAxis("left").setWidth(round(LEFT_AXIS_PX * self._colors.type_scale))
         return plot
+
+    def _type(self, plot: pg.PlotItem, title: str, scale: float) -> None:
+        c = self._colors
+        plot.setTitle(title, color=c.text, size=f"{round(11 * scale, 1)}pt")
+        tick_font = QFont()
+        tick_font.setPointSizeF(round(9 * scale, 1))
+        for name in ("left", "bottom"):
+            axis = plot.getAxis(name)
+            axis.setStyle(tickFont=tick_font)
+            axis.label.setFont(tick_font)
+        plot.getAxis("left").setWidth(round(LEFT_AXIS_PX * scale))
+        if plot.legend is not None:
+            plot.legend.setLabelTextSize(f"{round(self._legend_pt.get(plot, 9) * scale, 1)}pt")
+
+    def set_type_scale(self, scale: float) -> None:
+        """Every plot's type at ``scale`` times its size (presentation mode's big type), made again
+        once, not per frame."""
+        for plot, title in self._titles:
+            self._type(plot, title, scale)
 
     def _legend_brush(self) -> QColor:
         color = QColor(self._colors.plot_bg)
@@ -165,7 +183,7 @@ class PlotsPanel(QWidget):
         legend = plot.addLegend(
             offset=(8, 4),
             labelTextColor=self._colors.text,
-            labelTextSize=f"{self._colors.pt(9)}pt",
+            labelTextSize=f"{self._colors.pt(self._legend_pt.get(plot, 9))}pt",
             brush=self._legend_brush(),
         )
         # Under the data, not over it: in a small window a two-column legend spans the whole plot and

@@ -138,9 +138,10 @@ class Presenter(QObject):
             part.setVisible(not self.presenting)
         self.caption.setVisible(self.presenting)
         app = QApplication.instance()
+        big = max(self.colors.type_scale, BIG_TYPE)
         if isinstance(app, QApplication):
-            big = max(self.colors.type_scale, BIG_TYPE)
             apply_theme(app, replace(self.colors, type_scale=big) if self.presenting else self.colors)
+        w.plots.set_type_scale(big if self.presenting else self.colors.type_scale)
         if self.presenting:
             self._was_full = w.isFullScreen()
             w.showFullScreen()

@@ -60,12 +60,14 @@ def test_presentation_mode_hides_the_controls_and_freeze_stops_drawing(
     press(qtbot, w, Qt.Key.Key_F5)
     assert w.presenter.presenting and not w.dock.isVisible() and not w.menuBar().isVisible()
     font = QApplication.font().pointSizeF()
+    assert w.plots.throughput.titleLabel.opts["size"] == "16.5pt"  # the plots' type too
     w.render_frame()
     assert w.presenter.caption.isVisible()
     assert w.presenter.caption.text() == fake_lab.snap.insights[0]  # the insight line is the caption
     press(qtbot, w, Qt.Key.Key_F5)
     assert w.dock.isVisible() and not w.presenter.caption.isVisible()
     assert QApplication.font().pointSizeF() * 1.5 == font  # big type while presenting
+    assert w.plots.throughput.titleLabel.opts["size"] == "11.0pt"  # and the plots' type back
 
     reads = []
     original = w.driver.snapshot
