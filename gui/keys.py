@@ -64,7 +64,7 @@ CONTROL_KEYS: tuple[Key, ...] = (
     *(Key((str(n),), f"{n} worker{'s' if n > 1 else ''}", workers(n)) for n in range(1, 10)),
     Key(
         ("H",),
-        "next handler: async def + await, def (threadpool), async def + blocking call",
+        "next handler: await, threadpool, blocking call",
         cycle("handler"),
     ),
     Key(("W",), "work: I/O (sleep) or CPU (busy loop)", cycle("work")),
@@ -86,16 +86,16 @@ CONTROL_KEYS: tuple[Key, ...] = (
 # Keys the window's own actions answer, listed in the help beside the control keys.
 WINDOW_KEYS: tuple[tuple[str, str], ...] = (
     ("Space", "start or stop the load (the servers keep running)"),
-    ("F", "freeze the picture: talk over a still frame while the servers keep running"),
-    ("F5", "presentation mode: controls hidden, big type, the insight line as the caption"),
+    ("F", "freeze the picture (the servers keep running)"),
+    ("F5", "presentation mode: controls hidden, big type, insight as caption"),
     ("F6", "start the built-in tour; Right / Left step through it"),
-    ("Ctrl+E", "export again with the last choices; Ctrl+Shift+E the export dialog"),
+    ("Ctrl+E", "export again; Ctrl+Shift+E the export dialog"),
     ("F11", "full screen"),
     ("F1, ?", "this help; Esc closes it"),
 )
 
 
 def help_rows() -> list[tuple[str, str]]:
-    rows = [(" / ".join(k.keys) if k.keys[0] != "1" else "", k.words) for k in CONTROL_KEYS]
-    digits = [("1 … 9", "that many workers")]
-    return [*WINDOW_KEYS, *digits, *(r for r in rows if r[0])]
+    """(keys, words) per line of the help: the digits once, as one line."""
+    rows = [(" / ".join(k.keys), k.words) for k in CONTROL_KEYS if not k.keys[0].isdigit()]
+    return [*WINDOW_KEYS, ("1 … 9", "that many workers"), *rows]

@@ -13,7 +13,7 @@ from html import escape
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QKeySequence, QTextDocument
 from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
 from asgiscope.gui.keys import CONTROL_KEYS, Key, help_rows
@@ -25,14 +25,23 @@ if TYPE_CHECKING:
     from asgiscope.gui.window import MainWindow
 
 
+PAD_PX = 12  # QLabel#keys padding in gui/theme.py
+
+
 class HelpOverlay(QLabel):
     """Every key, over the middle of the window; any click or Esc closes it."""
 
     def __init__(self, parent: QWidget) -> None:
         super().__init__(parent)
         self.setObjectName("keys")
+        # two columns of keys side by side: the whole list fits a 1280x720 screen at big type
+        cells = [
+            f"<td><b>{escape(k)}</b>&nbsp;&nbsp;</td><td>{escape(w)}&nbsp;&nbsp;&nbsp;</td>"
+            for k, w in help_rows()
+        ]
+        half = (len(cells) + 1) // 2
         rows = "".join(
-            f"<tr><td><b>{escape(k)}</b>&nbsp;&nbsp;</td><td>{escape(w)}</td></tr>" for k, w in help_rows()
+            f"<tr>{a}{b}</tr>" for a, b in zip(cells[:half], [*cells[half:], ""][:half], strict=True)
         )
         self.setText(f"<b>Keys</b><table>{rows}</table>")
         self.setTextFormat(Qt.TextFormat.RichText)
@@ -42,9 +51,18 @@ class HelpOverlay(QLabel):
         if self.isVisible():
             self.hide()
             return
-        self.adjustSize()
+        self.ensurePolished()  # the stylesheet's font, before measuring with it
+        doc = QTextDocument()
+        doc.setDefaultFont(self.font())
+        doc.setHtml(self.text())
+        pad = 2 * PAD_PX + 8  # the stylesheet's padding and border
+        self.setWordWrap(True)
         parent = self.parentWidget()
         if parent is not None:
+            # as wide as the text wants, never wider than the window: cells wrap instead
+            width = min(parent.width() - 40, round(doc.idealWidth()) + pad)
+            doc.setTextWidth(width - pad)
+            self.setFixedSize(width, min(parent.height() - 20, round(doc.size().height()) + pad))
             self.move(
                 max(0, (parent.width() - self.width()) // 2), max(0, (parent.height() - self.height()) // 2)
             )

@@ -144,5 +144,5 @@ def stylesheet(c: Colors) -> str:
     QFrame#tour QLabel#error {{ font-size: {c.pt(12)}pt; }}
     QLabel#stamp {{ color: {c.dim}; background: {c.window}; font-size: {c.pt(10)}pt; padding: 4px 8px; }}
     QLabel#keys {{ color: {c.text}; background: {c.panel}; border: 2px solid {c.accent};
-                   font-size: {c.pt(13)}pt; padding: 16px; }}
+                   font-size: {c.pt(11)}pt; padding: 12px; }}
     """
