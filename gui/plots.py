@@ -242,7 +242,11 @@ class PlotsPanel(QWidget):
             return
         peak = 0.0
         for item in plot.listDataItems():
-            ys = item.yData
+            ys, xs = item.yData, item.xData
+            if ys is not None and xs is not None and len(xs) == len(ys) and len(ys):
+                # what the plot shows: a series longer than the window (an export's short span, a
+                # tour's earlier step) must not set the scale from samples scrolled out of sight
+                ys = ys[xs >= xs[-1] - self._window_s]
             if ys is not None and len(ys) and item.isVisible():
                 with np.errstate(all="ignore"):
                     top = float(np.nanmax(ys)) if not np.all(np.isnan(ys)) else 0.0

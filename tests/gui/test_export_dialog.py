@@ -84,3 +84,23 @@ def test_the_dialog_gives_back_its_choices(qtbot: QtBot) -> None:
     dialog = ExportDialog(chosen)
     qtbot.addWidget(dialog)
     assert dialog.choice() == chosen
+
+
+def test_a_short_span_scales_to_what_it_shows(qtbot: QtBot) -> None:
+    """An export's plots span the run: a tour's earlier step, scrolled out, must not set the y scale."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    from asgiscope.gui.plots import PlotsPanel
+    from tests.gui.fakes import make_snapshot
+
+    snap = make_snapshot(t=30.0)
+    s = snap.series
+    rps = np.where(s.t < 20.0, 5000.0, 100.0)  # a fast step long ago, then a slow one
+    snap = replace(snap, series=replace(s, client_rps=rps, server_rps=rps, predicted_rps=rps))
+    panel = PlotsPanel(Colors(), window_s=5.0)
+    qtbot.addWidget(panel)
+    panel.show_snapshot(snap)
+    top = panel.throughput.getViewBox().viewRange()[1][1]
+    assert 100 < top < 1000

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -22,8 +23,10 @@ SCENARIO = ("--workers", "2", "--tokens", "4", "--endpoint", "io/sync", "--ms", 
 
 
 def export(*args: str, timeout: float = 150) -> subprocess.CompletedProcess[str]:
-    env_free = [sys.executable, "-m", "asgiscope", "export", *args]
-    return subprocess.run(env_free, capture_output=True, text=True, timeout=timeout)
+    # no display of any kind and no platform chosen: the command must pick offscreen itself
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    cmd = [sys.executable, "-m", "asgiscope", "export", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
 
 
 def clip_ms(image: Image.Image) -> int:
