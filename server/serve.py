@@ -18,7 +18,15 @@ from asgiscope.server.flags import Rule, add_flag, usage_error
 from asgiscope.server.launch import LaunchError, ServerTree
 from asgiscope.server.launch.events import describe_exit
 from asgiscope.server.limits import PORT, TOKENS, WORKERS, NotAllowedError
-from asgiscope.server.scenario import HttpKind, LoopKind, Scenario, ServerKind, SocketKind
+from asgiscope.server.scenario import (
+    FrameworkKind,
+    HttpKind,
+    LoopKind,
+    Scenario,
+    ServerKind,
+    SocketKind,
+    WorkerClass,
+)
 
 DEFAULT_PORT = 8000
 
@@ -30,6 +38,8 @@ SCENARIO_FLAGS: dict[str, tuple[Rule, str]] = {
     "http": (HttpKind, "HTTP parser"),
     "tokens": (TOKENS, "threadpool tokens per worker"),
     "socket": (SocketKind, "listening socket (reuse_port: gunicorn only)"),
+    "framework": (FrameworkKind, "web framework"),
+    "worker_class": (WorkerClass, "gunicorn worker class"),
 }
 
 
