@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+from dataclasses import replace
 
 from quiet import Others, boost, start_load, wait_for_quiet
 
@@ -80,6 +81,8 @@ def on_cores_left(scenario: Scenario, load: LoadSpec, speed: float, others: floa
     """The prediction had the Lab had only the cores others left it: its CPU runs cores/(cores-others)
     times slower in wall time. Not what the app predicts: it tells the model's error from the machine's."""
     left = max(cores - others, 0.25)
+    if load.endpoint.startswith("cpu/"):  # CPU work is CPU time: it too takes longer on fewer cores
+        load = replace(load, ms=round(load.ms * cores / left))
     return predict(scenario, load, cores=cores, costs=Costs().at_speed(speed * cores / left)).throughput_rps
 
 

@@ -37,6 +37,10 @@ IDLE_AFTER_S: Final = 1.0
 FLUSH_S: Final = 0.020
 THREADS_EVERY_S: Final = 0.25
 THREADS_IDLE_EVERY_S: Final = 1.0
+# A worker with hundreds of threads (tokens up to 1,000) takes ~12 µs a thread to read: ask less often,
+# so the samples cost at most this share of a core, but at least every THREADS_MAX_GAP_S.
+THREADS_COST_SHARE: Final = 0.005
+THREADS_MAX_GAP_S: Final = 2.0
 U16_MAX: Final = 0xFFFF
 U32_MAX: Final = 0xFFFF_FFFF
 
@@ -184,7 +188,8 @@ class Probes:
             for tid, t_ns, cpu_ns in sample:
                 record(protocol.KIND_THREADS, 0, 0, tid, t_ns, cpu_ns, 0)
         every = THREADS_IDLE_EVERY_S if idle else THREADS_EVERY_S
-        if now - asked >= every * 1e9:
+        gap_ns = min(max(every * 1e9, threads.cost_ns / THREADS_COST_SHARE), THREADS_MAX_GAP_S * 1e9)
+        if now - asked >= gap_ns:
             threads.request()
             return now
         return asked

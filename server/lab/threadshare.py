@@ -16,8 +16,8 @@ from asgiscope.server.lab.snapshot import ThreadStats
 
 NS: Final = 1e-9
 SAMPLES_KEPT: Final = 32  # per thread: 8 s of samples at 4 a second
-# A thread without a sample this long has ended (a worker samples at least once a second).
-STALE_S: Final = 3.0
+# A thread without a sample this long has ended (a worker samples at least every 2 s, probes.py).
+STALE_S: Final = 5.0
 MAX_THREADS: Final = 1_024  # per worker; more tids than any threadpool has: the oldest are dropped
 
 

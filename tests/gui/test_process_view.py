@@ -18,7 +18,7 @@ def test_each_worker_shows_its_busy_threads_and_their_share(qtbot: QtBot) -> Non
     view = ProcessView(Colors())
     qtbot.addWidget(view)
     snap = make_snapshot(pids=(1001, 1002))
-    gil = tuple(ThreadStats(2000 + i, 12.0) for i in range(8)) + (ThreadStats(1001, 2.0),)
+    gil = (*(ThreadStats(2000 + i, 12.0) for i in range(8)), ThreadStats(1001, 2.0))
     workers = (replace(snap.workers[0], threads=gil), snap.workers[1])
     assert view.show_snapshot(replace(snap, workers=workers))
     assert view.rows[1001].text(THREADS) == "8 busy, 98 %"
