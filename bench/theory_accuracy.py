@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-from dataclasses import replace
 
 from quiet import Others, boost, start_load, wait_for_quiet
 
@@ -81,8 +80,9 @@ def on_cores_left(scenario: Scenario, load: LoadSpec, speed: float, others: floa
     """The prediction had the Lab had only the cores others left it: its CPU runs cores/(cores-others)
     times slower in wall time. Not what the app predicts: it tells the model's error from the machine's."""
     left = max(cores - others, 0.25)
-    if load.endpoint.startswith("cpu/"):  # CPU work is CPU time: it too takes longer on fewer cores
-        load = replace(load, ms=round(load.ms * cores / left))
+    if load.endpoint.startswith("cpu/"):  # the handlers need min(W, cores) cores of their own
+        full = predict(scenario, load, cores=cores, costs=Costs().at_speed(speed)).throughput_rps
+        return full * min(1.0, left / min(scenario.workers, cores))
     return predict(scenario, load, cores=cores, costs=Costs().at_speed(speed * cores / left)).throughput_rps
 
 

@@ -188,8 +188,8 @@ def test_cpu_bound_throughput_is_min_of_workers_cores_users_over_s() -> None:
     for workers, users, k in ((1, 8, 1), (2, 8, 2), (4, 8, 2), (2, 1, 1), (2, 2, 2), (4, 3, 2)):
         for endpoint in ("cpu/sync", "cpu/async"):
             p = predict(Scenario(workers=workers), LoadSpec(endpoint=endpoint, ms=20, users=users), cores=2)
-            # below k / S only by the CPU each request costs outside the handler (a few %)
-            assert 0.93 * k / s <= p.throughput_rps <= k / s, (endpoint, workers, users)
+            # below k / S only by what a request costs outside the handler (~1-1.5 ms: CPU, round trip)
+            assert 0.9 * k / s <= p.throughput_rps <= k / s, (endpoint, workers, users)
 
 
 def test_mva_with_a_demand_that_falls_with_throughput_reaches_the_lower_demands_ceiling() -> None:
