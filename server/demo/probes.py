@@ -37,7 +37,7 @@ IDLE_AFTER_S: Final = 1.0
 FLUSH_S: Final = 0.020
 THREADS_EVERY_S: Final = 0.25
 THREADS_IDLE_EVERY_S: Final = 1.0
-# A worker with hundreds of threads (tokens up to 1,000) takes ~12 µs a thread to read: ask less often,
+# A worker with hundreds of threads (tokens up to 1,000) takes ~14 µs a thread to read: ask less often,
 # so the samples cost at most this share of a core, but at least every THREADS_MAX_GAP_S.
 THREADS_COST_SHARE: Final = 0.005
 THREADS_MAX_GAP_S: Final = 2.0
