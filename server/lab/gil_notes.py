@@ -6,6 +6,9 @@ from asgiscope.server.lab.snapshot import WorkerStats
 from asgiscope.server.load.spec import Endpoint
 from asgiscope.server.theory import plural
 
+# Threads that always want the GIL and get less of a core together than this shared it with others.
+WHOLE_CORE = 0.8
+
 
 def gil_notes(endpoint: Endpoint, workers: tuple[WorkerStats, ...], cores: int) -> list[str]:
     """For CPU-bound handlers: how many threads work in a worker and the share of a core they get
@@ -19,9 +22,11 @@ def gil_notes(endpoint: Endpoint, workers: tuple[WorkerStats, ...], cores: int) 
     if len(crowded) == 1:
         w = crowded[0]
         where = "" if len(alive) == 1 else f" in worker {w.pid}"
+        got = w.threads_cpu_percent / 100
+        shared = " (the machine's other processes took the rest of that core)" if got < WHOLE_CORE else ""
         lines.append(
             f"{w.busy_threads} threads are working{where}; together they get "
-            f"{w.threads_cpu_percent / 100:.2f} of a core: the GIL lets one run at a time."
+            f"{got:.2f} of a core: the GIL lets one run at a time{shared}."
         )
     elif crowded:
         busy = sorted(w.busy_threads for w in crowded)

@@ -67,6 +67,12 @@ def test_one_worker_many_threads_one_core() -> None:
     ]
 
 
+def test_threads_short_of_a_core_say_the_machine_took_the_rest() -> None:
+    [line] = gil_notes("cpu/sync", (worker(7, *[5.5] * 8),), cores=2)
+    assert line.startswith("8 threads are working; together they get 0.44 of a core")
+    assert line.endswith("(the machine's other processes took the rest of that core).")
+
+
 def test_two_workers_two_cores() -> None:
     lines = gil_notes("cpu/async", (worker(1, 95.0, 1.0), worker(2, 94.0, 0.5)), cores=2)
     assert lines == ["2 workers, 2 cores: together 1.9 cores: each process has a GIL of its own."]
