@@ -1,9 +1,10 @@
-"""Measured vs predicted throughput, one run, side by side: the canonical I/O scenarios, then a sweep of
+"""Measured vs predicted throughput, one run, side by side: the canonical I/O scenarios, the CPU-bound ones
+(threads share one core under the GIL, workers add cores), then a sweep of
 users from 10 to 2,000 at small handler times (/hello, io/async 1 and 5 ms: 2 workers, raw engine), where
 the CPU costs per request and their fall with the rate decide the prediction.
 
 Target: every ratio within 5 % of 1. ``--repeat`` runs each case again and prints the spread.
-Usage: python bench/theory_accuracy.py [--duration 8] [--only canonical|sweep] [--repeat 1]
+Usage: python bench/theory_accuracy.py [--duration 8] [--only canonical|cpu|sweep] [--repeat 1]
 """
 
 from __future__ import annotations
@@ -31,6 +32,18 @@ CASES: list[tuple[str, Scenario, LoadSpec]] = [
     ("blocking io, 2 workers, 20 users", Scenario(workers=2), LoadSpec("io/blocking", 100, users=20)),
     ("blocking io, 4 workers, 20 users", Scenario(workers=4), LoadSpec("io/blocking", 100, users=20)),
     ("open loop 300/s, async io 50 ms", Scenario(workers=1), LoadSpec("io/async", 50, mode="open", rate=300)),
+]
+
+# CPU-bound: X = min(W, cores, N) / S with the per-request overheads; def handlers on one worker stay at
+# one core however many threadpool tokens (40) run them.
+CPU_CASES: list[tuple[str, Scenario, LoadSpec]] = [
+    (
+        f"cpu/{kind} 20 ms, {w} worker{'s' if w > 1 else ''}, 8 users",
+        Scenario(workers=w),
+        LoadSpec(f"cpu/{kind}", 20, users=8),
+    )
+    for kind, workers in (("sync", (1, 2)), ("async", (1, 2, 4)))
+    for w in workers
 ]
 
 
@@ -89,6 +102,9 @@ def on_cores_left(scenario: Scenario, load: LoadSpec, speed: float, others: floa
     """The prediction had the Lab had only the cores others left it: its CPU runs cores/(cores-others)
     times slower in wall time. Not what the app predicts: it tells the model's error from the machine's."""
     left = max(cores - others, 0.25)
+    if load.endpoint.startswith("cpu/"):  # the handlers need min(W, cores) cores of their own
+        full = predict(scenario, load, cores=cores, costs=Costs().at_speed(speed)).throughput_rps
+        return full * min(1.0, left / min(scenario.workers, cores))
     return predict(scenario, load, cores=cores, costs=Costs().at_speed(speed * cores / left)).throughput_rps
 
 
@@ -96,13 +112,13 @@ async def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--duration", type=float, default=8.0)
     ap.add_argument("--warmup", type=float, default=2.0)
-    ap.add_argument("--only", choices=("canonical", "sweep", "wsgi"))
+    ap.add_argument("--only", choices=("canonical", "sweep", "wsgi", "cpu"))
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--priority", action="store_true", help="run before other sessions (root, Linux)")
     ap.add_argument("--quiet", type=float, default=0.0, help="wait for others to use < this many cores")
     ap.add_argument("--retries", type=int, default=3, help="re-run a case others disturbed")
     args = ap.parse_args()
-    groups = {"canonical": CASES, "sweep": SWEEP, "wsgi": WSGI}
+    groups = {"canonical": CASES, "sweep": SWEEP, "wsgi": WSGI, "cpu": CPU_CASES}
     cases = [case for group, listed in groups.items() if args.only in (None, group) for case in listed]
     print(
         f"{'scenario':40}{'measured':>10}{'predicted':>10}{'ratio':>7}{'spread':>13}{'others':>7}"

@@ -32,6 +32,7 @@ COLUMNS = (
     "in flight",
     "threadpool",
     "loop lag",
+    "threads",
     "",
 )
 EVENT_LINES = 8
@@ -48,12 +49,14 @@ def _worker_cells(w: WorkerStats) -> tuple[str, ...]:
         str(w.in_flight),
         f"{w.pool_busy}/{w.pool_total}" + (f" +{w.pool_waiting} waiting" if w.pool_waiting else ""),
         f"{w.loop_lag_ms:.0f} ms",
+        # under the GIL the busy threads of one worker share one core: their sum stays <= ~100 %
+        f"{w.busy_threads} busy, {w.threads_cpu_percent:.0f} %" if w.threads else "",
         "" if w.alive else "dead",
     )
 
 
 def _process_cells(p: ProcessStats, name: str) -> tuple[str, ...]:
-    return (name, str(p.pid), f"{p.cpu_percent:.0f}", f"{p.rss_mb:.0f} MB", "", "", "", "", "", "")
+    return (name, str(p.pid), f"{p.cpu_percent:.0f}", f"{p.rss_mb:.0f} MB") + ("",) * (len(COLUMNS) - 4)
 
 
 class Row(QTreeWidgetItem):
@@ -126,7 +129,7 @@ class ProcessView(QWidget):
         if master is not None:
             cells = _process_cells(master, name)
         else:
-            cells = (name, str(snap.master_pid or "\u2013")) + ("",) * 8
+            cells = (name, str(snap.master_pid or "\u2013")) + ("",) * (len(COLUMNS) - 2)
         changed |= self._set(self.master, cells)
 
         for pid in [pid for pid in self.rows if pid not in {w.pid for w in snap.workers}]:

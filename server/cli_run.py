@@ -16,7 +16,7 @@ from typing import Any
 
 from asgiscope.server.flags import EXIT_USAGE, Rule, add_flag
 from asgiscope.server.lab.session import Lab, LabError
-from asgiscope.server.lab.snapshot import Snapshot
+from asgiscope.server.lab.snapshot import BUSY_THREAD_PERCENT, Snapshot
 from asgiscope.server.limits import (
     DURATION_S,
     MAX_IN_FLIGHT,
@@ -198,6 +198,7 @@ def report(first: Snapshot, last: Snapshot, settled: Snapshot, no_load: bool) ->
     total = sum(w["requests"] for w in workers) or 1
     for w in workers:
         w["share"] = round(w["requests"] / total, 4)
+    add_thread_cpu(workers, last)
     p = last.prediction
     lat = last.latency_total
     return {
@@ -241,6 +242,17 @@ def report(first: Snapshot, last: Snapshot, settled: Snapshot, no_load: bool) ->
         "insights_over": f"last {last.window_s:g} s",
         "insights": list(last.insights),
     }
+
+
+def add_thread_cpu(workers: list[dict[str, Any]], last: Snapshot) -> None:
+    """Per worker row: its CPU and each of its threads' over the last window (% of one core)."""
+    stats = {w.pid: w for w in last.workers if w.alive}
+    for row in workers:
+        w = stats.get(row["pid"])
+        row["cpu_percent"] = round(w.cpu_percent, 1) if w else 0.0
+        row["threads"] = (
+            [{"tid": t.tid, "cpu_percent": round(t.cpu_percent, 1)} for t in w.threads] if w else []
+        )
 
 
 def _num(x: float) -> float | None:
@@ -293,6 +305,8 @@ def render_table(r: dict[str, Any]) -> str:
     for w in r["workers"]:
         dead = "" if w["alive"] else "  died during the run"
         lines.append(f"{w['pid']:<10}{w['requests']:>10,}{w['share'] * 100:>7.1f}%{dead}")
+    if r["load"] and r["load"]["endpoint"].startswith("cpu/"):
+        lines.extend(thread_lines(r["workers"]))
     if len(r.get("phases", ())) > 1:
         lines.append("")
         lines.extend(render_phases(r["phases"]))
@@ -302,6 +316,21 @@ def render_table(r: dict[str, Any]) -> str:
         lines.append(f"insights (over the {r['insights_over']}):")
         lines.extend(r["insights"])
     return "\n".join(lines)
+
+
+def thread_lines(workers: list[dict[str, Any]]) -> list[str]:
+    """CPU-bound runs: per worker, how many of its threads worked and what they got together."""
+    lines = ["", "worker CPU over the last window (% of one core): the whole process, and its threads"]
+    for w in workers:
+        if not w["threads"]:
+            continue
+        busy = sum(1 for t in w["threads"] if t["cpu_percent"] >= BUSY_THREAD_PERCENT)
+        together = sum(t["cpu_percent"] for t in w["threads"])
+        lines.append(
+            f"{w['pid']:<10}{w['cpu_percent']:>6.0f} %   {busy} thread{'s' if busy != 1 else ''} working, "
+            f"together {together:.0f} %"
+        )
+    return lines if len(lines) > 2 else []
 
 
 def render_events(r: dict[str, Any]) -> list[str]:

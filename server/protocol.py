@@ -26,6 +26,8 @@ POOL       tid = tokens total, status = requests in flight in this worker, a = t
            b = tokens borrowed, c = tasks waiting for a token
 HELLO      tid = the loop thread's native id, a = time ns, b = parent pid (a worker announces
            itself once at start)
+THREADS    tid = a native thread id of the worker, a = sample time ns, b = CPU ns that thread has
+           used since it started (one record per thread, a few samples a second)
 =========  =====================================================================================
 
 Readers never index ``a``/``b``/``c``: ``of_kind`` gives one kind's records under that kind's own field
@@ -54,6 +56,7 @@ KIND_REQUEST: Final = 1
 KIND_LAG: Final = 2
 KIND_POOL: Final = 3
 KIND_HELLO: Final = 4
+KIND_THREADS: Final = 5
 
 RECORD_DTYPE: Final = np.dtype(
     [
@@ -103,11 +106,13 @@ POOL_VIEW: Final = _view(
     waiting=("<i8", 24),  # tasks waiting for a token
 )
 HELLO_VIEW: Final = _view(kind=("<u1", 0), loop_thread=("<u4", 4), t_ns=("<i8", 8), parent_pid=("<i8", 16))
+THREADS_VIEW: Final = _view(kind=("<u1", 0), thread=("<u4", 4), t_ns=("<i8", 8), cpu_ns=("<i8", 16))
 VIEWS: Final[dict[int, np.dtype]] = {
     KIND_REQUEST: REQUEST_VIEW,
     KIND_LAG: LAG_VIEW,
     KIND_POOL: POOL_VIEW,
     KIND_HELLO: HELLO_VIEW,
+    KIND_THREADS: THREADS_VIEW,
 }
 
 

@@ -1,4 +1,5 @@
-"""Per-worker probes on the worker's own event loop: loop lag and threadpool occupancy.
+"""Per-worker probes on the worker's own event loop: loop lag, threadpool occupancy and, a few times a
+second, the CPU time of each of the worker's threads (read off the loop by ``ThreadCpu``).
 
 One periodic task does both on the same tick and flushes the emitter every ``FLUSH_S`` worth of
 ticks, which gives the emitter its timer without a second task. Flushing every tick would double the
@@ -13,6 +14,7 @@ requests are about: once nothing has been in flight for ``IDLE_AFTER_S`` it tick
 ``IDLE_INTERVAL_S``. The middleware wakes it (``wake``) when a request starts, and the woken tick
 measures how long the loop took to come back to the probe: a handler that blocks the loop from its
 very first request is measured whole, not by a slow timer that happens to expire during the block.
+Thread CPU is asked for every ``THREADS_EVERY_S`` while busy, every ``THREADS_IDLE_EVERY_S`` when idle.
 """
 
 from __future__ import annotations
@@ -27,11 +29,18 @@ import anyio.to_thread
 
 from asgiscope.server import protocol
 from asgiscope.server.demo.emitter import Emitter
+from asgiscope.server.demo.threadcpu import ThreadCpu
 
 INTERVAL_S: Final = 0.010
 IDLE_INTERVAL_S: Final = 0.25
 IDLE_AFTER_S: Final = 1.0
 FLUSH_S: Final = 0.020
+THREADS_EVERY_S: Final = 0.25
+THREADS_IDLE_EVERY_S: Final = 1.0
+# A worker with hundreds of threads (tokens up to 1,000) takes ~14 µs a thread to read: ask less often,
+# so the samples cost at most this share of a core, but at least every THREADS_MAX_GAP_S.
+THREADS_COST_SHARE: Final = 0.005
+THREADS_MAX_GAP_S: Final = 2.0
 U16_MAX: Final = 0xFFFF
 U32_MAX: Final = 0xFFFF_FFFF
 
@@ -50,8 +59,10 @@ class Probes:
         idle_after: float = IDLE_AFTER_S,
         flush: float = FLUSH_S,
         clock: Callable[[], int] = time.monotonic_ns,
+        threads: ThreadCpu | None = None,
     ) -> None:
         self._emitter = emitter
+        self._threads = threads
         self._in_flight = in_flight
         self._interval = interval
         self._idle_interval = idle_interval
@@ -76,12 +87,16 @@ class Probes:
         """Start ticking on the running loop (call from the worker's lifespan startup)."""
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._run(), name="asgiscope-probes")
+            if self._threads is not None:
+                self._threads.start()
 
     def cancel(self) -> None:
         """Stop without waiting (for cleanup paths that cannot await)."""
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
+        if self._threads is not None:
+            self._threads.stop()
 
     async def stop(self) -> None:
         task, self._task = self._task, None
@@ -89,6 +104,8 @@ class Probes:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if self._threads is not None:
+            self._threads.stop()
 
     def wake(self) -> None:
         """A request started: count it as activity, and end an idle tick now; that tick then reports
@@ -125,6 +142,7 @@ class Probes:
         interval_ns = int(self._interval * 1e9)
         clock, record = self._clock, self._emitter.record
         tick = quiet = 0
+        asked = 0  # when thread CPU was last asked for
         while True:
             idle = quiet >= self._idle_after
             if idle:
@@ -147,6 +165,8 @@ class Probes:
                 stats.borrowed_tokens,
                 stats.tasks_waiting,
             )
+            if self._threads is not None:
+                asked = self._thread_cpu(now, idle, asked)
             heard, self._heard = self._heard, False
             quiet = 0 if in_flight or heard else quiet + 1
             # Nothing in flight: hear of the next request, even one that starts and ends between ticks.
@@ -156,6 +176,23 @@ class Probes:
             # first busy tick's: the lag of a loop blocked by the request that woke the probe.
             if idle or quiet >= self._idle_after or tick % self._flush_every == 0:
                 self._emitter.flush()
+
+    def _thread_cpu(self, now: int, idle: bool, asked: int) -> int:
+        """Emit the thread CPU sample read since the last tick; ask for the next one when it is due.
+        Returns when it was last asked for."""
+        threads = self._threads
+        assert threads is not None
+        sample = threads.take()
+        if sample:
+            record = self._emitter.record
+            for tid, t_ns, cpu_ns in sample:
+                record(protocol.KIND_THREADS, 0, 0, tid, t_ns, cpu_ns, 0)
+        every = THREADS_IDLE_EVERY_S if idle else THREADS_EVERY_S
+        gap_ns = min(max(every * 1e9, threads.cost_ns / THREADS_COST_SHARE), THREADS_MAX_GAP_S * 1e9)
+        if now - asked >= gap_ns:
+            threads.request()
+            return now
+        return asked
 
 
 def _release(waiter: asyncio.Future[bool]) -> None:

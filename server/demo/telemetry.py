@@ -21,6 +21,7 @@ from asgiscope.server import protocol
 from asgiscope.server.demo.config import WorkerConfig
 from asgiscope.server.demo.emitter import Emitter
 from asgiscope.server.demo.probes import INTERVAL_S, Probes
+from asgiscope.server.demo.threadcpu import ThreadCpu
 from asgiscope.server.protocol import KIND_REQUEST as REQUEST
 from asgiscope.server.protocol import ROUTE_IDS
 
@@ -120,7 +121,9 @@ class TelemetryMiddleware:
         # loop-thread work from threadpool work without asking the worker.
         emitter.record(protocol.KIND_HELLO, 0, 0, threading.get_native_id(), self._clock(), os.getppid(), 0)
         emitter.flush()
-        probes = Probes(emitter, self.in_flight, interval=self._interval, clock=self._clock)
+        probes = Probes(
+            emitter, self.in_flight, interval=self._interval, clock=self._clock, threads=ThreadCpu()
+        )
         probes.start()
         self._emitter, self._probes = emitter, probes
 

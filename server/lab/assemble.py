@@ -44,6 +44,7 @@ class LabFacts:
     dead: tuple[int, ...]  # workers that exited a moment ago: shown as dead for a while
     markers: tuple[Marker, ...]
     failures: tuple[TreeEvent, ...] = ()  # what died since the load was turned on
+    cores: int = 0
 
 
 def assemble(m: Metrics, procs: ProcSampler, now: float, s: LabFacts) -> Snapshot:
@@ -94,6 +95,7 @@ def assemble(m: Metrics, procs: ProcSampler, now: float, s: LabFacts) -> Snapsho
         warm=s.warm,
         failures=s.failures,
         window_s=m.window_s,
+        cores=s.cores,
     )
     bound = client_bound(figures)
     if s.state not in ("idle", "stopped") and m.series.due(s.t):

@@ -82,6 +82,7 @@ class SnapshotBuilder:
                 dead=journal.dead(),
                 markers=tuple(journal.markers),
                 failures=journal.failures(),
+                cores=self._cores,
             ),
         )
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from asgiscope.server.lab.gil_notes import gil_notes
 from asgiscope.server.lab.snapshot import ClientBound, TreeEvent, WorkerStats
 from asgiscope.server.load.spec import LoadSpec
 from asgiscope.server.theory import Prediction, plural
@@ -33,6 +34,7 @@ class Figures:
     warm: bool  # the load has run long enough (> one window) for rates to mean something
     window_s: float = 1.0  # the rates above are over the last this many seconds, not the whole run
     failures: tuple[TreeEvent, ...] = ()  # what died since the load was turned on, oldest first
+    cores: int = 0  # the machine's, as the prediction counts them
 
     @property
     def worker_died(self) -> bool:
@@ -89,6 +91,8 @@ def insights(f: Figures, bound: ClientBound | None) -> tuple[str, ...]:
             lines.append(_idle_below(f) or _why_below(f))
     elif p is not None:
         lines.append(f"Warming up... predicted {p.explanation}.")
+    if f.warm:
+        lines.extend(gil_notes(f.load.endpoint, f.workers, f.cores))
     lines.extend(_idle_notes(f))
     lines.extend(_worker_notes(f))
     if f.overflow:

@@ -14,9 +14,10 @@ from asgiscope.server.lab.bins import Bins
 from asgiscope.server.lab.latency import LatencyWindow
 from asgiscope.server.lab.series import SeriesRecorder
 from asgiscope.server.lab.snapshot import Latency, WorkerStats
+from asgiscope.server.lab.threadshare import ThreadShares
 from asgiscope.server.limits import SERIES_HISTORY_S
 from asgiscope.server.load.spec import LoadReport
-from asgiscope.server.protocol import KIND_LAG, KIND_POOL, KIND_REQUEST, Batch, made_ns, of_kind
+from asgiscope.server.protocol import KIND_LAG, KIND_POOL, KIND_REQUEST, KIND_THREADS, Batch, made_ns, of_kind
 
 NS = 1e-9
 MAX_SERVER_LAG_S = 5.0
@@ -39,6 +40,7 @@ class _Worker:
     pool_waiting: int = 0
     in_flight: int = 0
     lags: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=MAX_LAGS))  # (t, lag ms)
+    threads: ThreadShares = field(default_factory=ThreadShares)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,9 +127,12 @@ class Metrics:
         for batch in batches:
             rec = batch.records
             w = self._worker(batch.pid)
-            if rec.size:
-                # The oldest record waited longest in the worker's buffer before it was sent.
-                oldest = int(made_ns(rec).min())
+            # The oldest record waited longest in the worker's buffer before it was sent. Thread CPU
+            # samples are read off the loop and wait for it by design (a blocked loop sends them late):
+            # they say nothing of how late the request records are.
+            timely = rec[rec["kind"] != KIND_THREADS]
+            if timely.size:
+                oldest = int(made_ns(timely).min())
                 self._delays.append((now, now - oldest * NS))
             req = of_kind(rec, KIND_REQUEST)
             if req.size:
@@ -145,6 +150,9 @@ class Metrics:
                 w.in_flight = int(last["in_flight"])
                 w.pool_busy = int(last["borrowed"])
                 w.pool_waiting = int(last["waiting"])
+            threads = of_kind(rec, KIND_THREADS)
+            if threads.size:
+                w.threads.add(threads)
 
     @property
     def server_requests(self) -> int:
@@ -190,6 +198,7 @@ class Metrics:
                     pool_busy=w.pool_busy,
                     pool_waiting=w.pool_waiting,
                     loop_lag_ms=max((lag for _, lag in w.lags), default=0.0),
+                    threads=w.threads.shares(now, self.window_s),
                 )
             )
         return out

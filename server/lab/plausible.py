@@ -18,9 +18,11 @@ from asgiscope.server.protocol import (
     KIND_LAG,
     KIND_POOL,
     KIND_REQUEST,
+    KIND_THREADS,
     LAG_VIEW,
     POOL_VIEW,
     REQUEST_VIEW,
+    THREADS_VIEW,
     VIEWS,
     made_ns,
 )
@@ -44,7 +46,7 @@ MAX_WAITING: Final = 10 * MAX_IN_FLIGHT.hi
 # Whole datagrams refused here (after the wire's own checks in protocol.decode).
 Refused = Literal["pid", "seq"]
 # Single records refused; a hello is checked by its own time (``made_ns``) like every record.
-Implausible = Literal["kind", "future", "past", "duration", "lag", "pool"]
+Implausible = Literal["kind", "future", "past", "duration", "lag", "pool", "cpu"]
 IMPLAUSIBLE: Final = get_args(Implausible)
 
 
@@ -59,6 +61,7 @@ def check(records: np.ndarray, born_ns: int, now_ns: int) -> tuple[np.ndarray, d
     lag = records.view(LAG_VIEW)
     pool = records.view(POOL_VIEW)
     token = req["token_ns"]
+    threads = records.view(THREADS_VIEW)
     earliest = born_ns - CLOCK_SLACK_NS
     refused: dict[Implausible, np.ndarray] = {
         "kind": (kind < min(VIEWS)) | (kind > max(VIEWS)),
@@ -86,6 +89,8 @@ def check(records: np.ndarray, born_ns: int, now_ns: int) -> tuple[np.ndarray, d
             | (pool["waiting"] < 0)
             | (pool["waiting"] > MAX_WAITING)
         ),
+        # A thread's CPU time never runs backwards from zero, nor ahead of the clock it ran on.
+        "cpu": (kind == KIND_THREADS) & ((threads["cpu_ns"] < 0) | (threads["cpu_ns"] > threads["t_ns"])),
     }
     bad = np.logical_or.reduce(list(refused.values()))
     if not bad.any():

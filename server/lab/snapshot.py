@@ -41,6 +41,16 @@ class Latency:
     count: int = 0
 
 
+# A thread that got at least this much of a core over the window counts as working.
+BUSY_THREAD_PERCENT = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadStats:
+    tid: int  # native thread id
+    cpu_percent: float  # % of one core over the last window
+
+
 @dataclass(frozen=True, slots=True)
 class WorkerStats:
     pid: int
@@ -55,6 +65,17 @@ class WorkerStats:
     loop_lag_ms: float = 0.0  # max lag seen over the last window
     cpu_percent: float = 0.0  # % of one core
     rss_mb: float = 0.0
+    threads: tuple[ThreadStats, ...] = ()  # its threads' CPU over the last window, busiest first
+
+    @property
+    def busy_threads(self) -> int:
+        """Threads that got at least BUSY_THREAD_PERCENT of a core over the window."""
+        return sum(1 for t in self.threads if t.cpu_percent >= BUSY_THREAD_PERCENT)
+
+    @property
+    def threads_cpu_percent(self) -> float:
+        """All its threads' CPU together, % of one core (under the GIL Python code gets <= 100)."""
+        return sum(t.cpu_percent for t in self.threads)
 
 
 @dataclass(frozen=True, slots=True)

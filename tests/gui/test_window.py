@@ -105,7 +105,7 @@ def test_process_view_lists_master_workers_and_dead_ones(window: MainWindow) -> 
     assert view.master.childCount() == 3
     rows = {view.master.child(i).text(1): view.master.child(i) for i in range(3)}
     assert rows["1001"].text(3) == "46 MB" and rows["1001"].text(7) == "2/40"
-    assert rows["1003"].text(9) == "dead"
+    assert rows["1003"].text(10) == "dead"
     assert {view.others[k].text(0) for k in view.others} == {"load generator", "this GUI"}
     assert view.events.count() == 2 and "worker exited" in view.events.item(0).text()
     window.show_snapshot(make_snapshot(pids=(1002,)))

@@ -165,6 +165,35 @@ def test_mva_bends_below_both_asymptotes_near_the_knee() -> None:
     assert mva(2000, 0.1, 0.001, 2) == pytest.approx(2000, rel=0.01)
 
 
+def test_mva_of_several_servers_is_exact() -> None:
+    # The machine-repairman model (N users thinking Z, c servers of demand D) solved as a birth-death
+    # chain: the throughput MVA must give, where Seidmann's approximation queued requests that never wait.
+    def repairman(users: int, think: float, demand: float, c: int) -> float:
+        weights, w = [1.0], 1.0
+        for k in range(1, users + 1):
+            w *= (users - k + 1) / think * demand / min(k, c)
+            weights.append(w)
+        return sum(wk * min(k, c) / demand for k, wk in enumerate(weights)) / sum(weights)
+
+    for users, think, demand, c in (
+        (2, 0.0002, 0.02, 2),
+        (3, 0.0002, 0.02, 2),
+        (5, 0.05, 0.02, 2),
+        (40, 0.1, 0.01, 4),
+    ):
+        assert mva(users, think, demand, c) == pytest.approx(repairman(users, think, demand, c), rel=1e-9)
+    assert mva(2, 0.0002, 0.02, 2) == pytest.approx(2 / 0.0202)  # each of 2 users has a server of its own
+
+
+def test_cpu_bound_throughput_is_min_of_workers_cores_users_over_s() -> None:
+    s = 0.020
+    for workers, users, k in ((1, 8, 1), (2, 8, 2), (4, 8, 2), (2, 1, 1), (2, 2, 2), (4, 3, 2)):
+        for endpoint in ("cpu/sync", "cpu/async"):
+            p = predict(Scenario(workers=workers), LoadSpec(endpoint=endpoint, ms=20, users=users), cores=2)
+            # below k / S only by what a request costs outside the handler (~1-1.5 ms: CPU, round trip)
+            assert 0.9 * k / s <= p.throughput_rps <= k / s, (endpoint, workers, users)
+
+
 def test_mva_with_a_demand_that_falls_with_throughput_reaches_the_lower_demands_ceiling() -> None:
     # 2 ms per request when idle, 1 ms when busy: the ceiling is set by the busy demand.
     demand = Cpu(busy=0.001, wake=0.001).queued
