@@ -33,7 +33,7 @@ class FlowView(QWidget):
         self.socket_label = "listening socket"
         self.clients_label = "clients"
         self.geometry_: FlowLayout | None = None
-        self._geometry_key: tuple[float, float, tuple[int, ...]] | None = None
+        self._geometry_key: tuple[float, float, tuple[int, ...], tuple[str, ...]] | None = None
         self._still: tuple[object, ...] | None = None
         self._backdrop_pixmap: QPixmap | None = None
         self._sprites: dict[tuple[int, float, float], QPixmap] = {}
@@ -61,9 +61,10 @@ class FlowView(QWidget):
 
     def current_layout(self) -> FlowLayout:
         tokens = tuple(w.tokens for w in self.frame.workers)
-        key = (float(self.width()), float(self.height()), tokens)
+        kinds = tuple(w.kind for w in self.frame.workers)
+        key = (float(self.width()), float(self.height()), tokens, kinds)
         if self.geometry_ is None or key != self._geometry_key:
-            self.geometry_, self._geometry_key = layout(key[0], key[1], tokens), key
+            self.geometry_, self._geometry_key = layout(key[0], key[1], tokens, kinds), key
         return self.geometry_
 
     # -- painting --------------------------------------------------------------------------------
@@ -186,6 +187,9 @@ class FlowView(QWidget):
             for k in range(shown):
                 p.drawRect(QRectF(sx + (sw - cell) / 2, sy + sh - 4 - (k + 1) * (cell + 1), cell, cell))
         words = f"accept queue {queued:,}" if queued else "accept queue empty"
+        if queued and any(w.kind == "gthread" for w in self.frame.workers):
+            # gthread accepts connections and queues them for its threads, where no record sees them
+            words = f"{queued:,} waiting: accept queue or gthread's"
         centre = Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop
         self._text(
             p, (sx - sw, sy + sh + 2, sw * 3, g.font_px * 1.4), words, c.warn if queued else c.dim, centre
@@ -203,6 +207,32 @@ class FlowView(QWidget):
             p.drawRects([QRectF(*cell) for cell in box.cells])
         elif w.tokens:
             p.drawRect(QRectF(*box.pool))
+        if box.note[2] > 0:  # what a WSGI worker is, in words beside its slots
+            notes: tuple[str, ...]
+            if w.kind == "sync":
+                notes = (
+                    "sync worker: one request at a time, no event loop; the others wait in the accept queue",
+                    "sync: one request at a time, no loop",
+                    "one at a time",
+                )
+            else:
+                notes = (f"gthread worker: {w.tokens} threads, no event loop", f"{w.tokens} threads, no loop")
+            small = QFont(p.font())
+            small.setPixelSize(max(9, int(p.font().pixelSize() * 0.8)))
+            p.save()
+            p.setFont(small)
+            p.setPen(QColor(c.dim))
+            flags = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter) | int(
+                Qt.TextFlag.TextWordWrap
+            )
+            rect = QRectF(*box.note)
+            metrics = p.fontMetrics()
+            for note in notes:  # the longest that fits whole: a clipped line reads worse than a short one
+                fits = metrics.boundingRect(rect.toRect(), flags, note)
+                if fits.height() <= rect.height() and fits.width() <= rect.width():
+                    p.drawText(rect, flags, note)
+                    break
+            p.restore()
 
     def _paint_worker(self, p: QPainter, g: FlowLayout, box: WorkerBox, w: FlowWorker) -> None:
         c = self._c
@@ -219,9 +249,15 @@ class FlowView(QWidget):
             p.drawLine(QPointF(sx, sy), QPointF(*box.entry))
             p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         if box.header[3]:
-            words = [f"worker {w.pid}", f"{w.rate_rps:,.0f} req/s", f"loop lag {w.lag_ms:,.0f} ms"]
-            if w.tokens:
-                words.append(f"threadpool {sum(w.busy)}/{w.tokens} busy")
+            words = [f"worker {w.pid}", f"{w.rate_rps:,.0f} req/s"]
+            if w.kind == "uvicorn":
+                words.append(f"loop lag {w.lag_ms:,.0f} ms")
+                if w.tokens:
+                    words.append(f"threadpool {sum(w.busy)}/{w.tokens} busy")
+            elif w.kind == "sync":
+                words.append("sync: " + ("busy" if any(w.busy) else "idle"))
+            else:
+                words.append(f"gthread {sum(w.busy)}/{w.tokens} threads busy")
             if w.state != "running":
                 words.append(STATE_WORDS[w.state])
             colour = c.error if w.blocked or w.state == "dying" else c.text
@@ -232,8 +268,29 @@ class FlowView(QWidget):
                 colour,
                 Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
             )
+        if box.loop is not None:
+            self._paint_loop(p, g, box.loop, box.queue, w)
+        # the threadpool: busy cells over the idle ones in the backdrop
+        busy = QColor(c.server)
+        if box.cells:
+            for cell, on in zip(box.cells, w.busy, strict=False):
+                if on:
+                    p.fillRect(QRectF(*cell), busy)
+        elif w.tokens:
+            px, py, pw, ph = box.pool
+            p.fillRect(QRectF(px, py, pw * sum(w.busy) / w.tokens, ph), busy)
+
+    def _paint_loop(
+        self,
+        p: QPainter,
+        g: FlowLayout,
+        loop: tuple[float, float, float],
+        queue: tuple[float, float, float, float],
+        w: FlowWorker,
+    ) -> None:
         # the event loop: red while blocked
-        cx, cy, r = box.loop
+        c = self._c
+        cx, cy, r = loop
         gone = w.state in ("dying", "retiring")
         p.setPen(QPen(QColor(c.error if w.blocked else c.grid if gone else c.p50), 2.0))
         fill = QColor(c.error if w.blocked else c.window)
@@ -251,7 +308,7 @@ class FlowView(QWidget):
                 Qt.AlignmentFlag.AlignCenter,
             )
         # the queue for a token
-        qx, qy, qw, qh = box.queue
+        qx, qy, qw, qh = queue
         if w.waiting:
             self._text(
                 p,
@@ -260,15 +317,6 @@ class FlowView(QWidget):
                 c.warn,
                 Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop,
             )
-        # the threadpool: busy cells over the idle ones in the backdrop
-        busy = QColor(c.server)
-        if box.cells:
-            for cell, on in zip(box.cells, w.busy, strict=False):
-                if on:
-                    p.fillRect(QRectF(*cell), busy)
-        elif w.tokens:
-            px, py, pw, ph = box.pool
-            p.fillRect(QRectF(px, py, pw * sum(w.busy) / w.tokens, ph), busy)
 
     def _sprite(self, colour: QColor, radius: float) -> QPixmap:
         key = (colour.rgba(), radius, self.devicePixelRatioF())
@@ -310,10 +358,11 @@ class FlowView(QWidget):
         traced: QPointF | None = None
         for index, (wi, stage, prog, lane, frozen, key) in enumerate(rows):
             box = boxes[wi]
-            lx, ly, r = box.loop
+            lx, ly = box.hub
             if stage == ARRIVE:
                 x, y = sx + (lx - sx) * prog, sy + (ly - sy) * prog
-            elif stage == LOOP:
+            elif stage == LOOP and box.loop is not None:
+                r = box.loop[2]
                 angle = TAU * (key / KEY_SPAN + prog)
                 x, y = lx + r * 0.65 * math.cos(angle), ly + r * 0.65 * math.sin(angle)
             elif stage == WAIT:
@@ -322,7 +371,7 @@ class FlowView(QWidget):
                 per_row = max(1, int(qw // step))
                 col, row = lane % per_row, min(lane // per_row, max(0, int(qh // step) - 1))
                 x, y = qx + qw - (col + 0.5) * step, qy + (row + 0.5) * step
-            elif stage == THREAD:
+            elif stage in (THREAD, LOOP):  # LOOP: a worker without one only if a record lies
                 if box.cells and 0 <= lane < len(box.cells):
                     cx, cy, cw, ch = box.cells[lane]
                     x, y = cx + cw / 2, cy + ch / 2

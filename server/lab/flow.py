@@ -9,6 +9,11 @@ Every drawn request is a real one, at the stage its own record puts it in at ``t
 - ``thread``:  a ``def`` handler in its thread (``token`` → ``end``), in the slot of its thread
 - ``respond``: the response going back (``end`` → ``end + transit_ns``)
 
+A WSGI worker (gunicorn sync or gthread, as its HELLO says) has no loop and no tokens: its records put
+every request in a thread from its start (``token`` = ``start``), so it goes straight to ``thread``, in
+the slot of the thread that ran it: a sync worker's one slot, or one of gthread's threads. A request a
+WSGI worker has not started yet is in no worker: it waits in the kernel (the frame's ``kernel_queue``).
+
 A record exists only once its request ended, so frames are drawn a little in the past (the Lab's
 playhead): then every request in flight at ``t`` is known. A loop whose lag covers ``t`` by more than
 ``LAG_MS`` is blocked: its requests stop where the block began. At most ``MAX_DRAWN`` requests are
@@ -25,6 +30,7 @@ import numpy as np
 
 from asgiscope.server.lab.flow_events import LAG_DTYPE, POOL_DTYPE, REQ_DTYPE, FlowEvents
 from asgiscope.server.lab.insight import LAG_MS
+from asgiscope.server.scenario import WorkerClass
 
 Stage = Literal["arrive", "loop", "wait", "thread", "respond"]
 STAGES: Final[tuple[Stage, ...]] = ("arrive", "loop", "wait", "thread", "respond")
@@ -41,7 +47,8 @@ WorkerState = Literal["running", "arriving", "retiring", "dying"]
 class FlowWorker:
     pid: int
     state: WorkerState
-    tokens: int  # threadpool slots (0 until the worker reported its pool)
+    kind: WorkerClass  # uvicorn: an event loop and a threadpool; sync: one slot; gthread: its threads
+    tokens: int  # threadpool slots, a WSGI worker's threads (0 until the worker reported its pool)
     busy: tuple[bool, ...]  # per slot: a request is in that thread at t
     waiting: int  # requests waiting for a token at t
     on_loop: int  # requests on the event loop at t
@@ -157,6 +164,7 @@ def frame_at(
         FlowWorker(
             pid=pid,
             state=_state(events, pid, t, tree.pids if tree else ()),
+            kind=events.class_of(pid),
             tokens=int(tokens[i]),
             busy=tuple(busy[i, : tokens[i]].tolist()),
             waiting=int(np.count_nonzero(waiting & (w_all == i))),

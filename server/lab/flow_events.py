@@ -15,7 +15,16 @@ from typing import Final
 import numpy as np
 
 from asgiscope.server.lab.traced import Traced
-from asgiscope.server.protocol import KIND_LAG, KIND_POOL, KIND_REQUEST, Batch, of_kind
+from asgiscope.server.protocol import (
+    KIND_HELLO,
+    KIND_LAG,
+    KIND_POOL,
+    KIND_REQUEST,
+    WORKER_CLASSES,
+    Batch,
+    of_kind,
+)
+from asgiscope.server.scenario import WorkerClass
 
 HISTORY_S: Final = 30.0
 HISTORY_NS: Final = int(HISTORY_S * 1e9)
@@ -27,7 +36,7 @@ REQ_DTYPE: Final = np.dtype(
     [
         ("pid", "<i8"),
         ("start", "<i8"),
-        ("token", "<i8"),  # when a def handler began in its thread, 0 = it ran on the loop
+        ("token", "<i8"),  # when a handler began in its thread (WSGI: its start), 0 = it ran on the loop
         ("end", "<i8"),
         ("slot", "<i2"),  # the worker's n-th threadpool thread seen (its slot in the drawing), -1 = loop
         ("route", "<u1"),
@@ -90,6 +99,7 @@ class FlowEvents:
         self.joined: dict[int, int] = {}  # pid → when it joined a tree already running (scaled, replaced)
         self._slots: dict[tuple[int, int], int] = {}  # (pid, native thread id) → slot
         self._slots_of: dict[int, int] = {}  # pid → slots handed out
+        self.classes: dict[int, WorkerClass] = {}  # pid → what its HELLO said it is
         self.newest = 0  # latest time any input concerned, ns
         self.traced: Traced | None = None  # "send one request": highlighted wherever it is
 
@@ -116,6 +126,13 @@ class FlowEvents:
         pool = np.empty(len(p), POOL_DTYPE)
         pool["pid"], pool["t"], pool["tokens"] = pids[pool_mask], p["t_ns"], p["tokens"]
         pool["borrowed"], pool["waiting"], pool["in_flight"] = p["borrowed"], p["waiting"], p["in_flight"]
+        hello = of_kind(records, KIND_HELLO)
+        if len(hello):
+            known = len(WORKER_CLASSES)
+            for pid, kind in zip(
+                pids[kinds == KIND_HELLO].tolist(), hello["worker_class"].tolist(), strict=True
+            ):
+                self.classes[pid] = WORKER_CLASSES[kind] if kind < known else "uvicorn"
         times = [a for a in (req["start"], req["end"], lag["t"] - lag["lag"], lag["t"], pool["t"]) if len(a)]
         if not times:
             return
@@ -152,6 +169,10 @@ class FlowEvents:
         self._trim()
 
     # ---- reading -----------------------------------------------------------------------------
+    def class_of(self, pid: int) -> WorkerClass:
+        """What the worker said it is; a worker not heard from yet is drawn as an event loop."""
+        return self.classes.get(pid, "uvicorn")
+
     def chunks_around(self, lo: int, hi: int) -> list[Chunk]:
         """Chunks that may hold anything between ``lo`` and ``hi``."""
         return [c for c in self.chunks if c.hi >= lo and c.lo <= hi]
@@ -206,6 +227,9 @@ class FlowEvents:
         if len(self.first_seen) > MAX_TREE_CHANGES:
             for pid in list(self.first_seen)[: len(self.first_seen) - MAX_TREE_CHANGES]:
                 del self.first_seen[pid]
+        if len(self.classes) > MAX_TREE_CHANGES:
+            for pid in list(self.classes)[: len(self.classes) - MAX_TREE_CHANGES]:
+                del self.classes[pid]
         if len(self._slots) > 64 * MAX_TREE_CHANGES:
             self._slots.clear()
             self._slots_of.clear()

@@ -106,8 +106,10 @@ class DemoApplication(BaseApplication):  # type: ignore[misc]
         scenario = self.scenario
         if scenario.wsgi:
             from asgiscope.server.demo.apps import wsgi_factory
+            from asgiscope.server.demo.wsgi_telemetry import WsgiClass
 
-            return wsgi_factory(scenario.framework, wsgi_threads(scenario))
+            wsgi_class: WsgiClass = "gthread" if scenario.worker_class == "gthread" else "sync"
+            return wsgi_factory(scenario.framework, wsgi_class, wsgi_threads(scenario))
         if scenario.framework == "django":
             from asgiscope.server.demo.apps import django_asgi_factory
 
