@@ -148,9 +148,11 @@ def _cells(pool: Rect, tokens: int) -> tuple[Rect, ...]:
     x, y, w, h = pool
     if tokens <= 0 or w <= 0 or h <= 0:
         return ()
-    # the rows that give the largest cells (the layout is computed on resize and scaling only)
-    s, rows = max((min(w / math.ceil(tokens / r), h / r), r) for r in range(1, min(tokens, 200) + 1))
-    s = min(s, MAX_CELL)
+    # the rows that give the largest cells, the fewest rows among equals (a few threads in one line)
+    s, minus_rows = max(
+        (min(w / math.ceil(tokens / r), h / r, MAX_CELL), -r) for r in range(1, min(tokens, 200) + 1)
+    )
+    rows = -minus_rows
     cols = math.ceil(tokens / rows)
     if s < MIN_GRID_CELL:
         return ()

@@ -20,7 +20,7 @@ from asgiscope.gui.theme import Colors
 from asgiscope.gui.window import MainWindow
 from asgiscope.server.lab.flow import FlowFrame, frame_at
 from tests.gui.fakes import FakeLab, make_snapshot
-from tests.lab.flow_traces import lessons
+from tests.lab.flow_traces import at, batch, events_of, hello, lessons, pool, wsgi, wsgi_sync
 
 
 def render(view: FlowView, path: Path) -> QImage:
@@ -59,6 +59,37 @@ def test_a_recorded_trace_renders_each_lesson(qtbot: QtBot, tmp_path: Path) -> N
     # a busy token cell is filled with the threadpool colour
     cx, cy, _, _ = g.workers[1].cells[3]
     assert QColor(image.pixel(int(cx + 2), int(cy + 2))) == QColor(Colors().server)
+
+
+def test_a_sync_worker_is_one_slot_and_a_gthread_worker_its_threads_with_no_loop(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    sync_events, _ = wsgi_sync(users=8, workers=2, ms=100)
+    frame = frame_at(sync_events, at(250))
+    view = FlowView(Colors())
+    qtbot.addWidget(view)
+    view.resize(1280, 520)
+    view.show_frame(frame, "test")
+    image = render(view, tmp_path / "sync.png")
+    g = view.current_layout()
+    assert [b.kind for b in g.workers] == ["sync", "sync"]
+    for box in g.workers:
+        assert box.loop is None and box.queue[2] == 0 and len(box.cells) == 1  # one slot, no loop
+        x, y, w, h = box.cells[0]  # the busy slot in the threadpool colour, the request on it
+        assert QColor(image.pixel(int(x + 2), int(y + 2))) == QColor(Colors().server)
+        bx, by, bw, bh = box.box
+        assert bx < x and x + w < bx + bw and by < y and y + h <= by + bh
+    rows = [hello("gthread")] + [wsgi(0, 90, tid=700 + i) for i in range(3)]
+    rows.append(pool(10, tokens=6, borrowed=3, waiting=0, in_flight=3))
+    frame = frame_at(events_of(batch(300, rows)), at(45))
+    view.show_frame(frame, "test")
+    image = render(view, tmp_path / "gthread.png")
+    (box,) = view.current_layout().workers
+    assert box.kind == "gthread" and box.loop is None and len(box.cells) == 6
+    server = QColor(Colors().server)
+    filled = [QColor(image.pixel(int(x + 2), int(y + 2))) == server for x, y, _, _ in box.cells]
+    assert filled == [True, True, True, False, False, False]
+    assert len({y for _, y, _, _ in box.cells}) == 1  # a few threads in one row
 
 
 def test_an_unchanged_idle_frame_is_not_repainted(qtbot: QtBot) -> None:
