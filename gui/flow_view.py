@@ -189,10 +189,14 @@ class FlowView(QWidget):
         words = f"accept queue {queued:,}" if queued else "accept queue empty"
         if queued and any(w.kind == "gthread" for w in self.frame.workers):
             # gthread accepts connections and queues them for its threads, where no record sees them
-            words = f"{queued:,} waiting: accept queue or gthread's"
+            words = f"{queued:,} queued: kernel or gthread"
         centre = Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop
         self._text(
-            p, (sx - sw, sy + sh + 2, sw * 3, g.font_px * 1.4), words, c.warn if queued else c.dim, centre
+            p,
+            (sx - sw * 1.5, sy + sh + 2, sw * 4, g.font_px * 1.4),
+            words,
+            c.warn if queued else c.dim,
+            centre,
         )
 
     def _paint_box(self, p: QPainter, box: WorkerBox, w: FlowWorker) -> None:
@@ -359,8 +363,9 @@ class FlowView(QWidget):
         for index, (wi, stage, prog, lane, frozen, key) in enumerate(rows):
             box = boxes[wi]
             lx, ly = box.hub
-            if stage == ARRIVE:
-                x, y = sx + (lx - sx) * prog, sy + (ly - sy) * prog
+            if stage == ARRIVE:  # to the loop; to a WSGI worker's door: its slots hold only what runs
+                ax, ay = box.entry if box.loop is None else box.hub
+                x, y = sx + (ax - sx) * prog, sy + (ay - sy) * prog
             elif stage == LOOP and box.loop is not None:
                 r = box.loop[2]
                 angle = TAU * (key / KEY_SPAN + prog)
