@@ -72,11 +72,23 @@ class FlowView(QWidget):
         g = self.current_layout()
         p = QPainter(self)
         try:
-            p.drawPixmap(0, 0, self._backdrop(g))
+            backdrop = self._backdrop(g)
+            p.drawPixmap(0, 0, backdrop)
             p.setRenderHint(QPainter.RenderHint.Antialiasing)
             p.setFont(self._font(g))
             self._paint_queue(p, g)
-            for box, w in zip(g.workers, self.frame.workers, strict=True):
+            workers = list(zip(g.workers, self.frame.workers, strict=True))
+            for box, w in workers:
+                self._paint_stream(p, g, box, w)
+            if len({box.box[0] for box, _ in workers}) > 1:
+                # with two or more columns the streams to the far ones cross the near boxes: the
+                # boxes go back over them (a blit each, from the backdrop)
+                ratio = backdrop.devicePixelRatio()
+                for box, _ in workers:
+                    x, y, w_, h = box.box
+                    source = QRectF(x * ratio, y * ratio, w_ * ratio, h * ratio)
+                    p.drawPixmap(QRectF(x, y, w_, h), backdrop, source)
+            for box, w in workers:
                 self._paint_worker(p, g, box, w)
             self._paint_requests(p, g)
         finally:
@@ -238,7 +250,7 @@ class FlowView(QWidget):
                     break
             p.restore()
 
-    def _paint_worker(self, p: QPainter, g: FlowLayout, box: WorkerBox, w: FlowWorker) -> None:
+    def _paint_stream(self, p: QPainter, g: FlowLayout, box: WorkerBox, w: FlowWorker) -> None:
         c = self._c
         _, _, _, bh = box.box
         # stream: socket → worker, as wide as the requests it finished in the last second (a wide
@@ -252,23 +264,28 @@ class FlowView(QWidget):
             sx, sy = g.socket_out
             p.drawLine(QPointF(sx, sy), QPointF(*box.entry))
             p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+
+    def _paint_worker(self, p: QPainter, g: FlowLayout, box: WorkerBox, w: FlowWorker) -> None:
+        c = self._c
         if box.header[3]:
-            words = [f"worker {w.pid}", f"{w.rate_rps:,.0f} req/s"]
+            # in the order they matter, as a tight header keeps the first ones
+            words = [f"worker {w.pid}"]
+            if w.state != "running":
+                words.append(STATE_WORDS[w.state])
             if w.kind == "uvicorn":
                 words.append(f"loop lag {w.lag_ms:,.0f} ms")
-                if w.tokens:
-                    words.append(f"threadpool {sum(w.busy)}/{w.tokens} busy")
             elif w.kind == "sync":
                 words.append("sync: " + ("busy" if any(w.busy) else "idle"))
             else:
                 words.append(f"gthread {sum(w.busy)}/{w.tokens} threads busy")
-            if w.state != "running":
-                words.append(STATE_WORDS[w.state])
+            words.append(f"{w.rate_rps:,.0f} req/s")
+            if w.kind == "uvicorn" and w.tokens:
+                words.append(f"threadpool {sum(w.busy)}/{w.tokens} busy")
             colour = c.error if w.blocked or w.state == "dying" else c.text
             self._text(
                 p,
                 box.header,
-                "  ·  ".join(words),
+                self._fitting(p, words, box.header[2]),
                 colour,
                 Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
             )
@@ -321,6 +338,19 @@ class FlowView(QWidget):
                 c.warn,
                 Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop,
             )
+
+    @staticmethod
+    def _fitting(p: QPainter, words: list[str], width: float) -> str:
+        """The header in full if it fits, else tighter (32 workers in four columns at 1280 px): the
+        first words, as many as there is room for."""
+        metrics = p.fontMetrics()
+        text = "  ·  ".join(words)
+        if metrics.horizontalAdvance(text) <= width:
+            return text
+        words = [words[0].removeprefix("worker "), *words[1:]]
+        while len(words) > 1 and metrics.horizontalAdvance(" · ".join(words)) > width:
+            words.pop()
+        return " · ".join(words)
 
     def _sprite(self, colour: QColor, radius: float) -> QPixmap:
         key = (colour.rgba(), radius, self.devicePixelRatioF())

@@ -100,6 +100,7 @@ class FlowEvents:
         self._slots: dict[tuple[int, int], int] = {}  # (pid, native thread id) → slot
         self._slots_of: dict[int, int] = {}  # pid → slots handed out
         self.classes: dict[int, WorkerClass] = {}  # pid → what its HELLO said it is
+        self._expected: dict[int, WorkerClass] = {}  # pid → what the scenario started it as
         self.newest = 0  # latest time any input concerned, ns
         self.traced: Traced | None = None  # "send one request": highlighted wherever it is
 
@@ -147,12 +148,21 @@ class FlowEvents:
         self._trim()
 
     def set_tree(
-        self, t: int, master_pid: int, pids: tuple[int, ...], client_in_flight: int, failed: set[int]
+        self,
+        t: int,
+        master_pid: int,
+        pids: tuple[int, ...],
+        client_in_flight: int,
+        failed: set[int],
+        worker_class: WorkerClass = "uvicorn",
     ) -> None:
-        """The tree as listed at ``t``; ``failed``: pids known to have died rather than been retired."""
+        """The tree as listed at ``t``; ``failed``: pids known to have died rather than been retired;
+        ``worker_class``: what the scenario starts, which a listed worker is until its HELLO says (32
+        WSGI workers on 2 cores take seconds to load their app and say it)."""
         last = self.tree[-1] if self.tree else None
         for pid in pids:
             self.first_seen.setdefault(pid, t)
+            self._expected.setdefault(pid, worker_class)
         if last is not None and last.pids:
             for pid in set(pids) - set(last.pids):
                 self.joined[pid] = t
@@ -170,8 +180,8 @@ class FlowEvents:
 
     # ---- reading -----------------------------------------------------------------------------
     def class_of(self, pid: int) -> WorkerClass:
-        """What the worker said it is; a worker not heard from yet is drawn as an event loop."""
-        return self.classes.get(pid, "uvicorn")
+        """What the worker said it is, else what the scenario started it as."""
+        return self.classes.get(pid) or self._expected.get(pid, "uvicorn")
 
     def chunks_around(self, lo: int, hi: int) -> list[Chunk]:
         """Chunks that may hold anything between ``lo`` and ``hi``."""
@@ -227,9 +237,10 @@ class FlowEvents:
         if len(self.first_seen) > MAX_TREE_CHANGES:
             for pid in list(self.first_seen)[: len(self.first_seen) - MAX_TREE_CHANGES]:
                 del self.first_seen[pid]
-        if len(self.classes) > MAX_TREE_CHANGES:
-            for pid in list(self.classes)[: len(self.classes) - MAX_TREE_CHANGES]:
-                del self.classes[pid]
+        for known in (self.classes, self._expected):
+            if len(known) > MAX_TREE_CHANGES:
+                for pid in list(known)[: len(known) - MAX_TREE_CHANGES]:
+                    del known[pid]
         if len(self._slots) > 64 * MAX_TREE_CHANGES:
             self._slots.clear()
             self._slots_of.clear()

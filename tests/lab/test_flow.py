@@ -188,3 +188,9 @@ def test_a_worker_is_drawn_as_what_its_hello_says() -> None:
     f = frame_at(events, at(25))
     assert [(w.pid, w.kind) for w in f.workers] == [(401, "sync"), (402, "uvicorn")]
     assert f.stage.tolist() == [THREAD, LOOP]  # the WSGI request in its thread, the async one on a loop
+    # a worker the tree lists before its HELLO arrived is what the scenario started; its HELLO then wins
+    events.set_tree(at(30), 1, (401, 402, 403), 0, set(), "gthread")
+    events.set_tree(at(40), 1, (401, 402, 403, 404), 0, set(), "sync")
+    assert [w.kind for w in frame_at(events, at(45)).workers][2:] == ["gthread", "sync"]
+    events.add([batch(403, [hello("sync")])])
+    assert [w.kind for w in frame_at(events, at(45)).workers] == ["sync", "uvicorn", "sync", "sync"]
