@@ -102,17 +102,24 @@ def test_an_unchanged_idle_frame_is_not_repainted(qtbot: QtBot) -> None:
 
 @pytest.mark.parametrize("size", [(1280, 720), (1920, 1080), (3840, 2160)])
 @pytest.mark.parametrize("workers", [1, 4, 9, 32])
-def test_the_layout_fits_1_to_32_workers_at_any_size(size: tuple[int, int], workers: int) -> None:
+@pytest.mark.parametrize("kind", ["uvicorn", "sync", "gthread"])
+def test_the_layout_fits_1_to_32_workers_at_any_size(size: tuple[int, int], workers: int, kind: str) -> None:
     w, h = size
-    g = layout(w, h * 0.45, (40,) * workers)
+    tokens = 1 if kind == "sync" else 40
+    g = layout(w, h * 0.45, (tokens,) * workers, (kind,) * workers)  # type: ignore[arg-type]
     boxes = [b.box for b in g.workers]
     assert len(boxes) == workers
     for i, (x, y, bw, bh) in enumerate(boxes):
         assert x >= 0 and y >= 0 and x + bw <= w and y + bh <= h * 0.45 + 0.01
         for x2, y2, bw2, bh2 in boxes[i + 1 :]:  # no two overlap
             assert x + bw <= x2 or x2 + bw2 <= x or y + bh <= y2 or y2 + bh2 <= y
-    assert all(len(b.cells) in (0, 40) for b in g.workers)
-    assert len(g.workers[0].cells) == 40  # the first worker always shows its tokens one by one
+    for b in g.workers:  # everything a worker holds is inside its box
+        for cx, cy, cw, ch in b.cells:
+            assert b.box[0] <= cx and cx + cw <= b.box[0] + b.box[2] + 0.01
+            assert b.box[1] <= cy and cy + ch <= b.box[1] + b.box[3] + 0.01
+        assert (b.loop is None) == (kind != "uvicorn")
+    assert all(len(b.cells) in (0, tokens) for b in g.workers)
+    assert len(g.workers[0].cells) == tokens  # the first worker always shows its tokens one by one
 
 
 def lessons_window(qtbot: QtBot, tmp_path: Path) -> tuple[MainWindow, FakeLab]:
