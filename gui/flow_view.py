@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QPointF, QRect, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPaintEvent, QPen, QPixmap
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
@@ -174,17 +174,41 @@ class FlowView(QWidget):
             p.drawLine(QPointF(mx + mw, my + mh / 2), QPointF(bx, by + min(bh / 2, g.font_px)))
         master = f"master {f.master_pid}" if f.master_pid else "master"
         self._text(p, (mx + 6, my + 4, mw - 12, g.font_px * 1.4), master, c.marker, left)
-        note = "binds the socket, starts, scales and restarts workers: no request passes through it"
+        notes = (
+            "binds the socket, starts, scales and restarts workers: no request passes through it",
+            "starts and restarts workers: no request passes through it",
+            "no request passes through it",
+        )
+        self._note(
+            p,
+            (mx + 6, my + 4 + g.font_px * 1.5, mw - 12, mh - g.font_px * 1.5 - 8),
+            notes,
+            Qt.AlignmentFlag.AlignTop,
+        )
+
+    def _note(
+        self,
+        p: QPainter,
+        rect: tuple[float, float, float, float],
+        notes: tuple[str, ...],
+        v: Qt.AlignmentFlag,
+    ) -> None:
+        """The longest of ``notes`` that fits ``rect`` whole, small and dim: a clipped line reads worse
+        than a shorter one."""
         small = QFont(p.font())
-        small.setPixelSize(max(9, int(g.font_px * 0.8)))
+        small.setPixelSize(max(9, int(p.font().pixelSize() * 0.8)))
         p.save()
         p.setFont(small)
-        p.setPen(QColor(c.dim))
-        p.drawText(
-            QRectF(mx + 6, my + 4 + g.font_px * 1.5, mw - 12, mh - g.font_px * 1.6),
-            int(left) | int(Qt.TextFlag.TextWordWrap),
-            note,
-        )
+        p.setPen(QColor(self._c.dim))
+        flags = int(Qt.AlignmentFlag.AlignLeft | v) | int(Qt.TextFlag.TextWordWrap)
+        box = QRectF(*rect)
+        metrics = p.fontMetrics()
+        for note in notes:
+            # measured at the origin: the same note for every box of a size, wherever it sits
+            fits = metrics.boundingRect(QRect(0, 0, int(box.width()), int(box.height())), flags, note)
+            if fits.height() <= box.height() and fits.width() <= box.width():
+                p.drawText(box, flags, note)
+                break
         p.restore()
 
     def _paint_queue(self, p: QPainter, g: FlowLayout) -> None:
@@ -233,22 +257,9 @@ class FlowView(QWidget):
                 )
             else:
                 notes = (f"gthread worker: {w.tokens} threads, no event loop", f"{w.tokens} threads, no loop")
-            small = QFont(p.font())
-            small.setPixelSize(max(9, int(p.font().pixelSize() * 0.8)))
-            p.save()
-            p.setFont(small)
-            p.setPen(QColor(c.dim))
-            flags = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter) | int(
-                Qt.TextFlag.TextWordWrap
-            )
-            rect = QRectF(*box.note)
-            metrics = p.fontMetrics()
-            for note in notes:  # the longest that fits whole: a clipped line reads worse than a short one
-                fits = metrics.boundingRect(rect.toRect(), flags, note)
-                if fits.height() <= rect.height() and fits.width() <= rect.width():
-                    p.drawText(rect, flags, note)
-                    break
-            p.restore()
+            if not box.header[3]:  # no room for a header: the pid goes first here
+                notes = (*(f"{w.pid} · {n}" for n in notes), str(w.pid))
+            self._note(p, box.note, notes, Qt.AlignmentFlag.AlignVCenter)
 
     def _paint_stream(self, p: QPainter, g: FlowLayout, box: WorkerBox, w: FlowWorker) -> None:
         c = self._c

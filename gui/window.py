@@ -128,7 +128,8 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.state_label)
         self._make_actions()
 
-        self.resize(*DEFAULT_SIZE)
+        room = self.screen().availableGeometry()  # a 1280x720 screen holds the whole window
+        self.resize(min(DEFAULT_SIZE[0], room.width()), min(DEFAULT_SIZE[1], room.height()))
         if store is not None:
             store.restore_window(self)
 
