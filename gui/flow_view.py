@@ -223,9 +223,6 @@ class FlowView(QWidget):
             for k in range(shown):
                 p.drawRect(QRectF(sx + (sw - cell) / 2, sy + sh - 4 - (k + 1) * (cell + 1), cell, cell))
         words = f"accept queue {queued:,}" if queued else "accept queue empty"
-        if queued and any(w.kind == "gthread" for w in self.frame.workers):
-            # gthread accepts connections and queues them for its threads, where no record sees them
-            words = f"{queued:,} queued: kernel or gthread"
         centre = Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop
         self._text(
             p,
@@ -289,6 +286,8 @@ class FlowView(QWidget):
                 words.append("sync: " + ("busy" if any(w.busy) else "idle"))
             else:
                 words.append(f"gthread {sum(w.busy)}/{w.tokens} threads busy")
+                if w.waiting:
+                    words.append(f"{w.waiting:,} queued for a thread")
             words.append(f"{w.rate_rps:,.0f} req/s")
             if w.kind == "uvicorn" and w.tokens:
                 words.append(f"threadpool {sum(w.busy)}/{w.tokens} busy")

@@ -42,6 +42,7 @@ def test_instrument_is_a_no_op_when_telemetry_is_off() -> None:
 def test_requests_from_many_threads_are_recorded_once_each_with_route_status_and_thread() -> None:
     sock, config, token = receiver()
     telemetry = WsgiTelemetry(create_flask_app(), config, worker_class="gthread", threads=4)
+    telemetry.watch_queue(lambda: 7)  # gthread's queue, as gunicorn's post_worker_init hook sets it
     flask_app = create_flask_app()
     flask_app.wsgi_app = telemetry  # type: ignore[method-assign]
     client = flask_app.test_client()
@@ -75,3 +76,6 @@ def test_requests_from_many_threads_are_recorded_once_each_with_route_status_and
     pools = protocol.of_kind(records, protocol.KIND_POOL)
     assert len(pools) >= 1 and set(pools["tokens"].tolist()) == {4}
     assert (pools["borrowed"] <= 4).all()
+    assert (pools["waiting"] >= 7).all() and (
+        pools["in_flight"] == pools["borrowed"] + pools["waiting"]
+    ).all()

@@ -4,7 +4,8 @@ A WSGI middleware records each request as the ASGI one does (REQUEST: route id, 
 and end in ``time.monotonic_ns``), as what it is: in a thread from its start (the thread's real id,
 never the loop's 0; ``token_ns`` = start, as there is no token to wait for). A WSGI worker has no event
 loop, so there is no LAG record; a daemon thread ("the ticker") sends POOL (tokens = the worker's
-threads: 1 for sync, ``threads`` for gthread; borrowed = requests in a handler) and flushes the
+threads: 1 for sync, ``threads`` for gthread; borrowed = requests in a handler; waiting = requests
+gthread accepted and queued for a thread, which no record sees) and flushes the
 emitter, every ``INTERVAL_S`` while requests are about and every ``IDLE_INTERVAL_S`` once none has been
 for ``IDLE_AFTER_S``. HELLO goes out when the worker loads the app (after gunicorn's fork, so every
 worker has its own socket and sequence), naming the worker's class (sync or gthread), so the flow panel
@@ -63,6 +64,7 @@ class WsgiTelemetry:
             (config.telemetry_host, config.telemetry_port), bytes.fromhex(config.token_hex)
         )
         self._in_flight = 0
+        self._queued: Callable[[], int] = lambda: 0  # gthread: requests accepted, waiting for a thread
         self._heard = False
         self._main_tid = threading.get_native_id()
         self._wake = threading.Event()
@@ -104,6 +106,11 @@ class WsgiTelemetry:
                 # token_ns = start: the handler was in its thread from the start, with no token to wait for
                 self._emitter.record(REQUEST, route, status, thread, start_ns, end_ns, start_ns)
 
+    def watch_queue(self, queued: Callable[[], int]) -> None:
+        """Count ``queued()`` in each POOL record: gthread's requests accepted and waiting for a
+        thread (set by gunicorn's post_worker_init hook, which can see the worker)."""
+        self._queued = queued
+
     def close(self) -> None:
         """Stop the ticker and send what is pending (gunicorn's worker_exit hook; idempotent)."""
         self._stopped.set()
@@ -129,8 +136,10 @@ class WsgiTelemetry:
                 in_flight, heard = self._in_flight, self._heard
                 self._heard = False
                 busy = min(in_flight, self._threads)
+                # in flight: in a handler or queued inside the worker; waiting: queued for a thread
+                waiting = in_flight - busy + self._queued()
                 self._emitter.record(
-                    protocol.KIND_POOL, 0, min(in_flight, U16_MAX), self._threads, now, busy, in_flight - busy
+                    protocol.KIND_POOL, 0, min(busy + waiting, U16_MAX), self._threads, now, busy, waiting
                 )
                 tick += 1
                 if idle or tick % FLUSH_EVERY == 0:

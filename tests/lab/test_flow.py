@@ -172,13 +172,14 @@ def test_a_wsgi_sync_worker_holds_one_request_and_the_others_wait_in_the_kernel(
 def test_a_gthread_worker_runs_its_requests_in_its_threads_from_the_start() -> None:
     # 3 threads; 6 requests of 100 ms, two waves: each in the slot of the thread that ran it
     rows = [hello("gthread")] + [wsgi(100 * (i // 3), 100 * (i // 3) + 90, tid=700 + i % 3) for i in range(6)]
-    rows.append(pool(50, tokens=3, borrowed=3, waiting=0, in_flight=3))
-    events = events_of(batch(300, rows), client_in_flight=5)
+    # 7 users: 3 in threads, 3 accepted by gthread and queued for a thread (its POOL says), 1 in the kernel
+    rows.append(pool(50, tokens=3, borrowed=3, waiting=3, in_flight=6))
+    events = events_of(batch(300, rows), client_in_flight=7)
     f = frame_at(events, at(50))
     (w,) = f.workers
-    assert (w.kind, w.tokens, w.busy, w.waiting, w.on_loop) == ("gthread", 3, (True, True, True), 0, 0)
+    assert (w.kind, w.tokens, w.busy, w.waiting, w.on_loop) == ("gthread", 3, (True, True, True), 3, 0)
     assert sorted(f.lane[f.stage == THREAD].tolist()) == [0, 1, 2]
-    assert f.kernel_queue == 2  # users beyond the threads: not in any thread, so not drawn in one
+    assert f.in_flight == 3 and f.kernel_queue == 1  # the queued are counted, never drawn as invented dots
     later = frame_at(events, at(150))
     assert sorted(later.lane[later.stage == THREAD].tolist()) == [0, 1, 2]  # the same threads again
 
