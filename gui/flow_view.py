@@ -301,6 +301,8 @@ class FlowView(QWidget):
             )
         if box.loop is not None:
             self._paint_loop(p, g, box.loop, box.queue, w)
+        elif w.kind == "gthread" and w.waiting:
+            self._paint_gthread_queue(p, box, w.waiting)
         # the threadpool: busy cells over the idle ones in the backdrop
         busy = QColor(c.server)
         if box.cells:
@@ -310,6 +312,20 @@ class FlowView(QWidget):
         elif w.tokens:
             px, py, pw, ph = box.pool
             p.fillRect(QRectF(px, py, pw * sum(w.busy) / w.tokens, ph), busy)
+
+    def _paint_gthread_queue(self, p: QPainter, box: WorkerBox, waiting: int) -> None:
+        """What gthread accepted and queued for a thread: squares by its door, as the kernel's accept
+        queue is drawn (a count the worker reports: which requests they are, no record says yet)."""
+        x, _, _, _ = box.box
+        gutter = box.pool[0] - x
+        cell = max(2.0, min(gutter * 0.5, box.pool[3] / 12))
+        fits = max(1, int(box.pool[3] // (cell + 1)))
+        shown = min(waiting, fits)
+        top = box.hub[1] - shown * (cell + 1) / 2
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(QColor(self._c.warn))
+        for k in range(shown):
+            p.drawRect(QRectF(x + (gutter - cell) / 2, top + k * (cell + 1), cell, cell))
 
     def _paint_loop(
         self,

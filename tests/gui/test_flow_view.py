@@ -80,7 +80,7 @@ def test_a_sync_worker_is_one_slot_and_a_gthread_worker_its_threads_with_no_loop
         bx, by, bw, bh = box.box
         assert bx < x and x + w < bx + bw and by < y and y + h <= by + bh
     rows = [hello("gthread")] + [wsgi(0, 90, tid=700 + i) for i in range(3)]
-    rows.append(pool(10, tokens=6, borrowed=3, waiting=0, in_flight=3))
+    rows.append(pool(10, tokens=6, borrowed=3, waiting=2, in_flight=5))  # 2 queued inside gthread
     frame = frame_at(events_of(batch(300, rows)), at(45))
     view.show_frame(frame, "test")
     image = render(view, tmp_path / "gthread.png")
@@ -90,6 +90,10 @@ def test_a_sync_worker_is_one_slot_and_a_gthread_worker_its_threads_with_no_loop
     filled = [QColor(image.pixel(int(x + 2), int(y + 2))) == server for x, y, _, _ in box.cells]
     assert filled == [True, True, True, False, False, False]
     assert len({y for _, y, _, _ in box.cells}) == 1  # a few threads in one row
+    # what gthread queued for a thread: squares by its door, in the queue colour
+    door_x, door_y = (box.box[0] + box.pool[0]) / 2, box.hub[1] - 2
+    assert QColor(image.pixel(int(door_x), int(door_y))) == QColor(Colors().warn)
+    assert frame.workers[0].waiting == 2 and frame.kernel_queue == 0
 
 
 def test_an_unchanged_idle_frame_is_not_repainted(qtbot: QtBot) -> None:
