@@ -1,8 +1,10 @@
 """Where the flow panel puts things, for any size and 1 to 32 workers: plain numbers, no Qt.
 
 Left to right: the clients, the listening socket with the kernel's accept queue, then the workers in
-one to four columns, each drawn as its event loop, the queue waiting for a threadpool token and one
-cell per token. The master sits apart above the socket: it supervises and no request passes it.
+one to four columns, each drawn as what it is: a uvicorn worker as its event loop, the queue waiting
+for a threadpool token and one cell per token; a WSGI sync worker as one slot (one request at a time)
+and a gthread worker as its threads, neither with a loop. The master sits apart above the socket: it
+supervises and no request passes it.
 """
 
 from __future__ import annotations
@@ -10,20 +12,27 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from asgiscope.server.scenario import WorkerClass
+
 Rect = tuple[float, float, float, float]  # x, y, width, height
 MAX_CELL = 36.0  # big enough to see a request in it, small enough to look like slots
 MIN_GRID_CELL = 2.0  # below this a worker's pool is drawn as one meter instead of cells
+MAX_SLOT = 2 * MAX_CELL  # a sync worker's one slot: the thing to point at
+NO_RECT: Rect = (0.0, 0.0, 0.0, 0.0)
 
 
 @dataclass(frozen=True, slots=True)
 class WorkerBox:
+    kind: WorkerClass
     box: Rect
     header: Rect  # pid, rate, lag
-    loop: tuple[float, float, float]  # centre x, centre y, radius
-    queue: Rect  # requests waiting for a token, head on the right
-    pool: Rect  # the token cells
+    loop: tuple[float, float, float] | None  # centre x, centre y, radius; None: no event loop (WSGI)
+    queue: Rect  # requests waiting for a token, head on the right (NO_RECT: none, WSGI)
+    pool: Rect  # the token cells, a WSGI worker's threads
     cells: tuple[Rect, ...]  # one per token; empty when too many to draw one by one (meter)
     entry: tuple[float, float]  # where a request arrives (left edge)
+    hub: tuple[float, float]  # where arriving requests go to and responses leave from
+    note: Rect  # beside a WSGI worker's slots: room for what it is (NO_RECT: none)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,8 +56,11 @@ def columns_for(n: int) -> int:
     return 1 if n <= 8 else 2 if n <= 16 else 4
 
 
-def layout(width: float, height: float, tokens: tuple[int, ...]) -> FlowLayout:
-    """``tokens``: per worker, its threadpool size (0 while unknown)."""
+def layout(
+    width: float, height: float, tokens: tuple[int, ...], kinds: tuple[WorkerClass, ...] = ()
+) -> FlowLayout:
+    """``tokens``: per worker, its threadpool size or threads (0 while unknown); ``kinds``: per worker,
+    what it is (uvicorn when not given)."""
     font = int(max(10, min(22, height / 45)))
     pad = font * 0.8
     master = (pad, pad * 0.5, width * 0.21 - pad, max(font * 4.0, height * 0.2))
@@ -65,9 +77,9 @@ def layout(width: float, height: float, tokens: tuple[int, ...]) -> FlowLayout:
     boxes = []
     for i, t in enumerate(tokens):
         col, row = divmod(i, rows)
-        boxes.append(
-            _worker((area[0] + col * cw + gap / 2, area[1] + row * ch + gap / 2, cw - gap, ch - gap), t, font)
-        )
+        box = (area[0] + col * cw + gap / 2, area[1] + row * ch + gap / 2, cw - gap, ch - gap)
+        kind = kinds[i] if i < len(kinds) else "uvicorn"
+        boxes.append(_worker(box, t, font) if kind == "uvicorn" else _wsgi_worker(box, kind, t, font))
     dot = max(2.0, min(6.0, min((b.box[3] for b in boxes), default=40) / 10))
     return FlowLayout(width, height, font, dot, clients, socket, master, tuple(boxes))
 
@@ -82,6 +94,7 @@ def _worker(box: Rect, tokens: int, font: int) -> WorkerBox:
     px = queue[0] + queue[2] + 8
     pool = (px, body_y + 3, x + w - px - 4, body_h - 6)
     return WorkerBox(
+        kind="uvicorn",
         box=box,
         header=(x + 4, y, w - 8, head_h),
         loop=loop,
@@ -89,6 +102,44 @@ def _worker(box: Rect, tokens: int, font: int) -> WorkerBox:
         pool=pool,
         cells=_cells(pool, tokens),
         entry=(x, loop[1]),
+        hub=(loop[0], loop[1]),
+        note=NO_RECT,
+    )
+
+
+def _wsgi_worker(box: Rect, kind: WorkerClass, tokens: int, font: int) -> WorkerBox:
+    """No loop and no token queue: a sync worker's one slot (bigger than a token cell: it is the
+    lesson), or gthread's threads; words beside them when there is room."""
+    x, y, w, h = box
+    head_h = font * 1.4 if h >= font * 3.5 else 0.0
+    body_y, body_h = y + head_h, h - head_h
+    left = x + min(w * 0.06, font * 2.0)
+    if kind == "sync":
+        side = max(3.0, min(body_h - 6, w * 0.3, MAX_SLOT))
+        pool = (left, body_y + (body_h - side) / 2, side, side)
+        cells: tuple[Rect, ...] = (pool,)
+    else:
+        pool = (left, body_y + 3, w * 0.55, body_h - 6)
+        cells = _cells(pool, tokens)
+        if cells:  # a few threads sit in the middle of the box, in line with their stream
+            drop = (pool[3] - (max(c[1] + c[3] for c in cells) - pool[1])) / 2
+            cells = tuple((cx, cy + drop, cw, ch) for cx, cy, cw, ch in cells)
+    right = max((c[0] + c[2] for c in cells), default=pool[0] + pool[2])
+    note_x = right + font * 0.8
+    note = (note_x, body_y + 2, x + w - note_x - 4, body_h - 4) if x + w - note_x > font * 6 else NO_RECT
+    mid = body_y + body_h / 2
+    hub = (pool[0] + pool[2] / 2, mid) if kind == "sync" else (pool[0], mid)
+    return WorkerBox(
+        kind=kind,
+        box=box,
+        header=(x + 4, y, w - 8, head_h),
+        loop=None,
+        queue=NO_RECT,
+        pool=pool,
+        cells=cells,
+        entry=(x, mid),
+        hub=hub,
+        note=note,
     )
 
 
@@ -97,9 +148,11 @@ def _cells(pool: Rect, tokens: int) -> tuple[Rect, ...]:
     x, y, w, h = pool
     if tokens <= 0 or w <= 0 or h <= 0:
         return ()
-    # the rows that give the largest cells (the layout is computed on resize and scaling only)
-    s, rows = max((min(w / math.ceil(tokens / r), h / r), r) for r in range(1, min(tokens, 200) + 1))
-    s = min(s, MAX_CELL)
+    # the rows that give the largest cells, the fewest rows among equals (a few threads in one line)
+    s, minus_rows = max(
+        (min(w / math.ceil(tokens / r), h / r, MAX_CELL), -r) for r in range(1, min(tokens, 200) + 1)
+    )
+    rows = -minus_rows
     cols = math.ceil(tokens / rows)
     if s < MIN_GRID_CELL:
         return ()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QPointF, QRect, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPaintEvent, QPen, QPixmap
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
@@ -33,7 +33,7 @@ class FlowView(QWidget):
         self.socket_label = "listening socket"
         self.clients_label = "clients"
         self.geometry_: FlowLayout | None = None
-        self._geometry_key: tuple[float, float, tuple[int, ...]] | None = None
+        self._geometry_key: tuple[float, float, tuple[int, ...], tuple[str, ...]] | None = None
         self._still: tuple[object, ...] | None = None
         self._backdrop_pixmap: QPixmap | None = None
         self._sprites: dict[tuple[int, float, float], QPixmap] = {}
@@ -61,9 +61,10 @@ class FlowView(QWidget):
 
     def current_layout(self) -> FlowLayout:
         tokens = tuple(w.tokens for w in self.frame.workers)
-        key = (float(self.width()), float(self.height()), tokens)
+        kinds = tuple(w.kind for w in self.frame.workers)
+        key = (float(self.width()), float(self.height()), tokens, kinds)
         if self.geometry_ is None or key != self._geometry_key:
-            self.geometry_, self._geometry_key = layout(key[0], key[1], tokens), key
+            self.geometry_, self._geometry_key = layout(key[0], key[1], tokens, kinds), key
         return self.geometry_
 
     # -- painting --------------------------------------------------------------------------------
@@ -71,11 +72,23 @@ class FlowView(QWidget):
         g = self.current_layout()
         p = QPainter(self)
         try:
-            p.drawPixmap(0, 0, self._backdrop(g))
+            backdrop = self._backdrop(g)
+            p.drawPixmap(0, 0, backdrop)
             p.setRenderHint(QPainter.RenderHint.Antialiasing)
             p.setFont(self._font(g))
             self._paint_queue(p, g)
-            for box, w in zip(g.workers, self.frame.workers, strict=True):
+            workers = list(zip(g.workers, self.frame.workers, strict=True))
+            for box, w in workers:
+                self._paint_stream(p, g, box, w)
+            if len({box.box[0] for box, _ in workers}) > 1:
+                # with two or more columns the streams to the far ones cross the near boxes: the
+                # boxes go back over them (a blit each, from the backdrop)
+                ratio = backdrop.devicePixelRatio()
+                for box, _ in workers:
+                    x, y, w_, h = box.box
+                    source = QRectF(x * ratio, y * ratio, w_ * ratio, h * ratio)
+                    p.drawPixmap(QRectF(x, y, w_, h), backdrop, source)
+            for box, w in workers:
                 self._paint_worker(p, g, box, w)
             self._paint_requests(p, g)
         finally:
@@ -161,17 +174,41 @@ class FlowView(QWidget):
             p.drawLine(QPointF(mx + mw, my + mh / 2), QPointF(bx, by + min(bh / 2, g.font_px)))
         master = f"master {f.master_pid}" if f.master_pid else "master"
         self._text(p, (mx + 6, my + 4, mw - 12, g.font_px * 1.4), master, c.marker, left)
-        note = "binds the socket, starts, scales and restarts workers: no request passes through it"
+        notes = (
+            "binds the socket, starts, scales and restarts workers: no request passes through it",
+            "starts and restarts workers: no request passes through it",
+            "no request passes through it",
+        )
+        self._note(
+            p,
+            (mx + 6, my + 4 + g.font_px * 1.5, mw - 12, mh - g.font_px * 1.5 - 8),
+            notes,
+            Qt.AlignmentFlag.AlignTop,
+        )
+
+    def _note(
+        self,
+        p: QPainter,
+        rect: tuple[float, float, float, float],
+        notes: tuple[str, ...],
+        v: Qt.AlignmentFlag,
+    ) -> None:
+        """The longest of ``notes`` that fits ``rect`` whole, small and dim: a clipped line reads worse
+        than a shorter one."""
         small = QFont(p.font())
-        small.setPixelSize(max(9, int(g.font_px * 0.8)))
+        small.setPixelSize(max(9, int(p.font().pixelSize() * 0.8)))
         p.save()
         p.setFont(small)
-        p.setPen(QColor(c.dim))
-        p.drawText(
-            QRectF(mx + 6, my + 4 + g.font_px * 1.5, mw - 12, mh - g.font_px * 1.6),
-            int(left) | int(Qt.TextFlag.TextWordWrap),
-            note,
-        )
+        p.setPen(QColor(self._c.dim))
+        flags = int(Qt.AlignmentFlag.AlignLeft | v) | int(Qt.TextFlag.TextWordWrap)
+        box = QRectF(*rect)
+        metrics = p.fontMetrics()
+        for note in notes:
+            # measured at the origin: the same note for every box of a size, wherever it sits
+            fits = metrics.boundingRect(QRect(0, 0, int(box.width()), int(box.height())), flags, note)
+            if fits.height() <= box.height() and fits.width() <= box.width():
+                p.drawText(box, flags, note)
+                break
         p.restore()
 
     def _paint_queue(self, p: QPainter, g: FlowLayout) -> None:
@@ -188,7 +225,11 @@ class FlowView(QWidget):
         words = f"accept queue {queued:,}" if queued else "accept queue empty"
         centre = Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop
         self._text(
-            p, (sx - sw, sy + sh + 2, sw * 3, g.font_px * 1.4), words, c.warn if queued else c.dim, centre
+            p,
+            (sx - sw * 1.5, sy + sh + 2, sw * 4, g.font_px * 1.4),
+            words,
+            c.warn if queued else c.dim,
+            centre,
         )
 
     def _paint_box(self, p: QPainter, box: WorkerBox, w: FlowWorker) -> None:
@@ -203,8 +244,21 @@ class FlowView(QWidget):
             p.drawRects([QRectF(*cell) for cell in box.cells])
         elif w.tokens:
             p.drawRect(QRectF(*box.pool))
+        if box.note[2] > 0:  # what a WSGI worker is, in words beside its slots
+            notes: tuple[str, ...]
+            if w.kind == "sync":
+                notes = (
+                    "sync worker: one request at a time, no event loop; the others wait in the accept queue",
+                    "sync: one request at a time, no loop",
+                    "one at a time",
+                )
+            else:
+                notes = (f"gthread worker: {w.tokens} threads, no event loop", f"{w.tokens} threads, no loop")
+            if not box.header[3]:  # no room for a header: the pid goes first here
+                notes = (*(f"{w.pid} · {n}" for n in notes), str(w.pid))
+            self._note(p, box.note, notes, Qt.AlignmentFlag.AlignVCenter)
 
-    def _paint_worker(self, p: QPainter, g: FlowLayout, box: WorkerBox, w: FlowWorker) -> None:
+    def _paint_stream(self, p: QPainter, g: FlowLayout, box: WorkerBox, w: FlowWorker) -> None:
         c = self._c
         _, _, _, bh = box.box
         # stream: socket → worker, as wide as the requests it finished in the last second (a wide
@@ -218,22 +272,72 @@ class FlowView(QWidget):
             sx, sy = g.socket_out
             p.drawLine(QPointF(sx, sy), QPointF(*box.entry))
             p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+
+    def _paint_worker(self, p: QPainter, g: FlowLayout, box: WorkerBox, w: FlowWorker) -> None:
+        c = self._c
         if box.header[3]:
-            words = [f"worker {w.pid}", f"{w.rate_rps:,.0f} req/s", f"loop lag {w.lag_ms:,.0f} ms"]
-            if w.tokens:
-                words.append(f"threadpool {sum(w.busy)}/{w.tokens} busy")
+            # in the order they matter, as a tight header keeps the first ones
+            words = [f"worker {w.pid}"]
             if w.state != "running":
                 words.append(STATE_WORDS[w.state])
+            if w.kind == "uvicorn":
+                words.append(f"loop lag {w.lag_ms:,.0f} ms")
+            elif w.kind == "sync":
+                words.append("sync: " + ("busy" if any(w.busy) else "idle"))
+            else:
+                words.append(f"gthread {sum(w.busy)}/{w.tokens} threads busy")
+                if w.waiting:
+                    words.append(f"{w.waiting:,} queued for a thread")
+            words.append(f"{w.rate_rps:,.0f} req/s")
+            if w.kind == "uvicorn" and w.tokens:
+                words.append(f"threadpool {sum(w.busy)}/{w.tokens} busy")
             colour = c.error if w.blocked or w.state == "dying" else c.text
             self._text(
                 p,
                 box.header,
-                "  ·  ".join(words),
+                self._fitting(p, words, box.header[2]),
                 colour,
                 Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
             )
+        if box.loop is not None:
+            self._paint_loop(p, g, box.loop, box.queue, w)
+        elif w.kind == "gthread" and w.waiting:
+            self._paint_gthread_queue(p, box, w.waiting)
+        # the threadpool: busy cells over the idle ones in the backdrop
+        busy = QColor(c.server)
+        if box.cells:
+            for cell, on in zip(box.cells, w.busy, strict=False):
+                if on:
+                    p.fillRect(QRectF(*cell), busy)
+        elif w.tokens:
+            px, py, pw, ph = box.pool
+            p.fillRect(QRectF(px, py, pw * sum(w.busy) / w.tokens, ph), busy)
+
+    def _paint_gthread_queue(self, p: QPainter, box: WorkerBox, waiting: int) -> None:
+        """What gthread accepted and queued for a thread: squares by its door, as the kernel's accept
+        queue is drawn (a count the worker reports: which requests they are, no record says yet)."""
+        x, _, _, _ = box.box
+        gutter = box.pool[0] - x
+        cell = max(2.0, min(gutter * 0.5, box.pool[3] / 12))
+        fits = max(1, int(box.pool[3] // (cell + 1)))
+        shown = min(waiting, fits)
+        top = box.hub[1] - shown * (cell + 1) / 2
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(QColor(self._c.warn))
+        for k in range(shown):
+            p.drawRect(QRectF(x + (gutter - cell) / 2, top + k * (cell + 1), cell, cell))
+
+    def _paint_loop(
+        self,
+        p: QPainter,
+        g: FlowLayout,
+        loop: tuple[float, float, float],
+        queue: tuple[float, float, float, float],
+        w: FlowWorker,
+    ) -> None:
         # the event loop: red while blocked
-        cx, cy, r = box.loop
+        c = self._c
+        cx, cy, r = loop
         gone = w.state in ("dying", "retiring")
         p.setPen(QPen(QColor(c.error if w.blocked else c.grid if gone else c.p50), 2.0))
         fill = QColor(c.error if w.blocked else c.window)
@@ -251,7 +355,7 @@ class FlowView(QWidget):
                 Qt.AlignmentFlag.AlignCenter,
             )
         # the queue for a token
-        qx, qy, qw, qh = box.queue
+        qx, qy, qw, qh = queue
         if w.waiting:
             self._text(
                 p,
@@ -260,15 +364,19 @@ class FlowView(QWidget):
                 c.warn,
                 Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop,
             )
-        # the threadpool: busy cells over the idle ones in the backdrop
-        busy = QColor(c.server)
-        if box.cells:
-            for cell, on in zip(box.cells, w.busy, strict=False):
-                if on:
-                    p.fillRect(QRectF(*cell), busy)
-        elif w.tokens:
-            px, py, pw, ph = box.pool
-            p.fillRect(QRectF(px, py, pw * sum(w.busy) / w.tokens, ph), busy)
+
+    @staticmethod
+    def _fitting(p: QPainter, words: list[str], width: float) -> str:
+        """The header in full if it fits, else tighter (32 workers in four columns at 1280 px): the
+        first words, as many as there is room for."""
+        metrics = p.fontMetrics()
+        text = "  ·  ".join(words)
+        if metrics.horizontalAdvance(text) <= width:
+            return text
+        words = [words[0].removeprefix("worker "), *words[1:]]
+        while len(words) > 1 and metrics.horizontalAdvance(" · ".join(words)) > width:
+            words.pop()
+        return " · ".join(words)
 
     def _sprite(self, colour: QColor, radius: float) -> QPixmap:
         key = (colour.rgba(), radius, self.devicePixelRatioF())
@@ -310,10 +418,12 @@ class FlowView(QWidget):
         traced: QPointF | None = None
         for index, (wi, stage, prog, lane, frozen, key) in enumerate(rows):
             box = boxes[wi]
-            lx, ly, r = box.loop
-            if stage == ARRIVE:
-                x, y = sx + (lx - sx) * prog, sy + (ly - sy) * prog
-            elif stage == LOOP:
+            lx, ly = box.hub
+            if stage == ARRIVE:  # to the loop; to a WSGI worker's door: its slots hold only what runs
+                ax, ay = box.entry if box.loop is None else box.hub
+                x, y = sx + (ax - sx) * prog, sy + (ay - sy) * prog
+            elif stage == LOOP and box.loop is not None:
+                r = box.loop[2]
                 angle = TAU * (key / KEY_SPAN + prog)
                 x, y = lx + r * 0.65 * math.cos(angle), ly + r * 0.65 * math.sin(angle)
             elif stage == WAIT:
@@ -322,7 +432,7 @@ class FlowView(QWidget):
                 per_row = max(1, int(qw // step))
                 col, row = lane % per_row, min(lane // per_row, max(0, int(qh // step) - 1))
                 x, y = qx + qw - (col + 0.5) * step, qy + (row + 0.5) * step
-            elif stage == THREAD:
+            elif stage in (THREAD, LOOP):  # LOOP: a worker without one only if a record lies
                 if box.cells and 0 <= lane < len(box.cells):
                     cx, cy, cw, ch = box.cells[lane]
                     x, y = cx + cw / 2, cy + ch / 2

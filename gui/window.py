@@ -133,7 +133,8 @@ class MainWindow(QMainWindow):
         self._make_actions()
         self.presenter = Presenter(self, colors, cores)
 
-        self.resize(*DEFAULT_SIZE)
+        room = self.screen().availableGeometry()  # a 1280x720 screen holds the whole window
+        self.resize(min(DEFAULT_SIZE[0], room.width()), min(DEFAULT_SIZE[1], room.height()))
         if store is not None:
             store.restore_window(self)
 

@@ -20,12 +20,14 @@ kind       meaning of the fields
 REQUEST    route id, HTTP status, native thread id of a threadpool handler (0 = loop thread),
            a = start ns, b = end ns (time.monotonic_ns, comparable across processes on one host),
            c = when a threadpool handler began in its thread, i.e. just after it got its token
-           (0 = the handler ran on the loop)
+           (0 = the handler ran on the loop). A WSGI worker has no loop: every handler runs in a
+           thread (tid never 0) from its start (c = a: there is no token to wait for)
 LAG        a = sample time ns, b = loop lag ns (timer overshoot)
 POOL       tid = tokens total, status = requests in flight in this worker, a = time ns,
            b = tokens borrowed, c = tasks waiting for a token
-HELLO      tid = the loop thread's native id, a = time ns, b = parent pid (a worker announces
-           itself once at start)
+HELLO      tid = the loop thread's native id (a WSGI worker's main thread), a = time ns, b = parent pid,
+           route = the worker's class, its index in ``WORKER_CLASSES`` (0 = uvicorn: an event loop;
+           1 = gunicorn sync, 2 = gthread: no loop) (a worker announces itself once at start)
 THREADS    tid = a native thread id of the worker, a = sample time ns, b = CPU ns that thread has
            used since it started (one record per thread, a few samples a second)
 =========  =====================================================================================
@@ -42,6 +44,8 @@ from typing import Final, Literal
 
 import numpy as np
 
+from asgiscope.server.scenario import WorkerClass
+
 MAGIC: Final = b"ASG1"
 VERSION: Final = 1
 TOKEN_BYTES: Final = 16
@@ -57,6 +61,8 @@ KIND_LAG: Final = 2
 KIND_POOL: Final = 3
 KIND_HELLO: Final = 4
 KIND_THREADS: Final = 5
+# A HELLO's route byte: what the worker is (scenario.WorkerClass), so the flow panel draws it as that.
+WORKER_CLASSES: Final[tuple[WorkerClass, ...]] = ("uvicorn", "sync", "gthread")
 
 RECORD_DTYPE: Final = np.dtype(
     [
@@ -105,7 +111,13 @@ POOL_VIEW: Final = _view(
     borrowed=("<i8", 16),  # tokens in use
     waiting=("<i8", 24),  # tasks waiting for a token
 )
-HELLO_VIEW: Final = _view(kind=("<u1", 0), loop_thread=("<u4", 4), t_ns=("<i8", 8), parent_pid=("<i8", 16))
+HELLO_VIEW: Final = _view(
+    kind=("<u1", 0),
+    worker_class=("<u1", 1),  # index in WORKER_CLASSES
+    loop_thread=("<u4", 4),
+    t_ns=("<i8", 8),
+    parent_pid=("<i8", 16),
+)
 THREADS_VIEW: Final = _view(kind=("<u1", 0), thread=("<u4", 4), t_ns=("<i8", 8), cpu_ns=("<i8", 16))
 VIEWS: Final[dict[int, np.dtype]] = {
     KIND_REQUEST: REQUEST_VIEW,

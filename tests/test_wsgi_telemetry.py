@@ -36,12 +36,13 @@ def drain(sock: socket.socket, token: bytes) -> list[protocol.Batch]:
 
 def test_instrument_is_a_no_op_when_telemetry_is_off() -> None:
     app = create_flask_app()
-    assert instrument_wsgi(app, WorkerConfig(), threads=1) is app
+    assert instrument_wsgi(app, WorkerConfig(), worker_class="sync", threads=1) is app
 
 
 def test_requests_from_many_threads_are_recorded_once_each_with_route_status_and_thread() -> None:
     sock, config, token = receiver()
-    telemetry = WsgiTelemetry(create_flask_app(), config, threads=4)
+    telemetry = WsgiTelemetry(create_flask_app(), config, worker_class="gthread", threads=4)
+    telemetry.watch_queue(lambda: 7)  # gthread's queue, as gunicorn's post_worker_init hook sets it
     flask_app = create_flask_app()
     flask_app.wsgi_app = telemetry  # type: ignore[method-assign]
     client = flask_app.test_client()
@@ -56,6 +57,7 @@ def test_requests_from_many_threads_are_recorded_once_each_with_route_status_and
     records = np.concatenate([b.records for b in batches])
     (hello,) = protocol.of_kind(records, protocol.KIND_HELLO)
     assert hello["loop_thread"] == threading.get_native_id()
+    assert protocol.WORKER_CLASSES[hello["worker_class"]] == "gthread"
     requests = protocol.of_kind(records, protocol.KIND_REQUEST)
     assert len(requests) == len(paths)
     routes = [protocol.ROUTES[r] for r in requests["route"]]
@@ -68,7 +70,12 @@ def test_requests_from_many_threads_are_recorded_once_each_with_route_status_and
     )
     assert set(statuses) == {200, 404, 422}
     assert (requests["end_ns"] >= requests["start_ns"]).all()
-    assert set(requests["thread"].tolist()) - {0}  # pool threads, not this (the worker's main) thread
+    # every handler ran in a thread, named by its real id (never the loop's 0), from its start: no token
+    assert 0 not in set(requests["thread"].tolist()) and len(set(requests["thread"].tolist())) <= 4
+    assert (requests["token_ns"] == requests["start_ns"]).all()
     pools = protocol.of_kind(records, protocol.KIND_POOL)
     assert len(pools) >= 1 and set(pools["tokens"].tolist()) == {4}
     assert (pools["borrowed"] <= 4).all()
+    assert (pools["waiting"] >= 7).all() and (
+        pools["in_flight"] == pools["borrowed"] + pools["waiting"]
+    ).all()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Final
 
 from asgiscope.server.demo.config import WorkerConfig
-from asgiscope.server.demo.wsgi_telemetry import WsgiApp, instrument_wsgi
+from asgiscope.server.demo.wsgi_telemetry import WsgiApp, WsgiClass, instrument_wsgi
 from asgiscope.server.lifeline import start_parent_watch
 from asgiscope.server.scenario import FrameworkKind
 
@@ -35,7 +35,7 @@ def django_asgi_factory() -> object:
     return instrument(asgi_app(), config)
 
 
-def wsgi_factory(framework: FrameworkKind, threads: int) -> WsgiApp:
+def wsgi_factory(framework: FrameworkKind, worker_class: WsgiClass, threads: int) -> WsgiApp:
     """Flask or Django as a WSGI app with the WSGI telemetry; ``threads`` is the worker's (1 for sync)."""
     config = WorkerConfig.from_env()
     if config.watch_parent:
@@ -50,4 +50,4 @@ def wsgi_factory(framework: FrameworkKind, threads: int) -> WsgiApp:
         app = wsgi_app()
     else:
         raise ValueError(f"{framework} is not a WSGI framework")
-    return instrument_wsgi(app, config, threads=threads)
+    return instrument_wsgi(app, config, worker_class=worker_class, threads=threads)

@@ -1,11 +1,15 @@
 """Telemetry for WSGI workers (gunicorn's sync and gthread): the same records, on the same wire.
 
-A WSGI middleware records each request as the ASGI one does (REQUEST: route id, status, thread, start and
-end in ``time.monotonic_ns``). A WSGI worker has no event loop, so there is no LAG record; a daemon
-thread ("the ticker") sends POOL (tokens = the worker's threads: 1 for sync, ``threads`` for gthread;
-borrowed = requests in a handler) and flushes the emitter, every ``INTERVAL_S`` while requests are about
-and every ``IDLE_INTERVAL_S`` once none has been for ``IDLE_AFTER_S``. HELLO goes out when the worker
-loads the app (after gunicorn's fork, so every worker has its own socket and sequence).
+A WSGI middleware records each request as the ASGI one does (REQUEST: route id, status, thread, start
+and end in ``time.monotonic_ns``), as what it is: in a thread from its start (the thread's real id,
+never the loop's 0; ``token_ns`` = start, as there is no token to wait for). A WSGI worker has no event
+loop, so there is no LAG record; a daemon thread ("the ticker") sends POOL (tokens = the worker's
+threads: 1 for sync, ``threads`` for gthread; borrowed = requests in a handler; waiting = requests
+gthread accepted and queued for a thread, which no record sees) and flushes the
+emitter, every ``INTERVAL_S`` while requests are about and every ``IDLE_INTERVAL_S`` once none has been
+for ``IDLE_AFTER_S``. HELLO goes out when the worker loads the app (after gunicorn's fork, so every
+worker has its own socket and sequence), naming the worker's class (sync or gthread), so the flow panel
+draws one slot or a thread pool and no event loop.
 
 gthread runs handlers on several threads at once, so the emitter sits behind a lock here (the ASGI
 emitter lives on one loop thread and has none).
@@ -17,7 +21,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from asgiscope.server import protocol
 from asgiscope.server.demo.config import WorkerConfig
@@ -30,11 +34,14 @@ WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 FLUSH_EVERY: Final = 2  # ticks: records leave at least every 20 ms, as from the ASGI probes
 
 
-def instrument_wsgi(app: WsgiApp, config: WorkerConfig, *, threads: int) -> WsgiApp:
+WsgiClass = Literal["sync", "gthread"]
+
+
+def instrument_wsgi(app: WsgiApp, config: WorkerConfig, *, worker_class: WsgiClass, threads: int) -> WsgiApp:
     """Wrap ``app`` with telemetry, or return it untouched when telemetry is off (the baseline)."""
     if not config.telemetry_on:
         return app
-    return WsgiTelemetry(app, config, threads=threads)
+    return WsgiTelemetry(app, config, worker_class=worker_class, threads=threads)
 
 
 class WsgiTelemetry:
@@ -43,6 +50,7 @@ class WsgiTelemetry:
         app: WsgiApp,
         config: WorkerConfig,
         *,
+        worker_class: WsgiClass,
         threads: int,
         interval: float = INTERVAL_S,
         clock: Callable[[], int] = time.monotonic_ns,
@@ -56,15 +64,17 @@ class WsgiTelemetry:
             (config.telemetry_host, config.telemetry_port), bytes.fromhex(config.token_hex)
         )
         self._in_flight = 0
+        self._queued: Callable[[], int] = lambda: 0  # gthread: requests accepted, waiting for a thread
         self._heard = False
         self._main_tid = threading.get_native_id()
         self._wake = threading.Event()
         self._stopped = threading.Event()
         # True while the ticker sleeps a long idle tick: a request then wakes it (one Event.set).
         self._idle = False
-        # HELLO: b = parent pid (the arbiter), tid = the worker's main thread: the one a sync worker
-        # runs every request on, so its REQUEST records say thread 0 as the loop thread's do.
-        self._emitter.record(protocol.KIND_HELLO, 0, 0, self._main_tid, clock(), os.getppid(), 0)
+        # HELLO: b = parent pid (the arbiter), tid = the worker's main thread (the one a sync worker
+        # runs every request on), route = the worker's class.
+        kind = protocol.WORKER_CLASSES.index(worker_class)
+        self._emitter.record(protocol.KIND_HELLO, kind, 0, self._main_tid, clock(), os.getppid(), 0)
         self._emitter.flush()
         self._ticker = threading.Thread(target=self._tick, name="asgiscope-wsgi-probes", daemon=True)
         self._ticker.start()
@@ -77,8 +87,7 @@ class WsgiTelemetry:
             status = int(status_line[:3])
             return start_response(status_line, headers, exc_info)
 
-        tid = threading.get_native_id()
-        thread = 0 if tid == self._main_tid else tid
+        thread = threading.get_native_id()
         lock = self._lock
         start_ns = self._clock()
         with lock:
@@ -94,7 +103,13 @@ class WsgiTelemetry:
             route = ROUTE_IDS.get(environ.get("PATH_INFO", ""), 0)
             with lock:
                 self._in_flight -= 1
-                self._emitter.record(REQUEST, route, status, thread, start_ns, end_ns, 0)
+                # token_ns = start: the handler was in its thread from the start, with no token to wait for
+                self._emitter.record(REQUEST, route, status, thread, start_ns, end_ns, start_ns)
+
+    def watch_queue(self, queued: Callable[[], int]) -> None:
+        """Count ``queued()`` in each POOL record: gthread's requests accepted and waiting for a
+        thread (set by gunicorn's post_worker_init hook, which can see the worker)."""
+        self._queued = queued
 
     def close(self) -> None:
         """Stop the ticker and send what is pending (gunicorn's worker_exit hook; idempotent)."""
@@ -121,8 +136,10 @@ class WsgiTelemetry:
                 in_flight, heard = self._in_flight, self._heard
                 self._heard = False
                 busy = min(in_flight, self._threads)
+                # in flight: in a handler or queued inside the worker; waiting: queued for a thread
+                waiting = in_flight - busy + self._queued()
                 self._emitter.record(
-                    protocol.KIND_POOL, 0, min(in_flight, U16_MAX), self._threads, now, busy, in_flight - busy
+                    protocol.KIND_POOL, 0, min(busy + waiting, U16_MAX), self._threads, now, busy, waiting
                 )
                 tick += 1
                 if idle or tick % FLUSH_EVERY == 0:

@@ -9,6 +9,12 @@ Every drawn request is a real one, at the stage its own record puts it in at ``t
 - ``thread``:  a ``def`` handler in its thread (``token`` → ``end``), in the slot of its thread
 - ``respond``: the response going back (``end`` → ``end + transit_ns``)
 
+A WSGI worker (gunicorn sync or gthread, as its HELLO says) has no loop and no tokens: its records put
+every request in a thread from its start (``token`` = ``start``), so it goes straight to ``thread``, in
+the slot of the thread that ran it: a sync worker's one slot, or one of gthread's threads. A request a
+sync worker has not started yet waits in the kernel (the frame's ``kernel_queue``); gthread accepts
+requests and queues them for its threads, which its POOL records count (``waiting``).
+
 A record exists only once its request ended, so frames are drawn a little in the past (the Lab's
 playhead): then every request in flight at ``t`` is known. A loop whose lag covers ``t`` by more than
 ``LAG_MS`` is blocked: its requests stop where the block began. At most ``MAX_DRAWN`` requests are
@@ -25,6 +31,7 @@ import numpy as np
 
 from asgiscope.server.lab.flow_events import LAG_DTYPE, POOL_DTYPE, REQ_DTYPE, FlowEvents
 from asgiscope.server.lab.insight import LAG_MS
+from asgiscope.server.scenario import WorkerClass
 
 Stage = Literal["arrive", "loop", "wait", "thread", "respond"]
 STAGES: Final[tuple[Stage, ...]] = ("arrive", "loop", "wait", "thread", "respond")
@@ -41,9 +48,10 @@ WorkerState = Literal["running", "arriving", "retiring", "dying"]
 class FlowWorker:
     pid: int
     state: WorkerState
-    tokens: int  # threadpool slots (0 until the worker reported its pool)
+    kind: WorkerClass  # uvicorn: an event loop and a threadpool; sync: one slot; gthread: its threads
+    tokens: int  # threadpool slots, a WSGI worker's threads (0 until the worker reported its pool)
     busy: tuple[bool, ...]  # per slot: a request is in that thread at t
-    waiting: int  # requests waiting for a token at t
+    waiting: int  # requests waiting for a token at t (gthread: accepted, queued for a thread)
     on_loop: int  # requests on the event loop at t
     rate_rps: float  # requests it finished over the last second: the width of its stream
     lag_ms: float  # the loop's lag at t (the longest block covering t, else the latest sample)
@@ -112,6 +120,7 @@ def frame_at(
 
     # Pools: each worker's latest report at or before t.
     tokens, in_flight = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+    reported_waiting = np.zeros(n, dtype=np.int64)
     if len(pool):
         before = pool[pool["t"] <= t]
         for i, pid in enumerate(pids):
@@ -119,6 +128,7 @@ def frame_at(
             if len(mine):
                 last = mine[np.argmax(mine["t"])]
                 tokens[i], in_flight[i] = int(last["tokens"]), int(last["in_flight"])
+                reported_waiting[i] = int(last["waiting"])
     tokens = np.maximum(tokens, _max_slot(req, pids))
 
     # Requests: which are about at t, and at which stage.
@@ -153,13 +163,19 @@ def frame_at(
     key = _keys(req)
     inside = (stage != ARRIVE) & (stage != RESPOND)
 
+    kinds = [events.class_of(pid) for pid in pids]
     workers = tuple(
         FlowWorker(
             pid=pid,
             state=_state(events, pid, t, tree.pids if tree else ()),
+            kind=kinds[i],
             tokens=int(tokens[i]),
             busy=tuple(busy[i, : tokens[i]].tolist()),
-            waiting=int(np.count_nonzero(waiting & (w_all == i))),
+            # gthread's own queue: requests it accepted that no thread started, so no record names
+            # them; the worker counts them (drawn as a count, never as invented dots)
+            waiting=int(reported_waiting[i])
+            if kinds[i] == "gthread"
+            else int(np.count_nonzero(waiting & (w_all == i))),
             on_loop=int(np.count_nonzero((stage == LOOP) & (w_all == i))),
             rate_rps=float(rate[i]),
             lag_ms=float(lag_ms[i]),

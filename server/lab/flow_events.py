@@ -15,7 +15,16 @@ from typing import Final
 import numpy as np
 
 from asgiscope.server.lab.traced import Traced
-from asgiscope.server.protocol import KIND_LAG, KIND_POOL, KIND_REQUEST, Batch, of_kind
+from asgiscope.server.protocol import (
+    KIND_HELLO,
+    KIND_LAG,
+    KIND_POOL,
+    KIND_REQUEST,
+    WORKER_CLASSES,
+    Batch,
+    of_kind,
+)
+from asgiscope.server.scenario import WorkerClass
 
 HISTORY_S: Final = 30.0
 HISTORY_NS: Final = int(HISTORY_S * 1e9)
@@ -27,7 +36,7 @@ REQ_DTYPE: Final = np.dtype(
     [
         ("pid", "<i8"),
         ("start", "<i8"),
-        ("token", "<i8"),  # when a def handler began in its thread, 0 = it ran on the loop
+        ("token", "<i8"),  # when a handler began in its thread (WSGI: its start), 0 = it ran on the loop
         ("end", "<i8"),
         ("slot", "<i2"),  # the worker's n-th threadpool thread seen (its slot in the drawing), -1 = loop
         ("route", "<u1"),
@@ -90,6 +99,8 @@ class FlowEvents:
         self.joined: dict[int, int] = {}  # pid → when it joined a tree already running (scaled, replaced)
         self._slots: dict[tuple[int, int], int] = {}  # (pid, native thread id) → slot
         self._slots_of: dict[int, int] = {}  # pid → slots handed out
+        self.classes: dict[int, WorkerClass] = {}  # pid → what its HELLO said it is
+        self._expected: dict[int, WorkerClass] = {}  # pid → what the scenario started it as
         self.newest = 0  # latest time any input concerned, ns
         self.traced: Traced | None = None  # "send one request": highlighted wherever it is
 
@@ -116,6 +127,13 @@ class FlowEvents:
         pool = np.empty(len(p), POOL_DTYPE)
         pool["pid"], pool["t"], pool["tokens"] = pids[pool_mask], p["t_ns"], p["tokens"]
         pool["borrowed"], pool["waiting"], pool["in_flight"] = p["borrowed"], p["waiting"], p["in_flight"]
+        hello = of_kind(records, KIND_HELLO)
+        if len(hello):
+            known = len(WORKER_CLASSES)
+            for pid, kind in zip(
+                pids[kinds == KIND_HELLO].tolist(), hello["worker_class"].tolist(), strict=True
+            ):
+                self.classes[pid] = WORKER_CLASSES[kind] if kind < known else "uvicorn"
         times = [a for a in (req["start"], req["end"], lag["t"] - lag["lag"], lag["t"], pool["t"]) if len(a)]
         if not times:
             return
@@ -130,12 +148,21 @@ class FlowEvents:
         self._trim()
 
     def set_tree(
-        self, t: int, master_pid: int, pids: tuple[int, ...], client_in_flight: int, failed: set[int]
+        self,
+        t: int,
+        master_pid: int,
+        pids: tuple[int, ...],
+        client_in_flight: int,
+        failed: set[int],
+        worker_class: WorkerClass = "uvicorn",
     ) -> None:
-        """The tree as listed at ``t``; ``failed``: pids known to have died rather than been retired."""
+        """The tree as listed at ``t``; ``failed``: pids known to have died rather than been retired;
+        ``worker_class``: what the scenario starts, which a listed worker is until its HELLO says (32
+        WSGI workers on 2 cores take seconds to load their app and say it)."""
         last = self.tree[-1] if self.tree else None
         for pid in pids:
             self.first_seen.setdefault(pid, t)
+            self._expected.setdefault(pid, worker_class)
         if last is not None and last.pids:
             for pid in set(pids) - set(last.pids):
                 self.joined[pid] = t
@@ -152,6 +179,10 @@ class FlowEvents:
         self._trim()
 
     # ---- reading -----------------------------------------------------------------------------
+    def class_of(self, pid: int) -> WorkerClass:
+        """What the worker said it is, else what the scenario started it as."""
+        return self.classes.get(pid) or self._expected.get(pid, "uvicorn")
+
     def chunks_around(self, lo: int, hi: int) -> list[Chunk]:
         """Chunks that may hold anything between ``lo`` and ``hi``."""
         return [c for c in self.chunks if c.hi >= lo and c.lo <= hi]
@@ -206,6 +237,10 @@ class FlowEvents:
         if len(self.first_seen) > MAX_TREE_CHANGES:
             for pid in list(self.first_seen)[: len(self.first_seen) - MAX_TREE_CHANGES]:
                 del self.first_seen[pid]
+        for known in (self.classes, self._expected):
+            if len(known) > MAX_TREE_CHANGES:
+                for pid in list(known)[: len(known) - MAX_TREE_CHANGES]:
+                    del known[pid]
         if len(self._slots) > 64 * MAX_TREE_CHANGES:
             self._slots.clear()
             self._slots_of.clear()

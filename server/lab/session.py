@@ -250,7 +250,9 @@ class Lab:
         snap = self._snap = self._build(now)
         failed = {e.pid for e in snap.events if e.failure}
         workers = tuple(w.pid for w in snap.workers if w.alive)
-        self._flow.set_tree(int(now * 1e9), snap.master_pid, workers, snap.in_flight, failed)
+        self._flow.set_tree(
+            int(now * 1e9), snap.master_pid, workers, snap.in_flight, failed, snap.scenario.worker_class
+        )
 
     def snapshot(self) -> Snapshot:
         return self._snap

@@ -78,4 +78,5 @@ def find(events: FlowEvents, sent: Sent) -> Traced | None:
         int(row["token"]),
         int(row["end"]),
         sent.received_ns,
+        events.class_of(sent.pid),
     )

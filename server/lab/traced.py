@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from asgiscope.server.scenario import WorkerClass
+
 
 @dataclass(frozen=True, slots=True)
 class Traced:
@@ -16,6 +18,7 @@ class Traced:
     token_ns: int  # when it began in a thread, 0 = it ran on the loop
     end_ns: int
     received_ns: int
+    worker_class: WorkerClass = "uvicorn"
 
     @property
     def slack_ms(self) -> float:
@@ -25,7 +28,10 @@ class Traced:
     def describe(self) -> str:
         ms = 1e6
         parts = [f"worker {self.pid}", f"to the worker {(self.start_ns - self.sent_ns) / ms:.1f} ms"]
-        if self.token_ns:
+        if self.worker_class != "uvicorn":  # WSGI: in its thread from the start, no token to wait for
+            where = "in the worker" if self.worker_class == "sync" else "in a thread"
+            parts.append(f"{where} {(self.end_ns - self.start_ns) / ms:.1f} ms")
+        elif self.token_ns:
             parts += [
                 f"waited for a token {(self.token_ns - self.start_ns) / ms:.1f} ms",
                 f"in a thread {(self.end_ns - self.token_ns) / ms:.1f} ms",

@@ -106,8 +106,10 @@ class DemoApplication(BaseApplication):  # type: ignore[misc]
         scenario = self.scenario
         if scenario.wsgi:
             from asgiscope.server.demo.apps import wsgi_factory
+            from asgiscope.server.demo.wsgi_telemetry import WsgiClass
 
-            return wsgi_factory(scenario.framework, wsgi_threads(scenario))
+            wsgi_class: WsgiClass = "gthread" if scenario.worker_class == "gthread" else "sync"
+            return wsgi_factory(scenario.framework, wsgi_class, wsgi_threads(scenario))
         if scenario.framework == "django":
             from asgiscope.server.demo.apps import django_asgi_factory
 
@@ -127,6 +129,17 @@ def close_telemetry(_arbiter: Any, worker: Any) -> None:
     close = getattr(getattr(worker, "wsgi", None), "close", None)
     if callable(close):
         close()
+
+
+def watch_gthread_queue(worker: Any) -> None:
+    """post_worker_init hook, in each WSGI worker: let the telemetry count what gthread accepted and
+    queued for a thread (a request no handler started, so no record sees it; it is no longer in
+    the kernel's accept queue). A sync worker has no such queue: its requests wait in the kernel."""
+    watch = getattr(getattr(worker, "wsgi", None), "watch_queue", None)
+    work_queue = getattr(getattr(worker, "tpool", None), "_work_queue", None)  # ThreadPoolExecutor's
+    qsize = getattr(work_queue, "qsize", None)
+    if callable(watch) and callable(qsize):
+        watch(qsize)
 
 
 def options(spec: MasterSpec) -> dict[str, Any]:
@@ -151,6 +164,7 @@ def options(spec: MasterSpec) -> dict[str, Any]:
         # The default control socket path is shared by every gunicorn of the user and deleted on start.
         "control_socket_disable": True,
         "post_fork": lambda _arbiter, _worker: close_fds_in_worker(spec),
+        "post_worker_init": watch_gthread_queue,
         "worker_exit": close_telemetry,
     }
 

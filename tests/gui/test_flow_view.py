@@ -20,7 +20,7 @@ from asgiscope.gui.theme import Colors
 from asgiscope.gui.window import MainWindow
 from asgiscope.server.lab.flow import FlowFrame, frame_at
 from tests.gui.fakes import FakeLab, make_snapshot
-from tests.lab.flow_traces import lessons
+from tests.lab.flow_traces import at, batch, events_of, hello, lessons, pool, wsgi, wsgi_sync
 
 
 def render(view: FlowView, path: Path) -> QImage:
@@ -61,6 +61,41 @@ def test_a_recorded_trace_renders_each_lesson(qtbot: QtBot, tmp_path: Path) -> N
     assert QColor(image.pixel(int(cx + 2), int(cy + 2))) == QColor(Colors().server)
 
 
+def test_a_sync_worker_is_one_slot_and_a_gthread_worker_its_threads_with_no_loop(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    sync_events, _ = wsgi_sync(users=8, workers=2, ms=100)
+    frame = frame_at(sync_events, at(250))
+    view = FlowView(Colors())
+    qtbot.addWidget(view)
+    view.resize(1280, 520)
+    view.show_frame(frame, "test")
+    image = render(view, tmp_path / "sync.png")
+    g = view.current_layout()
+    assert [b.kind for b in g.workers] == ["sync", "sync"]
+    for box in g.workers:
+        assert box.loop is None and box.queue[2] == 0 and len(box.cells) == 1  # one slot, no loop
+        x, y, w, h = box.cells[0]  # the busy slot in the threadpool colour, the request on it
+        assert QColor(image.pixel(int(x + 2), int(y + 2))) == QColor(Colors().server)
+        bx, by, bw, bh = box.box
+        assert bx < x and x + w < bx + bw and by < y and y + h <= by + bh
+    rows = [hello("gthread")] + [wsgi(0, 90, tid=700 + i) for i in range(3)]
+    rows.append(pool(10, tokens=6, borrowed=3, waiting=2, in_flight=5))  # 2 queued inside gthread
+    frame = frame_at(events_of(batch(300, rows)), at(45))
+    view.show_frame(frame, "test")
+    image = render(view, tmp_path / "gthread.png")
+    (box,) = view.current_layout().workers
+    assert box.kind == "gthread" and box.loop is None and len(box.cells) == 6
+    server = QColor(Colors().server)
+    filled = [QColor(image.pixel(int(x + 2), int(y + 2))) == server for x, y, _, _ in box.cells]
+    assert filled == [True, True, True, False, False, False]
+    assert len({y for _, y, _, _ in box.cells}) == 1  # a few threads in one row
+    # what gthread queued for a thread: squares by its door, in the queue colour
+    door_x, door_y = (box.box[0] + box.pool[0]) / 2, box.hub[1] - 2
+    assert QColor(image.pixel(int(door_x), int(door_y))) == QColor(Colors().warn)
+    assert frame.workers[0].waiting == 2 and frame.kernel_queue == 0
+
+
 def test_an_unchanged_idle_frame_is_not_repainted(qtbot: QtBot) -> None:
     view = FlowView(Colors())
     qtbot.addWidget(view)
@@ -71,17 +106,24 @@ def test_an_unchanged_idle_frame_is_not_repainted(qtbot: QtBot) -> None:
 
 @pytest.mark.parametrize("size", [(1280, 720), (1920, 1080), (3840, 2160)])
 @pytest.mark.parametrize("workers", [1, 4, 9, 32])
-def test_the_layout_fits_1_to_32_workers_at_any_size(size: tuple[int, int], workers: int) -> None:
+@pytest.mark.parametrize("kind", ["uvicorn", "sync", "gthread"])
+def test_the_layout_fits_1_to_32_workers_at_any_size(size: tuple[int, int], workers: int, kind: str) -> None:
     w, h = size
-    g = layout(w, h * 0.45, (40,) * workers)
+    tokens = 1 if kind == "sync" else 40
+    g = layout(w, h * 0.45, (tokens,) * workers, (kind,) * workers)  # type: ignore[arg-type]
     boxes = [b.box for b in g.workers]
     assert len(boxes) == workers
     for i, (x, y, bw, bh) in enumerate(boxes):
         assert x >= 0 and y >= 0 and x + bw <= w and y + bh <= h * 0.45 + 0.01
         for x2, y2, bw2, bh2 in boxes[i + 1 :]:  # no two overlap
             assert x + bw <= x2 or x2 + bw2 <= x or y + bh <= y2 or y2 + bh2 <= y
-    assert all(len(b.cells) in (0, 40) for b in g.workers)
-    assert len(g.workers[0].cells) == 40  # the first worker always shows its tokens one by one
+    for b in g.workers:  # everything a worker holds is inside its box
+        for cx, cy, cw, ch in b.cells:
+            assert b.box[0] <= cx and cx + cw <= b.box[0] + b.box[2] + 0.01
+            assert b.box[1] <= cy and cy + ch <= b.box[1] + b.box[3] + 0.01
+        assert (b.loop is None) == (kind != "uvicorn")
+    assert all(len(b.cells) in (0, tokens) for b in g.workers)
+    assert len(g.workers[0].cells) == tokens  # the first worker always shows its tokens one by one
 
 
 def lessons_window(qtbot: QtBot, tmp_path: Path) -> tuple[MainWindow, FakeLab]:

@@ -64,3 +64,32 @@ def lessons() -> tuple[FlowEvents, int]:
     events.set_tree(at(700), 100, (101, 102, 103, 104), 30, set())
     events.add([batch(104, [request(950, 1300)])])
     return events, at(1000)
+
+
+def hello(worker_class: str, tid: int = 1) -> tuple:
+    """A worker announcing itself, as its telemetry does once at start."""
+    kind = protocol.WORKER_CLASSES.index(worker_class)  # type: ignore[arg-type]
+    return (protocol.KIND_HELLO, kind, 0, tid, T0, 1, 0)
+
+
+def wsgi(start_ms: float, end_ms: float, tid: int) -> tuple:
+    """A WSGI request as wsgi_telemetry records it: in its thread from its start (token = start)."""
+    start = int(T0 + start_ms * MS)
+    return (protocol.KIND_REQUEST, 1, 200, tid, start, int(T0 + end_ms * MS), start)
+
+
+def wsgi_sync(users: int = 8, workers: int = 2, ms: float = 100) -> tuple[FlowEvents, int]:
+    """``users`` closed-loop users on ``workers`` sync workers, each request ``ms`` long: every worker
+    serves them back to back on its one thread from 0 to 1000 ms; the load process has ``users`` in
+    flight all along. Returns the events and the end of the trace."""
+    events = FlowEvents()
+    pids = tuple(201 + i for i in range(workers))
+    events.set_tree(at(0), 200, pids, users, set())
+    batches = []
+    for i, pid in enumerate(pids):
+        rows = [hello("sync", tid=900 + i)]
+        rows += [wsgi(k * ms + 0.5, (k + 1) * ms, tid=900 + i) for k in range(int(1000 // ms))]
+        rows.append(pool(500, tokens=1, borrowed=1, waiting=0, in_flight=1))
+        batches.append(batch(pid, rows))
+    events.add(batches)
+    return events, at(1000)

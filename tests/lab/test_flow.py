@@ -16,7 +16,7 @@ from asgiscope.server.lab.flow import (
     frame_at,
 )
 from asgiscope.server.lab.flow_events import FlowEvents
-from tests.lab.flow_traces import MS, T0, at, batch, events_of, lag, pool, request
+from tests.lab.flow_traces import MS, T0, at, batch, events_of, hello, lag, pool, request, wsgi, wsgi_sync
 
 
 def test_an_async_request_arrives_runs_on_the_loop_and_responds() -> None:
@@ -150,3 +150,48 @@ def test_history_is_bounded_by_time_and_by_count() -> None:
 def test_an_empty_store_gives_an_empty_frame() -> None:
     f = frame_at(FlowEvents(), T0)
     assert f.drawn == 0 and f.workers == () and f.master_pid == 0
+
+
+def test_a_wsgi_sync_worker_holds_one_request_and_the_others_wait_in_the_kernel() -> None:
+    events, end = wsgi_sync(users=8, workers=2, ms=100)
+    frames = [frame_at(events, t) for t in range(at(0), end, 5 * MS)]
+    for f in frames:
+        assert [w.kind for w in f.workers] == ["sync", "sync"]
+        assert all(w.tokens == 1 and w.on_loop == 0 and w.waiting == 0 for w in f.workers)
+        inside = (f.stage != ARRIVE) & (f.stage != RESPOND)
+        assert set(f.stage[inside].tolist()) <= {THREAD}  # no loop, no token to wait for
+        for i in range(2):  # at most one request in each worker, in its one slot
+            assert np.count_nonzero(inside & (f.worker == i)) <= 1
+            assert set(f.lane[inside & (f.worker == i)].tolist()) <= {0}
+        assert f.in_flight <= 2 and 6 <= f.kernel_queue <= 8 - f.in_flight  # the rest: in the kernel
+    busy = [f for f in frames if f.in_flight == 2]
+    assert len(busy) > len(frames) * 0.9  # each worker is busy all but the 0.5 ms between requests
+    assert all(f.workers[0].busy == (True,) and f.kernel_queue == 6 for f in busy)
+
+
+def test_a_gthread_worker_runs_its_requests_in_its_threads_from_the_start() -> None:
+    # 3 threads; 6 requests of 100 ms, two waves: each in the slot of the thread that ran it
+    rows = [hello("gthread")] + [wsgi(100 * (i // 3), 100 * (i // 3) + 90, tid=700 + i % 3) for i in range(6)]
+    # 7 users: 3 in threads, 3 accepted by gthread and queued for a thread (its POOL says), 1 in the kernel
+    rows.append(pool(50, tokens=3, borrowed=3, waiting=3, in_flight=6))
+    events = events_of(batch(300, rows), client_in_flight=7)
+    f = frame_at(events, at(50))
+    (w,) = f.workers
+    assert (w.kind, w.tokens, w.busy, w.waiting, w.on_loop) == ("gthread", 3, (True, True, True), 3, 0)
+    assert sorted(f.lane[f.stage == THREAD].tolist()) == [0, 1, 2]
+    assert f.in_flight == 3 and f.kernel_queue == 1  # the queued are counted, never drawn as invented dots
+    later = frame_at(events, at(150))
+    assert sorted(later.lane[later.stage == THREAD].tolist()) == [0, 1, 2]  # the same threads again
+
+
+def test_a_worker_is_drawn_as_what_its_hello_says() -> None:
+    events = events_of(batch(401, [hello("sync"), wsgi(0, 50, tid=5)]), batch(402, [request(0, 50)]))
+    f = frame_at(events, at(25))
+    assert [(w.pid, w.kind) for w in f.workers] == [(401, "sync"), (402, "uvicorn")]
+    assert f.stage.tolist() == [THREAD, LOOP]  # the WSGI request in its thread, the async one on a loop
+    # a worker the tree lists before its HELLO arrived is what the scenario started; its HELLO then wins
+    events.set_tree(at(30), 1, (401, 402, 403), 0, set(), "gthread")
+    events.set_tree(at(40), 1, (401, 402, 403, 404), 0, set(), "sync")
+    assert [w.kind for w in frame_at(events, at(45)).workers][2:] == ["gthread", "sync"]
+    events.add([batch(403, [hello("sync")])])
+    assert [w.kind for w in frame_at(events, at(45)).workers] == ["sync", "uvicorn", "sync", "sync"]

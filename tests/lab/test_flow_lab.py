@@ -46,3 +46,41 @@ async def test_a_full_threadpool_queues_and_a_new_worker_arrives() -> None:
     assert int((full.stage == WAIT).sum()) == w.waiting  # every waiting request drawn (few of them)
     assert [x.pid for x in scaled.workers] == pids
     assert [x.state for x in scaled.workers] == ["running", "arriving"]
+
+
+async def test_flask_sync_workers_hold_one_request_each_and_the_users_wait_in_the_kernel() -> None:
+    scenario = Scenario(framework="flask", server="gunicorn", worker_class="sync", workers=2)
+    lab = Lab(scenario, LoadSpec(endpoint="io/sync", ms=100, users=20))
+    async with lab:
+        await lab.start_load()
+        await asyncio.sleep(3.0)
+        live = lab.flow_frame(Playhead())
+        frames = [frame_at(lab._flow, live.t_ns - k * 10 * MS) for k in range(150)]
+        await lab.stop_load()
+    assert all([w.kind for w in f.workers] == ["sync", "sync"] for f in frames)
+    assert all(w.tokens == 1 and w.on_loop == 0 and w.waiting == 0 for f in frames for w in f.workers)
+    # at most one request in each worker, so at most 2 inside, in every frame; the rest in the kernel
+    assert max(f.in_flight for f in frames) <= 2
+    assert all(not ((f.stage == LOOP) | (f.stage == WAIT)).any() for f in frames)
+    assert sum(f.in_flight == 2 for f in frames) > len(frames) / 2  # both busy most of the time
+    assert min(f.kernel_queue for f in frames if f.in_flight == 2) >= 14  # 20 users, 2 inside
+
+
+async def test_flask_gthread_threads_are_its_slots_and_it_queues_what_it_accepted() -> None:
+    scenario = Scenario(framework="flask", server="gunicorn", worker_class="gthread", workers=1, tokens=2)
+    lab = Lab(scenario, LoadSpec(endpoint="io/sync", ms=100, users=10))
+    async with lab:
+        await lab.start_load()
+        await asyncio.sleep(3.0)
+        live = lab.flow_frame(Playhead())
+        frames = [frame_at(lab._flow, live.t_ns - k * 10 * MS) for k in range(150)]
+        await lab.stop_load()
+    assert all([(w.kind, w.tokens) for w in f.workers] == [("gthread", 2)] for f in frames)
+    assert max(f.in_flight for f in frames) <= 2  # two threads: two requests running at most
+    assert all(not ((f.stage == LOOP) | (f.stage == WAIT)).any() for f in frames)
+    # the other users' requests: gthread accepted them and queues them for a thread (its POOL counts
+    # them), they are not left in the kernel's accept queue
+    full = [f for f in frames if f.in_flight == 2]
+    assert len(full) > len(frames) / 2
+    assert sorted(f.workers[0].waiting for f in full)[len(full) // 2] >= 5
+    assert sorted(f.kernel_queue for f in full)[len(full) // 2] <= 2

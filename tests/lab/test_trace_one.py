@@ -11,7 +11,7 @@ from asgiscope.server.lab.session import Lab, LabError
 from asgiscope.server.lab.trace_one import Sent, find
 from asgiscope.server.load.spec import LoadSpec
 from asgiscope.server.scenario import Scenario
-from tests.lab.flow_traces import at, batch, events_of, request
+from tests.lab.flow_traces import at, batch, events_of, hello, request, wsgi
 
 
 def test_the_match_is_the_record_with_the_least_time_left_over() -> None:
@@ -22,6 +22,14 @@ def test_the_match_is_the_record_with_the_least_time_left_over() -> None:
     assert traced.slack_ms == pytest.approx(4.0)
     assert "waited for a token 48.0 ms" in traced.describe() and "in a thread 48.0 ms" in traced.describe()
     assert find(events, Sent(100, 200, at(200), at(300))) is None  # not arrived (yet): nothing invented
+
+
+def test_a_request_a_sync_worker_served_is_told_without_a_token_or_a_loop() -> None:
+    events = events_of(batch(100, [hello("sync"), wsgi(5, 45, tid=9)]))
+    traced = find(events, Sent(100, 200, at(0), at(50)))
+    assert traced is not None and traced.worker_class == "sync"
+    words = traced.describe()
+    assert "in the worker 40.0 ms" in words and "token" not in words and "loop" not in words
 
 
 async def test_one_request_sent_under_load_is_found_and_followed() -> None:
