@@ -26,7 +26,15 @@ from typing import Any, Final, Literal
 from asgiscope.server import protocol
 from asgiscope.server.demo.config import WorkerConfig
 from asgiscope.server.demo.emitter import Emitter
-from asgiscope.server.demo.probes import IDLE_AFTER_S, IDLE_INTERVAL_S, INTERVAL_S, U16_MAX
+from asgiscope.server.demo.probes import (
+    IDLE_AFTER_S,
+    IDLE_INTERVAL_S,
+    INTERVAL_S,
+    THREADS_EVERY_S,
+    THREADS_IDLE_EVERY_S,
+    U16_MAX,
+)
+from asgiscope.server.demo.threadcpu import default_reader
 from asgiscope.server.protocol import KIND_REQUEST as REQUEST
 from asgiscope.server.protocol import ROUTE_IDS
 
@@ -123,6 +131,9 @@ class WsgiTelemetry:
     def _tick(self) -> None:
         idle_after = max(1, round(IDLE_AFTER_S / self._interval))
         tick = quiet = 0
+        # The ticker is a thread of its own, so it reads the threads' CPU itself (the ASGI side needs a
+        # reader thread to keep /proc reads off its loop); its own thread is left out of the samples.
+        read_threads, me, sampled = default_reader(), threading.get_native_id(), 0
         while not self._stopped.is_set():
             idle = quiet >= idle_after
             self._idle = idle
@@ -130,9 +141,19 @@ class WsgiTelemetry:
             self._wake.clear()
             self._idle = False
             now = self._clock()
+            every_ns = (THREADS_IDLE_EVERY_S if idle else THREADS_EVERY_S) * 1e9
+            samples = None
+            if now - sampled >= every_ns:
+                sampled = now
+                try:
+                    samples = read_threads(me)
+                except OSError:
+                    samples = None
             with self._lock:
                 if self._stopped.is_set():  # close() flushes and closes the emitter
                     return
+                for tid, t_ns, cpu_ns in samples or ():
+                    self._emitter.record(protocol.KIND_THREADS, 0, 0, tid, t_ns, cpu_ns, 0)
                 in_flight, heard = self._in_flight, self._heard
                 self._heard = False
                 busy = min(in_flight, self._threads)
