@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, get_args
+from typing import Any, Literal, get_args
 
 
 class NotAllowedError(ValueError):
@@ -69,7 +69,7 @@ class IntRange:
         return IntRange(self.lo, max(self.lo, min(hi, self.hi)))
 
 
-AUTO = "auto"
+AUTO: Literal["auto"] = "auto"
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,9 +52,7 @@ def assemble(m: Metrics, procs: ProcSampler, now: float, s: LabFacts) -> Snapsho
     pids = list(info.worker_pids) if info else []
     m.forget_workers(set(pids))
     me = os.getpid()
-    samples = procs.sample(
-        ([info.master_pid] if info else []) + pids + list(s.load_pids) + [me], now
-    )
+    samples = procs.sample(([info.master_pid] if info else []) + pids + list(s.load_pids) + [me], now)
     workers = [
         replace(w, cpu_percent=samples[w.pid].cpu_percent, rss_mb=samples[w.pid].rss_mb)
         for w in m.workers(now, pids)
