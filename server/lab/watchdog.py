@@ -142,6 +142,10 @@ class Watchdog:
                 self._journal.message = "recovered from a load generator crash"
         except Exception as exc:  # a load process that cannot start is shown, not raised into the loop
             lab.load = lab.load.with_changes(running=False)
+            if self._rig.load_proc is not None:  # the survivors stop too: "load is off" must be true
+                with contextlib.suppress(Exception):
+                    await self._rig.load_proc.stop()
+                self._rig.load_proc = None
             self._journal.set_state("error", f"the load generator could not be restarted: {exc}")
         finally:
             self._recovery = None
