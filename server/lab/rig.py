@@ -85,7 +85,7 @@ class Rig:
         if group is None:
             return
         if group.size == processes:
-            await group.update(load)
+            await group.update_alive(load)  # a dead member gets it when the watchdog replaces it
         elif load.running:
             await self.ensure_load(load, processes)
         else:
@@ -94,11 +94,11 @@ class Rig:
 
     async def pause_load(self, load: LoadSpec) -> None:
         if load.running and self.load_proc is not None:
-            await self.load_proc.update(load.with_changes(running=False))
+            await self.load_proc.update_alive(load.with_changes(running=False))
 
     async def resume_load(self, load: LoadSpec) -> None:
         if load.running and self.load_proc is not None:
-            await self.load_proc.update(load)
+            await self.load_proc.update_alive(load)
 
     async def stop(self) -> None:
         if self.load_proc is not None:
