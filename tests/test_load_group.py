@@ -190,6 +190,8 @@ async def test_the_lab_runs_the_group_and_replaces_a_killed_member() -> None:
         await lab.start_load()
         snap = await _until(lab, lambda s: len(_loads(s)) == 2 and s.client_rps > 0)
         first, second = _loads(snap)
+        snap = await _until(lab, lambda s: s.client_cpu_percent > 0)  # the group's CPU, from its reports
+        assert math.isfinite(snap.client_wait_percent) and snap.client_wait_percent >= 0
         assert snap.prediction is not None and snap.prediction.throughput_rps > 0
         os.kill(second, signal.SIGKILL)  # a process this test's Lab started
         snap = await _until(lab, lambda s: any(e.kind == "load_respawned" for e in s.events))
