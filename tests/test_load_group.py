@@ -207,6 +207,23 @@ async def test_the_lab_runs_the_group_and_replaces_a_killed_member() -> None:
         assert lab.load.running
 
 
+async def test_auto_follows_the_theory_as_the_engine_changes() -> None:
+    # httpx at /hello binds one process long before 2 cores' worth of server: auto starts two; raw
+    # needs one, and a live change regroups them.
+    load = LoadSpec(endpoint="hello", ms=0, users=6, engine="httpx", connection="forever")
+    lab = Lab(Scenario(workers=1), load, cores=2)
+    async with lab:
+        await lab.start_load()
+        snap = await _until(lab, lambda s: len(_loads(s)) == 2 and s.requests > 0)
+        assert snap.prediction is not None and snap.prediction.limit != "client"
+        await lab.set_load(lab.load.with_changes(engine="raw"))
+        snap = await _until(lab, lambda s: len(_loads(s)) == 1)
+        before = snap.requests
+        await asyncio.sleep(1.0)
+        assert lab.snapshot().requests > before
+        assert any("engine httpx→raw" in m.label for m in lab.snapshot().markers)
+
+
 def test_run_lists_its_load_processes() -> None:
     out = subprocess.run(
         [
