@@ -12,7 +12,7 @@ import os
 from dataclasses import fields
 from typing import Any, Literal
 
-from asgiscope.gui.model import CHOICE_KINDS, ENDPOINTS, TITLES, Controls, Ranges
+from asgiscope.gui.model import CHOICE_KINDS, ENDPOINTS, TITLES, Controls, Ranges, load_processes_rule
 from asgiscope.server.flags import Rule, add_flag
 from asgiscope.server.limits import PORT, TOUR_STEPS, NotAllowedError, NumberRange
 from asgiscope.server.scenario import Scenario, check_endpoint
@@ -29,7 +29,11 @@ ThemeName = Literal["dark", "light"]  # as gui/theme.py, which imports Qt
 
 def control_rules(cores: int) -> dict[str, Rule]:
     """Per Controls field, what its flag may ask: what the panel's control can show."""
-    rules: dict[str, Rule] = {**Ranges.for_cores(cores).rules(), **CHOICE_KINDS}
+    rules: dict[str, Rule] = {
+        **Ranges.for_cores(cores).rules(),
+        **CHOICE_KINDS,
+        "load_processes": load_processes_rule(cores),
+    }
     assert set(rules) == {f.name for f in fields(Controls)}, "every control has a flag"
     return rules
 

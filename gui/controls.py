@@ -14,7 +14,16 @@ from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
 
 from asgiscope.gui.inputs import Choice, LabeledSlider
-from asgiscope.gui.model import CHOICE_KINDS, TITLES, Controls, Ranges, Scale, options
+from asgiscope.gui.model import (
+    CHOICE_KINDS,
+    TITLES,
+    Controls,
+    Ranges,
+    Scale,
+    as_load_processes,
+    load_process_options,
+    options,
+)
 
 DEBOUNCE_MS = 250
 
@@ -50,6 +59,9 @@ TIPS: dict[str, str] = {
     "engine": "The HTTP client in the load process: raw (asyncio + httptools parser, ~40 µs CPU per "
     "request, the fastest), aiohttp (~105 µs) or httpx (~800 µs: it becomes the bottleneck). "
     "Changed live; the server is untouched.",
+    "load_processes": "How many load processes share the users and the rate, each on its own core: "
+    "auto starts as many as the client bound needs (one raw process tops out near 1 / its CPU per "
+    "request), never more than the cores. A change regroups them while the load runs.",
     "connection": "How long each user keeps its keep-alive connection. A connection stays with the "
     "worker that accepted it, so a worker added live only gets new ones: with ~1 s (the default) it "
     "gets its share within a second; 'forever' (like wrk) leaves it idle; 'new per request' pays a TCP "
@@ -85,6 +97,8 @@ class ControlsPanel(QWidget):
             "tokens": self.tokens,
         }
         self.choices: dict[str, Choice] = {name: Choice(TITLES[name], options(name)) for name in CHOICE_KINDS}
+        # auto, or 1 up to the cores: not a Literal, so kept beside the choices (its words are strings)
+        self.load_processes = Choice(TITLES["load_processes"], load_process_options(cores))
         # the handler labels are long: stack them
         handler = self.choices["handler"]
         handler.layout().itemAt(1).layout().setDirection(QVBoxLayout.Direction.TopToBottom)  # type: ignore[union-attr]
@@ -97,6 +111,7 @@ class ControlsPanel(QWidget):
             box.addWidget(self._input(name))
         box.addWidget(self.choices["engine"])
         box.addWidget(self.choices["connection"])
+        box.addWidget(self.load_processes)
         box.addWidget(_heading("Endpoint"))
         for name in ("handler", "work", "ms"):
             box.addWidget(self._input(name))
@@ -111,6 +126,9 @@ class ControlsPanel(QWidget):
             slider.moved.connect(partial(self._slid, name))
         for name, choice in self.choices.items():
             choice.chosen.connect(partial(self._chose, name))
+        self.load_processes.chosen.connect(
+            lambda word: self._chose("load_processes", as_load_processes(word))
+        )
         self.set_controls(controls)
 
     def controls(self) -> Controls:
@@ -124,6 +142,7 @@ class ControlsPanel(QWidget):
             slider.set_value(getattr(controls, name))
         for name, choice in self.choices.items():
             choice.set_value(getattr(controls, name))
+        self.load_processes.set_value(str(controls.load_processes))
         self._enable()
 
     def flush(self) -> None:
@@ -133,13 +152,15 @@ class ControlsPanel(QWidget):
             self._emit()
 
     def _input(self, name: str) -> QWidget:
+        if name == "load_processes":
+            return self.load_processes
         return self.sliders.get(name) or self.choices[name]
 
     def _slid(self, name: str, value: float) -> None:
         self._update(name, Ranges.control_value(name, value))
         self._debounce.start()  # restart: emit once the slider rests
 
-    def _chose(self, name: str, value: str) -> None:
+    def _chose(self, name: str, value: Any) -> None:
         self._update(name, value)
         self._debounce.stop()
         self._emit()

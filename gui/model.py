@@ -12,17 +12,20 @@ from dataclasses import dataclass, fields, replace
 from typing import Any, Literal, get_args
 
 from asgiscope.server.limits import (
+    AUTO,
+    LOAD_PROCESSES,
     MS,
     RATE,
     TOKENS,
     USERS,
     WORKERS,
+    CountOrAuto,
     IntRange,
     NumberRange,
     choices,
     not_allowed,
 )
-from asgiscope.server.load.spec import Connection, Endpoint, Engine, LoadSpec, Mode
+from asgiscope.server.load.spec import Connection, Endpoint, Engine, LoadProcesses, LoadSpec, Mode
 from asgiscope.server.scenario import (
     FrameworkKind,
     HttpKind,
@@ -69,6 +72,7 @@ TITLES: dict[str, str] = {
     "http": "HTTP parser",
     "engine": "Client",
     "connection": "Connection",
+    "load_processes": "Load processes",
 }
 
 # Each choice control offers exactly the words of its Literal, in the Literal's order.
@@ -129,6 +133,27 @@ MS_CAP = 1000
 TOKENS_CAP = 200
 
 
+def load_processes_rule(cores: int) -> CountOrAuto:
+    """What the load-processes control offers: "auto", or 1 up to the cores (never more)."""
+    return LOAD_PROCESSES.capped(cores)
+
+
+def load_process_options(cores: int) -> tuple[tuple[str, str], ...]:
+    """(word, label) pairs for the load-processes control: auto first, then every count it allows."""
+    counts = load_processes_rule(cores).counts
+    return ((AUTO, AUTO), *((str(k), str(k)) for k in range(counts.lo, counts.hi + 1)))
+
+
+def as_load_processes(word: str) -> LoadProcesses:
+    """The control's word as the LoadSpec holds it."""
+    return AUTO if word == AUTO else int(word)
+
+
+def fit_load_processes(value: LoadProcesses, cores: int) -> LoadProcesses:
+    """A stored count from a bigger machine, cut to this one's cores."""
+    return value if value == AUTO else min(int(value), load_processes_rule(cores).counts.hi)
+
+
 def workers_range(cores: int) -> IntRange:
     return WORKERS.capped(max(2, WORKERS_PER_CORE * cores))
 
@@ -158,6 +183,7 @@ class Controls:
     connection: Connection = "1s"
     framework: FrameworkKind = "fastapi"
     worker_class: WorkerClass = "uvicorn"
+    load_processes: LoadProcesses = "auto"
 
     @property
     def endpoint(self) -> Endpoint:
@@ -247,6 +273,7 @@ class Controls:
             rate=float(self.rate),
             engine=self.engine,
             connection=self.connection,
+            load_processes=self.load_processes,
             running=running,
         )
 
@@ -273,6 +300,7 @@ def controls_from(scenario: Scenario, load: LoadSpec, handler: Handler | None = 
         connection=load.connection,
         framework=scenario.framework,
         worker_class=scenario.worker_class,
+        load_processes=load.load_processes,
     )
 
 

@@ -13,7 +13,7 @@ import logging
 from PySide6.QtCore import QByteArray, QSettings
 from PySide6.QtWidgets import QMainWindow
 
-from asgiscope.gui.model import Controls, Ranges, controls_from, is_handler
+from asgiscope.gui.model import Controls, Ranges, controls_from, fit_load_processes, is_handler
 from asgiscope.gui.theme import ThemeName
 from asgiscope.server.load.spec import LoadSpec
 from asgiscope.server.scenario import Scenario
@@ -40,7 +40,8 @@ class Store:
             log.warning("ignoring stored settings: %s", exc)
             return Controls()
         # a settings file from a bigger machine may ask for more workers than this one's slider offers
-        return Ranges.for_cores(cores).fit(controls)
+        fitted = Ranges.for_cores(cores).fit(controls)
+        return fitted.with_changes(load_processes=fit_load_processes(fitted.load_processes, cores))
 
     def save_controls(self, controls: Controls) -> None:
         self._settings.setValue("scenario", controls.scenario().to_json())

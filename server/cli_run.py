@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import json
 import math
+import os
 import sys
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,7 @@ from asgiscope.server.lab.session import Lab, LabError
 from asgiscope.server.lab.snapshot import BUSY_THREAD_PERCENT, Snapshot
 from asgiscope.server.limits import (
     DURATION_S,
+    LOAD_PROCESSES,
     MAX_IN_FLIGHT,
     MS,
     RATE,
@@ -43,6 +45,11 @@ LOAD_FLAGS: dict[str, tuple[Rule, str]] = {
         "within a second; forever: like wrk, a new worker gets nothing)",
     ),
     "max_in_flight": (MAX_IN_FLIGHT, "open loop: cap on requests in flight"),
+    "load_processes": (
+        LOAD_PROCESSES.capped(os.cpu_count() or 1),
+        "load processes sharing users and rate (auto: as many as the client bound needs, from the "
+        "theory; never more than the cores)",
+    ),
 }
 
 
@@ -97,6 +104,7 @@ def load_from_args(ns: argparse.Namespace) -> LoadSpec:
         engine=ns.engine,
         max_in_flight=ns.max_in_flight,
         connection=ns.connection,
+        load_processes=ns.load_processes,
     )
 
 
@@ -232,6 +240,17 @@ def report(first: Snapshot, last: Snapshot, settled: Snapshot, no_load: bool) ->
         "events": event_rows(settled),
         "restarts": settled.restarts,
         "client_bound": last.client_bound.reason if last.client_bound else None,
+        # the load processes at the end of the measurement, % of one core over the last window each
+        # (psutil), and the group's own account (its reports): running and waiting for a core
+        "load_processes": [
+            {"pid": lp.pid, "cpu_percent": round(lp.cpu_percent, 1), "rss_mb": round(lp.rss_mb, 1)}
+            for lp in last.processes
+            if lp.role == "load"
+        ],
+        "client_cpu": {
+            "cpu_percent": round(last.client_cpu_percent, 1),
+            "wait_percent": round(last.client_wait_percent, 1),
+        },
         "telemetry": {
             "received": settled.telemetry.received,
             "lost": settled.telemetry.lost,
@@ -271,6 +290,9 @@ def render_table(r: dict[str, Any]) -> str:
         how = f"{ld['users']} users" if ld["mode"] == "closed" else f"open loop {ld['rate']:g} req/s"
         target = f"/{ld['endpoint']}" + ("" if ld["endpoint"] == "hello" else f"?ms={ld['ms']}")
         lines.append(f"load      {target}, {how}, engine {ld['engine']}, connection {ld['connection']}")
+        if r.get("load_processes"):
+            cpus = ", ".join(f"pid {lp['pid']} {lp['cpu_percent']:.0f}%" for lp in r["load_processes"])
+            lines.append(f"load processes  {len(r['load_processes'])} ({cpus} of a core)")
     lines.append(f"measured over {r['duration_s']:.1f} s")
     lines.append("")
     lines.append(f"{'':22}{'measured':>12}{'predicted':>12}")

@@ -12,11 +12,19 @@ import argparse
 import sys
 from typing import Any
 
-from asgiscope.server.limits import IntRange, NotAllowedError, NumberRange, check_choice, choices, flag_name
+from asgiscope.server.limits import (
+    CountOrAuto,
+    IntRange,
+    NotAllowedError,
+    NumberRange,
+    check_choice,
+    choices,
+    flag_name,
+)
 
 EXIT_USAGE = 2
 
-# A number range, or a ``Literal`` type whose words are the choices.
+# A number range (or a count or "auto"), or a ``Literal`` type whose words are the choices.
 Rule = IntRange | NumberRange | Any
 
 
@@ -26,6 +34,8 @@ def rule_help(rule: Rule) -> str:
         return f"{rule.lo}..{rule.hi}"
     if isinstance(rule, NumberRange):
         return rule.allowed.removeprefix("a ")
+    if isinstance(rule, CountOrAuto):
+        return f"{rule.counts.lo}..{rule.counts.hi} | auto"
     return " | ".join(choices(rule))
 
 
@@ -74,7 +84,7 @@ def add_flag(
 
 def read(field: str, text: str, rule: Rule) -> Any:
     """The value a flag's word stands for; raises NotAllowedError naming the field."""
-    if isinstance(rule, IntRange | NumberRange):
+    if isinstance(rule, IntRange | NumberRange | CountOrAuto):
         return rule.parse(field, text)
     check_choice(field, text, rule)
     return text

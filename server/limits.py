@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, get_args
+from typing import Any, Literal, get_args
 
 
 class NotAllowedError(ValueError):
@@ -69,6 +69,40 @@ class IntRange:
         return IntRange(self.lo, max(self.lo, min(hi, self.hi)))
 
 
+AUTO: Literal["auto"] = "auto"
+
+
+@dataclass(frozen=True, slots=True)
+class CountOrAuto:
+    """A whole number in ``counts``, or ``"auto"`` (the Lab decides, e.g. from the theory)."""
+
+    counts: IntRange
+
+    @property
+    def allowed(self) -> str:
+        return f"{self.counts.allowed}, or {AUTO!r}"
+
+    def __contains__(self, value: object) -> bool:
+        return value == AUTO or value in self.counts
+
+    def check(self, field: str, value: object) -> None:
+        if value not in self:
+            raise NotAllowedError(field, value, self.allowed)
+
+    def parse(self, field: str, text: str) -> int | str:
+        if text == AUTO:
+            return AUTO
+        try:
+            value = int(text)
+        except ValueError:
+            raise NotAllowedError(field, text, self.allowed) from None
+        self.check(field, value)
+        return value
+
+    def capped(self, hi: int) -> CountOrAuto:
+        return CountOrAuto(self.counts.capped(hi))
+
+
 @dataclass(frozen=True, slots=True)
 class NumberRange:
     """Finite numbers above ``above`` (excluded) or from ``lo`` (included), and at most ``hi``."""
@@ -125,6 +159,9 @@ MS = IntRange(0, 10_000)
 USERS = IntRange(1, 10_000)
 MAX_IN_FLIGHT = IntRange(1, 100_000)
 RATE = NumberRange(100_000.0, above=0.0)
+# Load processes sharing the users and rate; never more than the machine's cores (the CLI flag and the
+# panel cap it there, the Lab too); "auto": as many as the client bound needs (lab/loadsize.py).
+LOAD_PROCESSES = CountOrAuto(IntRange(1, 32))
 # asgiscope run
 DURATION_S = NumberRange(3600.0, above=0.0)
 WARMUP_S = NumberRange(600.0, lo=0.0)

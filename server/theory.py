@@ -315,7 +315,10 @@ def _predict(
     server = c.server_cpu(scenario, ep).grown(c.crowded(held, scenario.loop)) + Cpu(
         (s if cpu_bound else 0.0) + connects * c.connect_server_s
     )
-    client = c.client_cpu(load).grown(c.crowded(conns)) + Cpu(connects * c.connect_client[load.engine])
+    # [loadgroup helper] k load processes share the connections (each holds conns / k) and each runs on
+    # its own core; "auto" is resolved by the Lab before it asks (lab/loadsize.py), 1 when nobody did.
+    k = load.load_processes if isinstance(load.load_processes, int) else 1
+    client = c.client_cpu(load).grown(c.crowded(conns / k)) + Cpu(connects * c.connect_client[load.engine])
 
     processes = (server, client, c.lab)
     busy_sum = server.busy + client.busy + c.lab.busy
@@ -374,11 +377,10 @@ def _predict(
         )
         bounds.append((core_cap, "cores", why))
     # One load process runs on one core: it saturates when it never sleeps, at 1 / busy (or on what
-    # others leave of the cores, when that is less than one).
-    engine_cap = min(1.0, left) / client.busy
-    bounds.append(
-        (engine_cap, "client", f"one {load.engine} load process tops out near {engine_cap:,.0f} req/s{taken}")
-    )
+    # others leave of the cores, when that is less than one); k of them at k / busy, on k cores at most.
+    engine_cap = min(float(k), left) / client.busy
+    who = f"one {load.engine} load process tops out" if k == 1 else f"{k} {load.engine} processes top out"
+    bounds.append((engine_cap, "client", f"{who} near {engine_cap:,.0f} req/s{taken}"))
     if client_ceiling_rps is not None:
         bounds.append((client_ceiling_rps, "client", "the load generator's measured ceiling"))
 

@@ -164,7 +164,11 @@ def test_bad_flags_exit_2_and_say_which(args: tuple[str, ...], needle: str) -> N
 
 def test_a_saturated_client_is_reported_as_the_bottleneck() -> None:
     # httpx spends ~0.8 ms of CPU per request: at /hello it pins its core long before the server's.
-    r = run_json("--workers", "2", "--endpoint", "hello", "--users", "50", "--engine", "httpx")
+    # One load process: "auto" would start as many as the client bound needs (tests/test_load_group.py).
+    r = run_json(
+        *("--workers", "2", "--endpoint", "hello", "--users", "50", "--engine", "httpx"),
+        *("--load-processes", "1"),
+    )
     assert r["client_bound"] is not None and "core" in r["client_bound"]
     if r["predicted"]["others_cores"] < 0.5:
         # With the cores (nearly) ours, the prediction names the client too. On a machine other

@@ -37,7 +37,7 @@ class LabFacts:
     warm: bool  # the load has run longer than one window
     url: str
     info: TreeInfo | None
-    load_pid: int | None
+    load_pids: tuple[int, ...]  # the load processes, one or more
     telemetry: Telemetry
     prediction: Prediction
     events: tuple[TreeEvent, ...]
@@ -53,9 +53,7 @@ def assemble(m: Metrics, procs: ProcSampler, now: float, s: LabFacts) -> Snapsho
     pids = list(info.worker_pids) if info else []
     m.forget_workers(set(pids))
     me = os.getpid()
-    samples = procs.sample(
-        ([info.master_pid] if info else []) + pids + ([s.load_pid] if s.load_pid else []) + [me], now
-    )
+    samples = procs.sample(([info.master_pid] if info else []) + pids + list(s.load_pids) + [me], now)
     workers = [
         replace(w, cpu_percent=samples[w.pid].cpu_percent, rss_mb=samples[w.pid].rss_mb)
         for w in m.workers(now, pids)
@@ -75,8 +73,8 @@ def assemble(m: Metrics, procs: ProcSampler, now: float, s: LabFacts) -> Snapsho
         ms = samples[info.master_pid]
         processes.append(ProcessStats("master", ms.pid, ms.cpu_percent, ms.rss_mb))
     processes += [ProcessStats("worker", w.pid, w.cpu_percent, w.rss_mb) for w in workers if w.alive]
-    if s.load_pid:
-        ls = samples[s.load_pid]
+    for load_pid in s.load_pids:
+        ls = samples[load_pid]
         processes.append(ProcessStats("load", ls.pid, ls.cpu_percent, ls.rss_mb))
     processes.append(ProcessStats("gui", me, samples[me].cpu_percent, samples[me].rss_mb))
 
@@ -89,6 +87,7 @@ def assemble(m: Metrics, procs: ProcSampler, now: float, s: LabFacts) -> Snapsho
         sent_rps=client.sent_rps,
         client_cpu_percent=client.cpu_percent,
         client_wait_percent=client.wait_percent,
+        client_processes=client.per_process,
         overflow=client.overflow,
         prediction=s.prediction,
         workers=tuple(workers),
@@ -110,7 +109,7 @@ def assemble(m: Metrics, procs: ProcSampler, now: float, s: LabFacts) -> Snapsho
                 "p50_ms": client.latency.p50_ms if on else nan,
                 "p99_ms": client.latency.p99_ms if on else nan,
             },
-            {(p.role if p.role != "worker" else f"worker {p.pid}"): p.cpu_percent for p in processes},
+            {_cpu_label(p, len(s.load_pids)): p.cpu_percent for p in processes},
             {w.pid: w.loop_lag_ms for w in workers if w.alive},
         )
     return Snapshot(
@@ -129,6 +128,8 @@ def assemble(m: Metrics, procs: ProcSampler, now: float, s: LabFacts) -> Snapsho
         errors=client.errors,
         in_flight=client.in_flight,
         overflow=client.overflow,
+        client_cpu_percent=client.cpu_percent,
+        client_wait_percent=client.wait_percent,
         server_rps=server_rps,
         server_requests=m.server_requests,
         prediction=s.prediction,
@@ -144,3 +145,10 @@ def assemble(m: Metrics, procs: ProcSampler, now: float, s: LabFacts) -> Snapsho
         markers=tuple(mk for mk in s.markers if mk.t >= s.t - MARKER_HORIZON_S),
         series=m.series.series(),
     )
+
+
+def _cpu_label(p: ProcessStats, loads: int) -> str:
+    """The CPU plot's series name: workers by pid, and load processes too when there are several."""
+    if p.role == "worker" or (p.role == "load" and loads > 1):
+        return f"{p.role} {p.pid}"
+    return p.role

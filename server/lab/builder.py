@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from asgiscope.server.lab.assemble import LabFacts, assemble
 from asgiscope.server.lab.journal import Journal
+from asgiscope.server.lab.loadsize import load_processes, resolved
 from asgiscope.server.lab.metrics import Metrics
 from asgiscope.server.lab.others import OthersMeter
 from asgiscope.server.lab.procstats import ProcSampler
@@ -46,14 +47,16 @@ class SnapshotBuilder:
         self.costs = Costs()
         self._prediction_key: tuple[Scenario, LoadSpec, Costs, float] | None = None
         self._prediction: Prediction | None = None
+        self._count_key: tuple[Scenario, LoadSpec, Costs] | None = None
+        self._count = 1
 
     def build(self, now: float, scenario: Scenario, load: LoadSpec, steady_since: float) -> Snapshot:
         """``steady_since``: since when load and server have been as they are now (monotonic s)."""
         rig, journal = self._rig, self._journal
         cstats = rig.collector.stats() if rig.collector is not None else None
         info = self._tree_info(now, load.running)
-        load_pid = rig.load_proc.pid if rig.load_proc is not None else None
-        ours = ([info.master_pid, *info.worker_pids] if info else []) + ([load_pid] if load_pid else [])
+        load_pids = tuple(pid for pid in (rig.load_proc.pids if rig.load_proc is not None else ()) if pid)
+        ours = ([info.master_pid, *info.worker_pids] if info else []) + list(load_pids)
         others = self._others.sample(ours, now)
         return assemble(
             self._metrics,
@@ -69,7 +72,7 @@ class SnapshotBuilder:
                 warm=load.running and now - steady_since > WARM_WINDOWS * self._metrics.window_s,
                 url=rig.url,
                 info=info,
-                load_pid=load_pid,
+                load_pids=load_pids,
                 telemetry=(
                     Telemetry(
                         cstats.records, cstats.datagrams, cstats.lost, cstats.rejected, cstats.implausible
@@ -99,12 +102,20 @@ class SnapshotBuilder:
             self._info, self._info_key, self._info_at = tree.info(), key, now
         return self._info
 
+    def load_processes(self, scenario: Scenario, load: LoadSpec) -> int:
+        """How many load processes ``load`` gets here (its count, or "auto" decided by the theory)."""
+        key = (scenario, load.with_changes(running=True), self.costs)
+        if key != self._count_key:
+            self._count = load_processes(scenario, load, cores=self._cores, costs=self.costs)
+            self._count_key = key
+        return self._count
+
     def _predict(self, scenario: Scenario, load: LoadSpec, others: float) -> Prediction:
         key = (scenario, load, self.costs, others)
         if key != self._prediction_key or self._prediction is None:
             self._prediction = predict(
                 scenario,
-                load,
+                resolved(load, self.load_processes(scenario, load)),
                 cores=self._cores,
                 costs=self.costs,
                 gunicorn_timeout_s=self._gunicorn_timeout_s,

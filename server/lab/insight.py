@@ -35,6 +35,8 @@ class Figures:
     window_s: float = 1.0  # the rates above are over the last this many seconds, not the whole run
     failures: tuple[TreeEvent, ...] = ()  # what died since the load was turned on, oldest first
     cores: int = 0  # the machine's, as the prediction counts them
+    # each load process of the group: (pid, cpu %, wait %); empty: judge the totals above as one process
+    client_processes: tuple[tuple[int, float, float], ...] = ()
 
     @property
     def worker_died(self) -> bool:
@@ -42,20 +44,24 @@ class Figures:
 
 
 def client_bound(f: Figures) -> ClientBound | None:
+    """Judged per load process: one saturated process binds the group (its users wait on it)."""
     if not f.load_running or not f.warm:
         return None
-    if f.client_cpu_percent >= CLIENT_CPU_LIMIT:
-        return ClientBound(
-            f"the load generator used {f.client_cpu_percent:.0f}% of a core: it cannot send faster, "
-            "so the server may be faster than shown"
-        )
-    if f.client_cpu_percent + f.client_wait_percent >= CLIENT_CPU_LIMIT:
-        # Never idle, yet short of a core: the machine's other processes (the server too) hold the cores.
-        return ClientBound(
-            f"the load generator never idled: {f.client_cpu_percent:.0f}% of a core running and "
-            f"{f.client_wait_percent:.0f}% waiting for one (every core is busy), so it cannot send faster "
-            "and the server may be faster than shown"
-        )
+    procs = f.client_processes or ((0, f.client_cpu_percent, f.client_wait_percent),)
+    many = len(procs) > 1
+    for pid, cpu, wait in sorted(procs, key=lambda p: -(p[1] + p[2])):
+        who = f"load process {pid} (of {len(procs)})" if many else "the load generator"
+        if cpu >= CLIENT_CPU_LIMIT:
+            return ClientBound(
+                f"{who} used {cpu:.0f}% of a core: it cannot send faster, so the server may be faster "
+                "than shown"
+            )
+        if cpu + wait >= CLIENT_CPU_LIMIT:
+            # Never idle, yet short of a core: the machine's other processes (the server too) hold the cores.
+            return ClientBound(
+                f"{who} never idled: {cpu:.0f}% of a core running and {wait:.0f}% waiting for one (every "
+                "core is busy), so it cannot send faster and the server may be faster than shown"
+            )
     if f.load.mode == "open" and f.sent_rps < (1 - OPEN_LOOP_MISS) * f.load.rate and f.overflow == 0:
         return ClientBound(f"the open loop sent {f.sent_rps:,.0f} of {f.load.rate:,.0f} req/s intended")
     return None

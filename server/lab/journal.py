@@ -9,7 +9,7 @@ from asgiscope.server.lab.snapshot import EventKind, LabState, Marker, TreeEvent
 
 DEAD_SHOWN_S = 5.0  # a worker that exited stays on screen, marked dead, this long
 SCENARIO_FIELDS = ("server", "workers", "loop", "http", "tokens", "socket")
-LOAD_FIELDS = ("endpoint", "ms", "mode", "users", "rate", "engine", "connection")
+LOAD_FIELDS = ("endpoint", "ms", "mode", "users", "rate", "engine", "connection", "load_processes")
 
 
 def describe_change(old: object, new: object, fields: tuple[str, ...]) -> str:

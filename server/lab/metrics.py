@@ -53,8 +53,10 @@ class ClientFigures:
     in_flight: int
     overflow: int
     sent_rps: float
-    cpu_percent: float  # the load process(es), % of one core, over the window
-    wait_percent: float  # ... and waiting in the run queue for a core, % of the window
+    cpu_percent: float  # the load process(es), % of one core, over the window (summed over the group)
+    wait_percent: float  # ... and waiting in the run queue for a core, % of the window (summed)
+    # each load process that reported over the window: (pid, cpu %, wait %), in pid order
+    per_process: tuple[tuple[int, float, float], ...] = ()
 
 
 class Metrics:
@@ -81,10 +83,11 @@ class Metrics:
         self._latency = LatencyWindow()
         self._errors: dict[str, int] = {}
         self._overflow = 0
-        self._in_flight = 0
-        self._cpu: deque[tuple[float, float, float]] = deque(maxlen=MAX_CPU_REPORTS)
+        self._in_flight: dict[int, tuple[float, int]] = {}  # load process → (t, in flight) last told
+        self._cpu: deque[tuple[float, float, float, int]] = deque(maxlen=MAX_CPU_REPORTS)
 
-    def add_reports(self, reports: list[LoadReport]) -> None:
+    def add_reports(self, reports: list[LoadReport], source: int = 0) -> None:
+        """``source``: the load process that sent them (its pid); a group's CPU is kept per process."""
         for r in reports:
             t0 = r.t - r.interval_s
             self._completed.add_span(t0, r.t, r.completed)
@@ -93,26 +96,36 @@ class Metrics:
             for kind, n in r.errors.items():
                 self._errors[kind] = self._errors.get(kind, 0) + n
             self._overflow += r.overflow
-            self._in_flight = r.in_flight
-            self._cpu.append((r.t, r.cpu_percent, r.wait_percent))
+            self._in_flight[source] = (r.t, r.in_flight)
+            self._cpu.append((r.t, r.cpu_percent, r.wait_percent, source))
 
     def client(self, now: float) -> ClientFigures:
         while self._cpu and self._cpu[0][0] < now - self.window_s:
             self._cpu.popleft()
-        n = len(self._cpu) or 1
-        cpu = sum(c for _, c, _ in self._cpu) / n
-        wait = sum(w for _, _, w in self._cpu) / n
+        # Each process's mean over the window; the group's CPU is their sum (cores, not an average).
+        by: dict[int, list[tuple[float, float]]] = {}
+        for _, c, w, src in self._cpu:
+            by.setdefault(src, []).append((c, w))
+        per = tuple(
+            (src, sum(c for c, _ in xs) / len(xs), sum(w for _, w in xs) / len(xs))
+            for src, xs in sorted(by.items())
+        )
+        cpu = sum(c for _, c, _ in per)
+        wait = sum(w for _, _, w in per)
+        # A process that stopped telling (died, replaced) no longer holds requests in flight.
+        in_flight = sum(n for t, n in self._in_flight.values() if t >= now - max(self.window_s, 1.0))
         return ClientFigures(
             rps=self._completed.rate(now, self.window_s, self.lag_s),
             latency=self._latency.window(now),
             latency_total=self._latency.total(),
             requests=round(self._completed.total),
             errors=dict(self._errors),
-            in_flight=self._in_flight,
+            in_flight=in_flight,
             overflow=self._overflow,
             sent_rps=self._sent.rate(now, self.window_s, self.lag_s),
             cpu_percent=cpu,
             wait_percent=wait,
+            per_process=per,
         )
 
     # ---- server side -------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""The processes of one Lab session: the telemetry collector, the server tree and the load generator.
+"""The processes of one Lab session: the telemetry collector, the server tree and the load generator
+(a group of load processes sharing the load, one or more).
 
 Mechanics only (start, stop, restart, hand the load its spec); deciding when is the Lab's and the
 watchdog's business, under the Lab's one lock.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 from asgiscope.server.lab.collector import Collector
 from asgiscope.server.launch.tree import ServerTree, TelemetryTarget
-from asgiscope.server.load.handle import LoadProcess
+from asgiscope.server.load.group import LoadGroup
 from asgiscope.server.load.spec import LoadSpec
 from asgiscope.server.scenario import Scenario
 from asgiscope.server.supervision import GUNICORN_TIMEOUT_S
@@ -21,7 +22,7 @@ class Rig:
         self._gunicorn_timeout_s = gunicorn_timeout_s
         self.collector: Collector | None = None
         self.tree: ServerTree | None = None
-        self.load_proc: LoadProcess | None = None
+        self.load_proc: LoadGroup | None = None
 
     @property
     def url(self) -> str:
@@ -60,28 +61,44 @@ class Rig:
         await self.start_tree(scenario)
         await self.resume_load(load)
 
-    async def ensure_load(self, load: LoadSpec) -> None:
-        """Hand ``load`` to the load process, starting one (anew, if it died) when needed."""
-        if self.load_proc is not None and self.load_proc.alive:
-            await self.load_proc.update(load)
+    async def ensure_load(self, load: LoadSpec, processes: int) -> None:
+        """Hand ``load`` to ``processes`` load processes: a group of another size is replaced, dead
+        members are started anew."""
+        group = self.load_proc
+        if group is not None and group.size != processes:
+            await group.stop()
+            group = self.load_proc = None
+        if group is not None:
+            group.spec = load
+            if not group.alive:
+                await group.respawn_dead()
+            await group.update(load)
             return
-        if self.load_proc is not None:
-            await self.load_proc.stop()
-        proc = LoadProcess(self.url, load)
-        await proc.start()
-        self.load_proc = proc
+        group = LoadGroup(self.url, load, processes)
+        await group.start()
+        self.load_proc = group
 
-    async def send_load(self, load: LoadSpec) -> None:
-        if self.load_proc is not None:
-            await self.load_proc.update(load)
+    async def send_load(self, load: LoadSpec, processes: int) -> None:
+        """A live change; one that needs another number of processes regroups them while load is on
+        (while it is off the next start does)."""
+        group = self.load_proc
+        if group is None:
+            return
+        if group.size == processes:
+            await group.update_alive(load)  # a dead member gets it when the watchdog replaces it
+        elif load.running:
+            await self.ensure_load(load, processes)
+        else:
+            await group.stop()
+            self.load_proc = None
 
     async def pause_load(self, load: LoadSpec) -> None:
         if load.running and self.load_proc is not None:
-            await self.load_proc.update(load.with_changes(running=False))
+            await self.load_proc.update_alive(load.with_changes(running=False))
 
     async def resume_load(self, load: LoadSpec) -> None:
         if load.running and self.load_proc is not None:
-            await self.load_proc.update(load)
+            await self.load_proc.update_alive(load)
 
     async def stop(self) -> None:
         if self.load_proc is not None:

@@ -159,6 +159,8 @@ class Lab:
                     self.mark_steady()
                     journal.event("scaled", rig.master_pid, label)
                     journal.set_state("running", "")
+                if self.load.running:  # "auto" may want another number of load processes now
+                    await rig.send_load(self.load, self._builder.load_processes(scenario, self.load))
             except LaunchError as exc:
                 journal.set_state("error", f"could not apply {label}: {exc}")
                 raise LabError(str(exc)) from exc
@@ -190,7 +192,7 @@ class Lab:
             new = load.with_changes(running=self.load.running)
             label = describe_change(self.load, new, LOAD_FIELDS)
             self.load = new
-            await self._rig.send_load(new)
+            await self._rig.send_load(new, self._builder.load_processes(self.scenario, new))
             if label and new.running:
                 self._journal.marker(label)
                 self.mark_steady()  # the window still holds the old load
@@ -201,7 +203,8 @@ class Lab:
                 return
             self._metrics.reset_client()
             self._journal.load_started()
-            await self._rig.ensure_load(self.load.with_changes(running=True))
+            on = self.load.with_changes(running=True)
+            await self._rig.ensure_load(on, self._builder.load_processes(self.scenario, on))
             self.load = self.load.with_changes(running=True)
             self.mark_steady()
             self._journal.marker("load on")
@@ -215,8 +218,8 @@ class Lab:
             self._journal.marker("load off")
             self._wake.set()
             proc = self._rig.load_proc
-            if proc is not None and proc.alive:
-                await proc.update(self.load)
+            if proc is not None:
+                await proc.update_alive(self.load)
 
     def reset_measurement(self) -> None:
         """Start cumulative client figures (count, percentiles, errors) afresh, e.g. after warm-up.
@@ -244,7 +247,8 @@ class Lab:
             self._metrics.add_batches(batches, now)
             self._flow.add(batches)
         if rig.load_proc is not None:
-            self._metrics.add_reports(rig.load_proc.drain())
+            for pid, reports in rig.load_proc.drain_each():  # per process: its CPU is its own
+                self._metrics.add_reports(reports, pid)
         if not self._busy:
             self._watchdog.check()
         snap = self._snap = self._build(now)

@@ -132,7 +132,8 @@ class Series:
     predicted_rps: np.ndarray = field(default_factory=lambda: np.zeros(0))
     p50_ms: np.ndarray = field(default_factory=lambda: np.zeros(0))
     p99_ms: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    # per process: role label ("master", "worker 1234", "load", "gui") → % of a core
+    # per process: role label ("master", "worker 1234", "load" or "load 1234" when several, "gui")
+    # → % of a core
     cpu: dict[str, np.ndarray] = field(default_factory=dict)
     # per worker pid → max loop lag in ms
     loop_lag_ms: dict[int, np.ndarray] = field(default_factory=dict)
@@ -156,6 +157,10 @@ class Snapshot:
     errors: dict[str, int] = field(default_factory=dict)  # kind → count since the load started
     in_flight: int = 0
     overflow: int = 0  # open loop sends skipped (cap reached), since the load started
+    # the load processes together (each is in ``processes`` with role "load"), % of one core, over the
+    # last window: running, and ready to run but waiting for a core
+    client_cpu_percent: float = 0.0
+    client_wait_percent: float = 0.0
     # measured, server side (telemetry)
     server_rps: float = 0.0
     server_requests: int = 0

@@ -55,12 +55,17 @@ class Watchdog:
             self._journal.event("crashed", tree.master_pid or 0, "the server master exited")
             self._recovery = asyncio.create_task(self._recover_tree(), name="lab-recover-tree")
         elif self._lab.load.running and proc is not None and not proc.alive:
-            lines = proc.stderr_tail.strip().splitlines()
-            if lines and lines[0].startswith("asgiscope-load pid="):  # its banner, not a complaint
-                lines = lines[1:]
-            tail = "\n".join(lines)[-200:]
-            detail = describe_exit(proc.exit_code) + (f": {tail}" if tail else "")
-            self._journal.event("load_died", proc.pid or 0, detail, proc.exit_code)
+            # Each dead member is named; the others keep sending while it is replaced.
+            for i in proc.dead():
+                member = proc.members[i]
+                lines = member.stderr_tail.strip().splitlines()
+                if lines and lines[0].startswith("asgiscope-load pid="):  # its banner, not a complaint
+                    lines = lines[1:]
+                tail = "\n".join(lines)[-200:]
+                detail = describe_exit(member.exit_code) + (f": {tail}" if tail else "")
+                if proc.size > 1:
+                    detail = f"{proc.name(i)}: {detail}"
+                self._journal.event("load_died", member.pid or 0, detail, member.exit_code)
             self._recovery = asyncio.create_task(self._recover_load(), name="lab-recover-load")
         elif tree is not None:
             # The master reports each worker start (and why), each exit status it reaped and each
@@ -109,24 +114,38 @@ class Watchdog:
                     len(self._load_crashes) == LOAD_CRASHES_MAX
                     and now - self._load_crashes[0] < LOAD_CRASHES_WINDOW_S
                 ):
-                    # Dying again and again: respawning would only hide it.
+                    # Dying again and again: respawning would only hide it. The group's survivors stop
+                    # too: "load is off" must be true.
                     lab.load = lab.load.with_changes(running=False)
+                    if self._rig.load_proc is not None:
+                        await self._rig.load_proc.stop()
+                        self._rig.load_proc = None
                     self._journal.set_state(
                         "error",
                         f"the load generator crashed {LOAD_CRASHES_MAX} times in "
                         f"{LOAD_CRASHES_WINDOW_S:.0f} s; load is off",
                     )
                     return
-                await self._rig.ensure_load(lab.load)
-                new = self._rig.load_proc
-                self._journal.event(
-                    "load_respawned",
-                    (new.pid or 0) if new is not None else 0,
-                    "a new load generator; the dead one's requests in flight were not counted",
-                )
+                group = self._rig.load_proc
+                if group is None:
+                    return
+                group.spec = lab.load
+                old = {i: group.members[i].pid or 0 for i in group.dead()}
+                for i, fresh in await group.respawn_dead():
+                    which = f"load process {i + 1} of {group.size}, " if group.size > 1 else ""
+                    self._journal.event(
+                        "load_respawned",
+                        fresh.pid or 0,
+                        f"a new load generator ({which}replacing pid {old[i]}); the dead one's requests "
+                        "in flight were not counted",
+                    )
                 self._journal.message = "recovered from a load generator crash"
         except Exception as exc:  # a load process that cannot start is shown, not raised into the loop
             lab.load = lab.load.with_changes(running=False)
+            if self._rig.load_proc is not None:  # the survivors stop too: "load is off" must be true
+                with contextlib.suppress(Exception):
+                    await self._rig.load_proc.stop()
+                self._rig.load_proc = None
             self._journal.set_state("error", f"the load generator could not be restarted: {exc}")
         finally:
             self._recovery = None

@@ -11,7 +11,7 @@ import json
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
-from asgiscope.server.limits import MAX_IN_FLIGHT, MS, RATE, USERS, check_choice
+from asgiscope.server.limits import LOAD_PROCESSES, MAX_IN_FLIGHT, MS, RATE, USERS, check_choice
 
 Engine = Literal["raw", "aiohttp", "httpx"]  # in the order the panel offers them
 Mode = Literal["closed", "open"]
@@ -19,6 +19,8 @@ Endpoint = Literal["hello", "io/async", "io/sync", "io/blocking", "cpu/async", "
 # How long a slot keeps its keep-alive connection (``churn.py``): a new one per request, about a second
 # (the default: a worker added live gets its share within a second), or forever, like wrk.
 Connection = Literal["per-request", "1s", "forever"]
+# How many load processes share the load: a count, or "auto" (as many as the client bound needs).
+LoadProcesses = int | Literal["auto"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +37,7 @@ class LoadSpec:
     engine: Engine = "raw"
     connection: Connection = "1s"
     running: bool = True
+    load_processes: LoadProcesses = "auto"  # the Lab's business: one process is told 1
 
     def __post_init__(self) -> None:
         check_choice("endpoint", self.endpoint, Endpoint)
@@ -45,6 +48,7 @@ class LoadSpec:
         USERS.check("users", self.users)
         MAX_IN_FLIGHT.check("max_in_flight", self.max_in_flight)
         RATE.check("rate", self.rate)
+        LOAD_PROCESSES.check("load_processes", self.load_processes)
 
     @property
     def path(self) -> str:

@@ -11,7 +11,10 @@ from asgiscope.gui.model import (
     ENDPOINTS,
     Controls,
     Ranges,
+    as_load_processes,
     controls_from,
+    fit_load_processes,
+    load_process_options,
     log_position,
     log_value,
     nice_round,
@@ -123,7 +126,8 @@ def test_the_workers_slider_stops_at_twice_the_cores_or_the_server_limit(cores: 
 
 def test_each_choice_offers_exactly_the_words_of_its_literal() -> None:
     hints = get_type_hints(Controls)
-    literal_fields = {name for name, kind in hints.items() if get_args(kind)}
+    # load_processes is a count or "auto": its words depend on the cores (the test below)
+    literal_fields = {name for name, kind in hints.items() if get_args(kind)} - {"load_processes"}
     assert set(CHOICE_KINDS) == literal_fields
     for name in CHOICE_KINDS:
         assert [value for value, _label in options(name)] == list(get_args(hints[name]))
@@ -240,3 +244,14 @@ def test_refused_options_carry_the_servers_own_sentence() -> None:
     assert "gunicorn's workers" in fastapi["worker_class"]["sync"]
     django = Controls(server="gunicorn", framework="django").refused()
     assert django == {"server": {}, "worker_class": {}, "handler": {}}
+
+
+@pytest.mark.parametrize("cores", CORES)
+def test_the_load_processes_control_offers_auto_and_up_to_the_cores(cores: int) -> None:
+    words = [word for word, _label in load_process_options(cores)]
+    assert words == ["auto", *(str(k) for k in range(1, min(cores, 32) + 1))]
+    for word in words:  # each is a value LoadSpec takes, and it reaches the load
+        c = Controls(load_processes=as_load_processes(word))
+        assert c.load(running=False).load_processes == as_load_processes(word)
+        assert controls_from(c.scenario(), c.load(running=False)).load_processes == c.load_processes
+    assert fit_load_processes(64, cores) == min(cores, 32) and fit_load_processes("auto", cores) == "auto"
