@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import QStandardPaths, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
@@ -133,8 +133,13 @@ class MainWindow(QMainWindow):
         self._make_actions()
         self.presenter = Presenter(self, colors, cores)
 
-        room = self.screen().availableGeometry()  # a 1280x720 screen holds the whole window
-        self.resize(min(DEFAULT_SIZE[0], room.width()), min(DEFAULT_SIZE[1], room.height()))
+        # A 1280x720 screen holds the whole window; offscreen there is no screen to fit (Qt's pretend
+        # one is 800x800), and exports and tests draw at the size asked for.
+        room = self.screen().availableGeometry()
+        if QGuiApplication.platformName() == "offscreen":
+            self.resize(*DEFAULT_SIZE)
+        else:
+            self.resize(min(DEFAULT_SIZE[0], room.width()), min(DEFAULT_SIZE[1], room.height()))
         if store is not None:
             store.restore_window(self)
 

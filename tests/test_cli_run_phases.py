@@ -64,7 +64,8 @@ def test_with_the_default_churn_a_worker_added_live_serves_its_share() -> None:
         expected = predict(
             Scenario(workers=workers), load, cores=cores, costs=costs, others=phase["others_cores"]
         )
-        assert phase["predicted_rps"] == pytest.approx(expected.throughput_rps, abs=0.01)
+        # others_cores and predicted_rps are both rounded to 2 decimals in the JSON
+        assert phase["predicted_rps"] == pytest.approx(expected.throughput_rps, rel=2e-3)
     if cores >= 2 and after["others_cores"] < 0.5:
         assert after["predicted_rps"] > 1.5 * before["predicted_rps"]
     assert not any("served no requests" in line for line in r["insights"])

@@ -134,6 +134,7 @@ class WsgiTelemetry:
         # The ticker is a thread of its own, so it reads the threads' CPU itself (the ASGI side needs a
         # reader thread to keep /proc reads off its loop); its own thread is left out of the samples.
         read_threads, me, sampled = default_reader(), threading.get_native_id(), 0
+        samples: list[tuple[int, int, int]] | None = None
         while not self._stopped.is_set():
             idle = quiet >= idle_after
             self._idle = idle
@@ -141,19 +142,13 @@ class WsgiTelemetry:
             self._wake.clear()
             self._idle = False
             now = self._clock()
-            every_ns = (THREADS_IDLE_EVERY_S if idle else THREADS_EVERY_S) * 1e9
-            samples = None
-            if now - sampled >= every_ns:
-                sampled = now
-                try:
-                    samples = read_threads(me)
-                except OSError:
-                    samples = None
             with self._lock:
                 if self._stopped.is_set():  # close() flushes and closes the emitter
                     return
+                # read after the previous tick's POOL (the first POOL never waits for /proc)
                 for tid, t_ns, cpu_ns in samples or ():
                     self._emitter.record(protocol.KIND_THREADS, 0, 0, tid, t_ns, cpu_ns, 0)
+                samples = None
                 in_flight, heard = self._in_flight, self._heard
                 self._heard = False
                 busy = min(in_flight, self._threads)
@@ -166,3 +161,9 @@ class WsgiTelemetry:
                 if idle or tick % FLUSH_EVERY == 0:
                     self._emitter.flush()
             quiet = 0 if in_flight or heard else quiet + 1
+            if now - sampled >= (THREADS_IDLE_EVERY_S if idle else THREADS_EVERY_S) * 1e9:
+                sampled = now
+                try:
+                    samples = read_threads(me)
+                except OSError:
+                    samples = None
