@@ -41,9 +41,8 @@ def control_rules(cores: int) -> dict[str, Rule]:
 def parser(cores: int) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="asgiscope",
-        description="Start real FastAPI servers on 127.0.0.1, drive load at them and watch why async "
-        "is fast. "
-        "`asgiscope serve ...` and `asgiscope run ...` are the headless tools.",
+        description="Start real FastAPI, Flask and Django servers on 127.0.0.1, drive load at them and "
+        "watch why async is fast. `asgiscope serve`, `run`, `tour` and `export` are the headless tools.",
     )
     p.add_argument("--autostart", action="store_true", help="start the load at once")
     p.add_argument(
