@@ -266,12 +266,12 @@ def predict(
     others: float | None = None,
 ) -> Prediction:
     """Predicted throughput and latency, and the limit that binds, in words. ``others``: the cores used
-    by every process outside the server tree and the load generator, as measured (the Lab's
-    ``OthersMeter``; the Lab's own process included, so its per-request cost is not counted twice);
-    they are not ours to use."""
+    by every process outside the session (server tree, load generator, the Lab's own process, whose
+    collecting is a per-request cost here), as measured by the Lab's ``OthersMeter``; they are not
+    ours to use."""
     c = costs if costs is not None else Costs()
     if others is not None:
-        c = replace(c, lab=Cpu(0.0), others=min(max(others, 0.0), cores - MIN_CORES_LEFT))
+        c = replace(c, others=min(max(others, 0.0), cores - MIN_CORES_LEFT))
     # Connection churn: a share of requests opens a new connection, and that share grows with the
     # latency (one connect per life of a connection, churn.connects_per_request); the latency depends on
     # the throughput, so predict without connects first, then once more with the share that gives.

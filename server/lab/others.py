@@ -1,5 +1,6 @@
-"""The cores the machine's other processes use: all busy CPU time minus the server tree's and the load
-generator's. The Lab's own process counts as other: in the app it also draws the window.
+"""The cores the machine's other processes use: all busy CPU time minus the session's (the server
+tree, the load generator, the Lab's own process; in the app that process also draws the window, which
+is not counted: 3 % of a core idle, ~17 % at the load ceiling, docs/benchmarks.md).
 
 The prediction counts them (theory.predict's ``others``): on a shared machine a core another program
 keeps busy is not one the servers can use, and a prediction that assumed every core was ours would
