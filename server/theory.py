@@ -131,18 +131,19 @@ class Costs:
     endpoint: dict[Endpoint, Cpu] = field(default_factory=_endpoint_costs)
     client: dict[Engine, Cpu] = field(default_factory=_client_costs)
     # The framework's own work per request. ASGI: on top of the server's (FastAPI's is in it); WSGI: the
-    # whole of gunicorn's worker and the app, /hello, 1 worker never idle (bench/framework_costs.py:
-    # Flask 291 and Django 271 µs on sync workers less a connect each, 280-322 and 423-515 on gthread at
-    # 50 connections; Django under ASGI 1,121-1,182 against FastAPI's 145-166).
+    # whole of gunicorn's worker and the app. /hello, 50 users, psutil CPU / requests: Flask 335 µs on 2
+    # sync workers less a connect each, 383 on gthread at 25 connections a worker; Django under ASGI
+    # 1,525 against FastAPI's 165 (2026-12-02, quiet machine); Django's WSGI figures scaled from
+    # bench/framework_costs.py's (271 sync, 423-515 gthread) by Flask's ratio between the two runs.
     asgi_framework: dict[FrameworkKind, Cpu] = field(
-        default_factory=lambda: {"fastapi": Cpu(0.0), "flask": Cpu(0.0), "django": Cpu(880e-6)}
+        default_factory=lambda: {"fastapi": Cpu(0.0), "flask": Cpu(0.0), "django": Cpu(1380e-6)}
     )
     wsgi: dict[tuple[FrameworkKind, WorkerClass], Cpu] = field(
         default_factory=lambda: {
-            ("flask", "sync"): Cpu(200e-6),
-            ("flask", "gthread"): Cpu(265e-6),
-            ("django", "sync"): Cpu(180e-6),
-            ("django", "gthread"): Cpu(415e-6),
+            ("flask", "sync"): Cpu(245e-6),
+            ("flask", "gthread"): Cpu(358e-6),
+            ("django", "sync"): Cpu(222e-6),
+            ("django", "gthread"): Cpu(520e-6),
         }
     )
     open_loop_extra: Cpu = Cpu(120e-6)  # a task per request instead of a waiting user
@@ -152,10 +153,11 @@ class Costs:
     round_trip_s: float = 0.15e-3
     # One new connection (loopback TCP handshake and close, accept, protocol set-up): CPU per request
     # with a connection per request minus with connections kept forever, /hello (bench/connect_cost.py):
-    # server 70-105 µs, client raw 70-74 µs, aiohttp 185-295 µs, httpx ~730 µs (a busy machine: wide).
+    # server 70-105 µs, client raw 70-74 µs, aiohttp 185-295 µs, httpx ~730 µs (a busy machine: wide);
+    # raw against gunicorn's sync workers, which close first: 137 µs (177 per request against 40).
     connect_server_s: float = 90e-6
     connect_client: dict[Engine, float] = field(
-        default_factory=lambda: {"raw": 70e-6, "aiohttp": 200e-6, "httpx": 730e-6}
+        default_factory=lambda: {"raw": 140e-6, "aiohttp": 200e-6, "httpx": 730e-6}
     )
     # CPU per request rises with the connections a process holds open: each has its protocol object,
     # transport, buffers and parser state, and once their sum outgrows the caches every request misses

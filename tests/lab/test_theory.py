@@ -291,7 +291,7 @@ def test_each_framework_costs_its_own_cpu_per_request() -> None:
         Scenario(workers=1, server="gunicorn", framework="flask", worker_class="gthread"), hello, cores=2
     )
     django_asgi = predict(Scenario(workers=1, framework="django"), hello, cores=2)
-    # Measured here: Flask ~1.9x FastAPI's CPU per request at /hello, Django under ASGI ~7x.
-    assert fastapi.server_cpu_s * 1.5 < flask.server_cpu_s < fastapi.server_cpu_s * 2.5
+    # Measured here: Flask 2-2.5x FastAPI's CPU per request at /hello, Django under ASGI 7-9x.
+    assert fastapi.server_cpu_s * 1.5 < flask.server_cpu_s < fastapi.server_cpu_s * 3
     assert django_asgi.server_cpu_s > fastapi.server_cpu_s * 5
     assert django_asgi.throughput_rps < flask.throughput_rps < fastapi.throughput_rps
