@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 from asgiscope.server.lab.assemble import LabFacts, assemble
 from asgiscope.server.lab.journal import Journal
 from asgiscope.server.lab.loadsize import load_processes, resolved
@@ -59,8 +57,10 @@ class SnapshotBuilder:
         info = self._tree_info(now, load.running)
         load_pids = tuple(pid for pid in (rig.load_proc.pids if rig.load_proc is not None else ()) if pid)
         ours = ([info.master_pid, *info.worker_pids] if info else []) + list(load_pids)
-        ours.append(os.getpid())  # the Lab's collecting is a per-request cost in the theory
-        others = self._others.sample(ours, now)
+        # The Lab's collecting is a per-request cost in the theory; the rest of this process is not.
+        rate = self._metrics.server_rps(now) if load.running else 0.0
+        collecting = rate * self.costs.lab.at(rate) if rate > 0 else 0.0
+        others = self._others.sample(ours, now, own_counted=collecting)
         return assemble(
             self._metrics,
             self._procs,

@@ -1,6 +1,7 @@
 """The cores the machine's other processes use: all busy CPU time minus the session's (the server
-tree, the load generator, the Lab's own process; in the app that process also draws the window, which
-is not counted: 3 % of a core idle, ~17 % at the load ceiling, docs/benchmarks.md).
+tree, the load generator, and of the Lab's own process what its collecting costs, which the theory
+counts per request; the rest of that process, in the app the window's drawing (3 % of a core idle,
+17-26 % at the load ceiling, docs/benchmarks.md), takes cores from the servers like any other).
 
 The prediction counts them (theory.predict's ``others``): on a shared machine a core another program
 keeps busy is not one the servers can use, and a prediction that assumed every core was ours would
@@ -10,6 +11,7 @@ prediction nor invalidates its cache on every tick.
 
 from __future__ import annotations
 
+import os
 import time
 from collections import deque
 
@@ -36,11 +38,14 @@ class OthersMeter:
         self._procs: dict[int, psutil.Process] = {}
         self._ours: dict[int, float] = {}  # CPU seconds counted per pid so far
         self._counted = 0.0  # our CPU seconds, summed as the pids' counters advanced
-        self._samples: deque[tuple[float, float, float]] = deque()  # (t, system busy, ours)
+        self._me = psutil.Process(os.getpid())
+        self._samples: deque[tuple[float, float, float, float]] = deque()  # (t, system busy, ours, own)
         self._cores_used = 0.0
 
-    def sample(self, pids: list[int], now: float | None = None) -> float:
-        """Cores others used over the last window, in steps of ``STEP``; re-measures every so often."""
+    def sample(self, pids: list[int], now: float | None = None, own_counted: float = 0.0) -> float:
+        """Cores others used over the last window, in steps of ``STEP``; re-measures every so often.
+        ``pids``: the session's processes, not this one; ``own_counted``: the cores of this process's
+        work that the theory counts already (collecting telemetry); the rest of it counts as others."""
         now = time.monotonic() if now is None else now
         if self._samples and now - self._samples[-1][0] < self._min_interval_s:
             return self._cores_used
@@ -58,11 +63,14 @@ class OthersMeter:
         for gone in set(self._procs) - set(pids):
             del self._procs[gone]
             self._ours.pop(gone, None)
-        self._samples.append((now, busy_cpu_seconds(), self._counted))
+        own = self._me.cpu_times()
+        self._samples.append((now, busy_cpu_seconds(), self._counted, own.user + own.system))
         while len(self._samples) > 2 and now - self._samples[1][0] >= self._window_s:
             self._samples.popleft()
-        t0, sys0, ours0 = self._samples[0]
+        t0, sys0, ours0, own0 = self._samples[0]
         if now - t0 > 0:
-            raw = ((self._samples[-1][1] - sys0) - (self._counted - ours0)) / (now - t0)
+            own_cores = (self._samples[-1][3] - own0) / (now - t0)
+            ours = (self._counted - ours0) / (now - t0) + min(own_cores, max(own_counted, 0.0))
+            raw = (self._samples[-1][1] - sys0) / (now - t0) - ours
             self._cores_used = round(min(max(raw, 0.0), self._cores) / STEP) * STEP
         return self._cores_used

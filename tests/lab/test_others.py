@@ -42,3 +42,17 @@ def test_it_reads_nothing_before_a_window_and_never_more_than_the_cores() -> Non
     assert first == 0.0
     time.sleep(0.2)
     assert 0.0 <= meter.sample([os.getpid()], now=100.2) <= 1.0
+
+
+def test_this_process_counts_as_others_beyond_what_the_theory_counts_for_it() -> None:
+    meter, fully = OthersMeter(cores=os.cpu_count() or 1), OthersMeter(cores=os.cpu_count() or 1)
+    t0 = time.monotonic()
+    seen = seen_fully = 0.0
+    while time.monotonic() - t0 < 2.5:
+        spin = time.monotonic() + 0.08  # this process busy most of the time, as a window drawing is
+        while time.monotonic() < spin:
+            pass
+        seen = meter.sample([])
+        seen_fully = fully.sample([], own_counted=5.0)  # all of it counted by the theory already
+        time.sleep(0.02)
+    assert seen - seen_fully > 0.5
