@@ -45,3 +45,11 @@ def gil_notes(endpoint: Endpoint, workers: tuple[WorkerStats, ...], cores: int) 
             f"GIL of its own{more}."
         )
     return lines
+
+
+def flow_gil_note(busy_threads: int, share: float) -> str:
+    """The flow panel's words beside one worker whose threads want the CPU, "" when fewer than two do
+    (nothing to take turns over)."""
+    if busy_threads < 2 or share < 0:
+        return ""
+    return f"{busy_threads} threads, {share:.2f} core together: one runs at a time (GIL)"
