@@ -176,7 +176,7 @@ def frame_at(
     slot_cpu[w_all[in_thread], lane[in_thread]] = flow_cpu.shares_of(
         shares, req["pid"][in_thread], req["tid"][in_thread]
     )
-    cpu = flow_cpu.per_worker(shares, pids)
+    cpu = flow_cpu.together(shares, pids)
     key = _keys(req)
     inside = (stage != ARRIVE) & (stage != RESPOND)
 
@@ -198,8 +198,8 @@ def frame_at(
             lag_ms=float(lag_ms[i]),
             blocked=bool(blocked[i]),
             cpu=tuple(slot_cpu[i, : tokens[i]].tolist()),
-            threads_cpu=cpu[i].share,
-            gil_note=flow_gil_note(cpu[i].busy_threads, cpu[i].share),
+            threads_cpu=cpu[i],
+            gil_note=flow_gil_note(flow_cpu.taking_turns(slot_cpu[i][busy[i]]), cpu[i]),
         )
         for i, pid in enumerate(pids)
     )

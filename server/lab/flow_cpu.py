@@ -10,17 +10,17 @@ threads has one is drawn as if no thread CPU were known.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
 
-from asgiscope.server.lab.snapshot import BUSY_THREAD_PERCENT
-
 # Workers sample at least every 2 s (server/demo/probes.py THREADS_MAX_GAP_S): an interval that ended
 # longer ago than this no longer says what the thread does now.
 GAP_NS: Final = 2_500_000_000
-BUSY_SHARE: Final = BUSY_THREAD_PERCENT / 100  # a thread getting this much of a core wants the CPU
+# Threads holding slots that use this much of a core between them are CPU-bound: handlers that sleep
+# or wait on I/O use a few % at most even at the load ceiling, and a per-thread threshold would miss
+# 40 CPU-bound threads that get 1/40 of a core each
+CPU_BUSY_CORE: Final = 0.3
 SHARE_DTYPE: Final = np.dtype([("pid", "<i8"), ("tid", "<i8"), ("share", "<f8")])
 
 
@@ -50,25 +50,20 @@ def shares_at(samples: np.ndarray, t: int) -> np.ndarray:
     return out
 
 
-@dataclass(frozen=True, slots=True)
-class WorkerCpu:
-    """One worker's threads at ``t``: together, and how many of them want the CPU."""
-
-    share: float  # all its threads together, of one core; -1: no thread CPU known
-    busy_threads: int  # threads getting at least BUSY_SHARE of a core
-
-
-UNKNOWN: Final = WorkerCpu(-1.0, 0)
-
-
-def per_worker(shares: np.ndarray, pids: tuple[int, ...]) -> tuple[WorkerCpu, ...]:
+def together(shares: np.ndarray, pids: tuple[int, ...]) -> tuple[float, ...]:
+    """Per worker, all its threads' shares together, of one core; -1 where none is known."""
     out = []
     for pid in pids:
         mine = shares["share"][shares["pid"] == pid]
-        out.append(
-            WorkerCpu(float(mine.sum()), int(np.count_nonzero(mine >= BUSY_SHARE))) if len(mine) else UNKNOWN
-        )
+        out.append(float(mine.sum()) if len(mine) else -1.0)
     return tuple(out)
+
+
+def taking_turns(slot_shares: np.ndarray) -> int:
+    """How many threads in busy slots (their shares, -1 = not known) take turns at the CPU: all of
+    them once they use ``CPU_BUSY_CORE`` between them, else none (they mostly wait on I/O)."""
+    known = slot_shares[slot_shares >= 0]
+    return len(known) if len(known) >= 2 and float(known.sum()) >= CPU_BUSY_CORE else 0
 
 
 def shares_of(shares: np.ndarray, pid: np.ndarray, tid: np.ndarray) -> np.ndarray:

@@ -67,3 +67,10 @@ def test_thread_samples_are_kept_for_replay_and_dropped_with_the_rest() -> None:
     assert sum(len(c.threads) for c in events.chunks) == 5 * 5
     events.set_tree(end + events.history_ns + 2 * GAP_NS, 1, (100,), 0, set())
     assert not events.chunks  # 30 s later they are gone like the requests
+
+
+def test_forty_cpu_bound_threads_get_the_note_though_each_gets_a_fortieth() -> None:
+    events, _ = cpu_bound(threads=40)
+    (w,) = frame_at(events, at(600)).workers
+    assert all(abs(c - 1 / 40) < 1e-6 for c in w.cpu)
+    assert w.gil_note == "40 threads, 1.00 core together: one runs at a time (GIL)"
