@@ -1,11 +1,12 @@
 """How a worker's threads share the CPU at one instant of the flow: the GIL, from the threads' own CPU.
 
-Workers send each thread's cumulative CPU time a few times a second (THREADS records). A thread's
-share of a core at ``t`` is the CPU it used between its two samples that bracket ``t``, over the wall
-time between them. A live frame is often past a thread's newest sample (the next one is not in yet):
-then the interval that ended last stands for it, if it ended at most ``GAP_NS`` before ``t``. Nothing
-else is assumed: a thread without two samples near ``t`` has no share, and a worker none of whose
-threads has one is drawn as if no thread CPU were known.
+Workers send each thread's cumulative CPU time a few times a second (THREADS records). As they arrive,
+each sample and the same thread's previous one make an interval: the CPU the thread used between them
+over the wall time between them, its share of a core then (``Intervals``). A thread's share at ``t``
+is that of its interval holding ``t``. A live frame is often past a thread's newest sample (the next
+one is not in yet): then its interval that ended last stands for it, if it ended at most ``GAP_NS``
+before ``t``. Nothing else is assumed: a thread without such an interval has no share, and a worker
+none of whose threads has one is drawn as if no thread CPU were known.
 """
 
 from __future__ import annotations
@@ -21,32 +22,48 @@ GAP_NS: Final = 2_500_000_000
 # or wait on I/O use a few % at most even at the load ceiling, and a per-thread threshold would miss
 # 40 CPU-bound threads that get 1/40 of a core each
 CPU_BUSY_CORE: Final = 0.3
+INTERVAL_DTYPE: Final = np.dtype(
+    [("pid", "<i8"), ("tid", "<i8"), ("t0", "<i8"), ("t1", "<i8"), ("share", "<f8")]
+)
 SHARE_DTYPE: Final = np.dtype([("pid", "<i8"), ("tid", "<i8"), ("share", "<f8")])
+MAX_THREADS: Final = 64 * 4_096  # threads remembered at once; past that the memory starts afresh
 
 
-def shares_at(samples: np.ndarray, t: int) -> np.ndarray:
+class Intervals:
+    """Samples in, in the order they came; each thread's intervals between its samples out."""
+
+    def __init__(self) -> None:
+        self._last: dict[tuple[int, int], tuple[int, int]] = {}  # (pid, tid) → (t, CPU) of its newest
+
+    def add(self, pids: np.ndarray, tids: np.ndarray, ts: np.ndarray, cpus: np.ndarray) -> np.ndarray:
+        if len(self._last) > MAX_THREADS:
+            self._last.clear()
+        rows = []
+        for pid, tid, t, cpu in zip(pids.tolist(), tids.tolist(), ts.tolist(), cpus.tolist(), strict=True):
+            last = self._last.get((pid, tid))
+            if last is not None and t <= last[0]:
+                continue  # not newer than what is there (a late datagram): no time passed to share
+            self._last[(pid, tid)] = (t, cpu)
+            if last is not None:
+                rows.append((pid, tid, last[0], t, max(0, cpu - last[1]) / (t - last[0])))
+        return np.array(rows, dtype=INTERVAL_DTYPE)
+
+
+def shares_at(intervals: np.ndarray, t: int) -> np.ndarray:
     """Each thread's share of one core at ``t`` (SHARE_DTYPE rows, sorted by pid and tid) from
-    THREADS_DTYPE samples, in any order."""
-    if len(samples) < 2:
-        return np.zeros(0, SHARE_DTYPE)
-    s = samples[np.lexsort((samples["t"], samples["tid"], samples["pid"]))]
-    pid, tid, when, cpu = s["pid"], s["tid"], s["t"], s["cpu"]
-    pair = (pid[1:] == pid[:-1]) & (tid[1:] == tid[:-1]) & (when[1:] > when[:-1])
-    t0, t1 = when[:-1][pair], when[1:][pair]
-    used = cpu[1:][pair] - cpu[:-1][pair]
-    p, q = pid[:-1][pair], tid[:-1][pair]
-    brackets = (t0 <= t) & (t < t1)
-    latest = (t1 <= t) & (t - t1 <= GAP_NS)
-    ok = brackets | latest
-    p, q, t0, t1, used = p[ok], q[ok], t0[ok], t1[ok], used[ok]
-    # per thread: the interval holding t, else the one that ended last before it
-    rank = np.where(brackets[ok], np.iinfo(np.int64).max, t1)
-    order = np.lexsort((rank, q, p))
-    sp, sq = p[order], q[order]
-    last = order[np.r_[(sp[1:] != sp[:-1]) | (sq[1:] != sq[:-1]), True]] if len(order) else order
-    out = np.empty(len(last), SHARE_DTYPE)
-    out["pid"], out["tid"] = p[last], q[last]
-    out["share"] = np.maximum(used[last], 0) / (t1[last] - t0[last])
+    INTERVAL_DTYPE rows in the order they were made (a thread's in time order)."""
+    holding = intervals[(intervals["t0"] <= t) & (t < intervals["t1"])]
+    ended = intervals[(intervals["t1"] <= t) & (t - intervals["t1"] <= GAP_NS)]
+    # the latest that ended, per thread: the last of its key in a stable sort keeps arrival order
+    key = _keys(ended["pid"], ended["tid"])
+    order = np.argsort(key, kind="stable")
+    sk = key[order]
+    ended = ended[order[np.r_[sk[1:] != sk[:-1], True]]] if len(sk) else ended
+    ended = ended[~np.isin(_keys(ended["pid"], ended["tid"]), _keys(holding["pid"], holding["tid"]))]
+    both = np.concatenate([holding, ended])
+    both = both[np.argsort(_keys(both["pid"], both["tid"]), kind="stable")]
+    out = np.empty(len(both), SHARE_DTYPE)
+    out["pid"], out["tid"], out["share"] = both["pid"], both["tid"], both["share"]
     return out
 
 

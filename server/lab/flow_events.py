@@ -14,6 +14,7 @@ from typing import Final
 
 import numpy as np
 
+from asgiscope.server.lab.flow_cpu import INTERVAL_DTYPE, Intervals
 from asgiscope.server.lab.traced import Traced
 from asgiscope.server.protocol import (
     KIND_HELLO,
@@ -45,8 +46,8 @@ REQ_DTYPE: Final = np.dtype(
     ]
 )
 LAG_DTYPE: Final = np.dtype([("pid", "<i8"), ("t", "<i8"), ("lag", "<i8")])
-# a thread's cumulative CPU (ns) read at t: the GIL shows in how the CPU splits between threads
-THREADS_DTYPE: Final = np.dtype([("pid", "<i8"), ("tid", "<i8"), ("t", "<i8"), ("cpu", "<i8")])
+# a thread's share of a core between two of its CPU samples: the GIL shows in how the CPU splits
+THREADS_DTYPE: Final = INTERVAL_DTYPE
 POOL_DTYPE: Final = np.dtype(
     [
         ("pid", "<i8"),
@@ -107,6 +108,7 @@ class FlowEvents:
         self.classes: dict[int, WorkerClass] = {}  # pid → what its HELLO said it is
         self._expected: dict[int, WorkerClass] = {}  # pid → what the scenario started it as
         self.newest = 0  # latest time any input concerned, ns
+        self._intervals = Intervals()  # each thread's CPU between its samples, as they come
         self.traced: Traced | None = None  # "send one request": highlighted wherever it is
 
     # ---- input -------------------------------------------------------------------------------
@@ -133,9 +135,7 @@ class FlowEvents:
         pool["pid"], pool["t"], pool["tokens"] = pids[pool_mask], p["t_ns"], p["tokens"]
         pool["borrowed"], pool["waiting"], pool["in_flight"] = p["borrowed"], p["waiting"], p["in_flight"]
         h = of_kind(records, KIND_THREADS)
-        threads = np.empty(len(h), THREADS_DTYPE)
-        threads["pid"], threads["tid"] = pids[kinds == KIND_THREADS], h["thread"]
-        threads["t"], threads["cpu"] = h["t_ns"], h["cpu_ns"]
+        threads = self._intervals.add(pids[kinds == KIND_THREADS], h["thread"], h["t_ns"], h["cpu_ns"])
         hello = of_kind(records, KIND_HELLO)
         if len(hello):
             known = len(WORKER_CLASSES)
@@ -143,7 +143,7 @@ class FlowEvents:
                 pids[kinds == KIND_HELLO].tolist(), hello["worker_class"].tolist(), strict=True
             ):
                 self.classes[pid] = WORKER_CLASSES[kind] if kind < known else "uvicorn"
-        spans = (req["start"], req["end"], lag["t"] - lag["lag"], lag["t"], pool["t"], threads["t"])
+        spans = (req["start"], req["end"], lag["t"] - lag["lag"], lag["t"], pool["t"], threads["t1"])
         times = [a for a in spans if len(a)]
         if not times:
             return
