@@ -307,12 +307,12 @@ class FlowView(QWidget):
             self._paint_loop(p, g, box.loop, box.queue, w)
         elif w.kind == "gthread" and w.waiting:
             self._paint_gthread_queue(p, box, w.waiting)
-        # the threadpool: busy cells over the idle ones in the backdrop. Where the thread's CPU is
-        # known a busy cell is filled as far as its share of a core: the rest of it is a thread
-        # holding its slot without running (waiting for the GIL, or for I/O), in a paler tint
+        # the threadpool: busy cells over the idle ones in the backdrop. While its threads take turns
+        # at the CPU a busy cell is filled as far as its thread's share of a core: the rest of it, in
+        # a paler tint, is the thread holding its slot while it waits for the GIL
         busy, held = QColor(c.server), QColor(c.server)
         held.setAlpha(HELD_ALPHA)
-        shares = w.cpu or (-1.0,) * len(w.busy)
+        shares = w.cpu if w.taking_turns and w.cpu else (-1.0,) * len(w.busy)
         if box.cells:
             for (x, y, cw, ch), on, share in zip(box.cells, w.busy, shares, strict=False):
                 if on and share < 0:

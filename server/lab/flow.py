@@ -65,7 +65,10 @@ class FlowWorker:
     # per slot: the share of a core its thread got around t, -1 = idle slot or that CPU not known
     cpu: tuple[float, ...] = ()
     threads_cpu: float = -1.0  # all its threads together, of one core; -1 = no thread CPU known yet
-    gil_note: str = ""  # in words, while two or more of its threads want the CPU
+    # busy slots whose threads take turns at the CPU (CPU-bound, under the GIL), 0: none do (handlers
+    # that sleep or wait on I/O hold their slots without wanting the CPU)
+    taking_turns: int = 0
+    gil_note: str = ""  # in words, while two or more of its threads take turns
 
 
 def _empty(dtype: str) -> np.ndarray:
@@ -177,6 +180,7 @@ def frame_at(
         shares, req["pid"][in_thread], req["tid"][in_thread]
     )
     cpu = flow_cpu.together(shares, pids)
+    turns = [flow_cpu.taking_turns(slot_cpu[i][busy[i]]) for i in range(n)]
     key = _keys(req)
     inside = (stage != ARRIVE) & (stage != RESPOND)
 
@@ -199,7 +203,8 @@ def frame_at(
             blocked=bool(blocked[i]),
             cpu=tuple(slot_cpu[i, : tokens[i]].tolist()),
             threads_cpu=cpu[i],
-            gil_note=flow_gil_note(flow_cpu.taking_turns(slot_cpu[i][busy[i]]), cpu[i]),
+            taking_turns=turns[i],
+            gil_note=flow_gil_note(turns[i], cpu[i]),
         )
         for i, pid in enumerate(pids)
     )

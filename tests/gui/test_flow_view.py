@@ -20,7 +20,19 @@ from asgiscope.gui.theme import Colors
 from asgiscope.gui.window import MainWindow
 from asgiscope.server.lab.flow import FlowFrame, frame_at
 from tests.gui.fakes import FakeLab, make_snapshot
-from tests.lab.flow_traces import at, batch, cpu_bound, events_of, hello, lessons, pool, wsgi, wsgi_sync
+from tests.lab.flow_traces import (
+    at,
+    batch,
+    cpu_bound,
+    events_of,
+    hello,
+    lessons,
+    pool,
+    request,
+    thread_cpu,
+    wsgi,
+    wsgi_sync,
+)
 
 
 def render(view: FlowView, path: Path) -> QImage:
@@ -242,3 +254,19 @@ def test_without_thread_cpu_busy_slots_are_drawn_full_and_no_note(qtbot: QtBot, 
     for x, y, w, h in box.cells:
         assert QColor(image.pixel(int(x + w / 2), int(y + h * 0.15))) == QColor(Colors().server)
     assert box.below[3] > 0 and warm_pixels(image, box.below) == 0  # no note
+
+
+def test_slots_held_by_sleeping_threads_are_drawn_full(qtbot: QtBot, tmp_path: Path) -> None:
+    # I/O-bound handlers hold their slots with next to no CPU: no GIL to show, the full pool as ever
+    rows = [request(0, 1000, token_ms=1 + i, tid=50 + i) for i in range(4)]
+    rows.append(pool(10, tokens=4, borrowed=4, waiting=0, in_flight=4))
+    rows += [thread_cpu(t, 50 + i, t * 0.002) for t in (0, 500, 1000) for i in range(4)]
+    frame = frame_at(events_of(batch(100, rows)), at(700))
+    assert frame.workers[0].taking_turns == 0 and frame.workers[0].cpu[0] >= 0
+    view = FlowView(Colors())
+    qtbot.addWidget(view)
+    view.resize(1280, 520)
+    view.show_frame(frame, "test")
+    image = render(view, tmp_path / "io.png")
+    for x, y, w, h in view.current_layout().workers[0].cells:
+        assert QColor(image.pixel(int(x + w / 2), int(y + h * 0.15))) == QColor(Colors().server)

@@ -15,7 +15,7 @@ def test_eight_cpu_bound_threads_share_one_core_an_eighth_each() -> None:
     assert w.busy == (True,) * 8 and int((f.stage == THREAD).sum()) == 8
     assert all(abs(c - 0.125) < 1e-6 for c in w.cpu)
     assert abs(w.threads_cpu - 1.001) < 1e-6  # the loop thread's 0.001 besides
-    assert w.gil_note == "8 threads, 1.00 core together: one runs at a time (GIL)"
+    assert w.taking_turns == 8 and w.gil_note == "8 threads, 1.00 core together: one runs at a time (GIL)"
     assert frame_at(events, at(600)).workers == f.workers  # deterministic: same records, same frame
 
 
@@ -59,7 +59,8 @@ def test_idle_slots_have_no_share_and_io_bound_threads_get_no_note() -> None:
     rows += [thread_cpu(t, tid, t * 0.002) for t in (0, 500, 1000) for tid in (50, 51)]
     (w,) = frame_at(events_of(batch(100, rows)), at(700)).workers
     assert w.busy == (True, True, False, False)
-    assert [round(c, 6) for c in w.cpu] == [0.002, 0.002, -1.0, -1.0] and w.gil_note == ""
+    assert [round(c, 6) for c in w.cpu] == [0.002, 0.002, -1.0, -1.0]
+    assert w.taking_turns == 0 and w.gil_note == ""
 
 
 def test_thread_samples_are_kept_for_replay_and_dropped_with_the_rest() -> None:
