@@ -33,6 +33,7 @@ class WorkerBox:
     entry: tuple[float, float]  # where a request arrives (left edge)
     hub: tuple[float, float]  # where arriving requests go to and responses leave from
     note: Rect  # beside a WSGI worker's slots: room for what it is (NO_RECT: none)
+    below: Rect = NO_RECT  # under its cells, room for a line about them (the GIL); NO_RECT: none
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +94,7 @@ def _worker(box: Rect, tokens: int, font: int) -> WorkerBox:
     queue = (x + 2 * r + 14, body_y + body_h * 0.2, w * 0.22, body_h * 0.6)
     px = queue[0] + queue[2] + 8
     pool = (px, body_y + 3, x + w - px - 4, body_h - 6)
+    cells = _cells(pool, tokens)
     return WorkerBox(
         kind="uvicorn",
         box=box,
@@ -100,10 +102,11 @@ def _worker(box: Rect, tokens: int, font: int) -> WorkerBox:
         loop=loop,
         queue=queue,
         pool=pool,
-        cells=_cells(pool, tokens),
+        cells=cells,
         entry=(x, loop[1]),
         hub=(loop[0], loop[1]),
         note=NO_RECT,
+        below=_below(pool, cells, font),
     )
 
 
@@ -140,7 +143,18 @@ def _wsgi_worker(box: Rect, kind: WorkerClass, tokens: int, font: int) -> Worker
         entry=(x, mid),
         hub=hub,
         note=note,
+        below=_below(pool, cells, font) if kind == "gthread" else NO_RECT,
     )
+
+
+def _below(pool: Rect, cells: tuple[Rect, ...], font: int) -> Rect:
+    """The pool's room under its cells, if a line or two of small text fits there."""
+    if not cells:
+        return NO_RECT
+    x, y, w, h = pool
+    top = max(c[1] + c[3] for c in cells) + font * 0.3
+    room = min(y + h - top, font * 2.6)
+    return (x, top, w, room) if room >= font * 1.1 else NO_RECT
 
 
 def _cells(pool: Rect, tokens: int) -> tuple[Rect, ...]:

@@ -19,6 +19,7 @@ from asgiscope.server.lab.flow import ARRIVE, LOOP, RESPOND, THREAD, WAIT, FlowF
 
 TAU = 2 * math.pi
 KEY_SPAN = 2.0**32
+HELD_ALPHA = 70  # a busy slot whose thread is not running: the threadpool colour, pale
 STATE_WORDS = {"arriving": "new", "retiring": "retired", "dying": "died", "running": ""}
 
 
@@ -192,6 +193,7 @@ class FlowView(QWidget):
         rect: tuple[float, float, float, float],
         notes: tuple[str, ...],
         v: Qt.AlignmentFlag,
+        color: str = "",
     ) -> None:
         """The longest of ``notes`` that fits ``rect`` whole, small and dim: a clipped line reads worse
         than a shorter one."""
@@ -199,7 +201,7 @@ class FlowView(QWidget):
         small.setPixelSize(max(9, int(p.font().pixelSize() * 0.8)))
         p.save()
         p.setFont(small)
-        p.setPen(QColor(self._c.dim))
+        p.setPen(QColor(color or self._c.dim))
         flags = int(Qt.AlignmentFlag.AlignLeft | v) | int(Qt.TextFlag.TextWordWrap)
         box = QRectF(*rect)
         metrics = p.fontMetrics()
@@ -291,6 +293,8 @@ class FlowView(QWidget):
             words.append(f"{w.rate_rps:,.0f} req/s")
             if w.kind == "uvicorn" and w.tokens:
                 words.append(f"threadpool {sum(w.busy)}/{w.tokens} busy")
+            if w.gil_note and not box.below[3]:
+                words.append(w.gil_note)
             colour = c.error if w.blocked or w.state == "dying" else c.text
             self._text(
                 p,
@@ -303,15 +307,27 @@ class FlowView(QWidget):
             self._paint_loop(p, g, box.loop, box.queue, w)
         elif w.kind == "gthread" and w.waiting:
             self._paint_gthread_queue(p, box, w.waiting)
-        # the threadpool: busy cells over the idle ones in the backdrop
-        busy = QColor(c.server)
+        # the threadpool: busy cells over the idle ones in the backdrop. While its threads take turns
+        # at the CPU a busy cell is filled as far as its thread's share of a core: the rest of it, in
+        # a paler tint, is the thread holding its slot while it waits for the GIL
+        busy, held = QColor(c.server), QColor(c.server)
+        held.setAlpha(HELD_ALPHA)
+        shares = w.cpu if w.taking_turns and w.cpu else (-1.0,) * len(w.busy)
         if box.cells:
-            for cell, on in zip(box.cells, w.busy, strict=False):
-                if on:
-                    p.fillRect(QRectF(*cell), busy)
+            for (x, y, cw, ch), on, share in zip(box.cells, w.busy, shares, strict=False):
+                if on and share < 0:
+                    p.fillRect(QRectF(x, y, cw, ch), busy)
+                elif on:
+                    p.fillRect(QRectF(x, y, cw, ch), held)
+                    run = ch * min(1.0, share)
+                    p.fillRect(QRectF(x, y + ch - run, cw, run), busy)
         elif w.tokens:
             px, py, pw, ph = box.pool
-            p.fillRect(QRectF(px, py, pw * sum(w.busy) / w.tokens, ph), busy)
+            running = sum(min(1.0, s) if s >= 0 else 1.0 for s, on in zip(shares, w.busy, strict=False) if on)
+            p.fillRect(QRectF(px, py, pw * sum(w.busy) / w.tokens, ph), held)
+            p.fillRect(QRectF(px, py, pw * running / w.tokens, ph), busy)
+        if w.gil_note and box.below[3]:
+            self._note(p, box.below, (w.gil_note,), Qt.AlignmentFlag.AlignTop, c.warn)
 
     def _paint_gthread_queue(self, p: QPainter, box: WorkerBox, waiting: int) -> None:
         """What gthread accepted and queued for a thread: squares by its door, as the kernel's accept

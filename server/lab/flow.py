@@ -20,6 +20,10 @@ playhead): then every request in flight at ``t`` is known. A loop whose lag cove
 ``LAG_MS`` is blocked: its requests stop where the block began. At most ``MAX_DRAWN`` requests are
 drawn, chosen by a hash of who they are, so the same ones stay drawn frame after frame; the rest
 show as each worker's stream width (``rate_rps``) and counts. The view only maps stages to pixels.
+
+The GIL: each worker's threads report their CPU (flow_cpu.py), so a frame says what share of a core
+the thread in each busy slot got at ``t`` and what all the worker's threads got together: eight
+CPU-bound handlers hold eight slots, and together get one core, an eighth each.
 """
 
 from __future__ import annotations
@@ -29,7 +33,9 @@ from typing import Final, Literal
 
 import numpy as np
 
-from asgiscope.server.lab.flow_events import LAG_DTYPE, POOL_DTYPE, REQ_DTYPE, FlowEvents
+from asgiscope.server.lab import flow_cpu
+from asgiscope.server.lab.flow_events import LAG_DTYPE, POOL_DTYPE, REQ_DTYPE, THREADS_DTYPE, FlowEvents
+from asgiscope.server.lab.gil_notes import flow_gil_note
 from asgiscope.server.lab.insight import LAG_MS
 from asgiscope.server.scenario import WorkerClass
 
@@ -56,6 +62,13 @@ class FlowWorker:
     rate_rps: float  # requests it finished over the last second: the width of its stream
     lag_ms: float  # the loop's lag at t (the longest block covering t, else the latest sample)
     blocked: bool  # the loop is stuck at t by more than LAG_MS
+    # per slot: the share of a core its thread got around t, -1 = idle slot or that CPU not known
+    cpu: tuple[float, ...] = ()
+    threads_cpu: float = -1.0  # all its threads together, of one core; -1 = no thread CPU known yet
+    # busy slots whose threads take turns at the CPU (CPU-bound, under the GIL), 0: none do (handlers
+    # that sleep or wait on I/O hold their slots without wanting the CPU)
+    taking_turns: int = 0
+    gil_note: str = ""  # in words, while two or more of its threads take turns
 
 
 def _empty(dtype: str) -> np.ndarray:
@@ -98,6 +111,8 @@ def frame_at(
     req = _join([c.req for c in chunks], REQ_DTYPE)
     lag = _join([c.lag for c in chunks], LAG_DTYPE)
     pool = _join([c.pool for c in chunks], POOL_DTYPE)
+    nearby = events.chunks_around(t - flow_cpu.GAP_NS, t + flow_cpu.GAP_NS)
+    shares = flow_cpu.shares_at(_join([c.threads for c in nearby], THREADS_DTYPE), t)
     pids = _worker_pids(events, t, tree.pids if tree else (), req, transit_ns)
     n = len(pids)
 
@@ -160,6 +175,12 @@ def frame_at(
     lane[waiting] = _queue_places(w_all[waiting], token[waiting])
     busy = np.zeros((n, int(tokens.max(initial=0))), dtype=bool)
     busy[w_all[in_thread], lane[in_thread]] = True
+    slot_cpu = np.full(busy.shape, -1.0)
+    slot_cpu[w_all[in_thread], lane[in_thread]] = flow_cpu.shares_of(
+        shares, req["pid"][in_thread], req["tid"][in_thread]
+    )
+    cpu = flow_cpu.together(shares, pids)
+    turns = [flow_cpu.taking_turns(slot_cpu[i][busy[i]]) for i in range(n)]
     key = _keys(req)
     inside = (stage != ARRIVE) & (stage != RESPOND)
 
@@ -180,6 +201,10 @@ def frame_at(
             rate_rps=float(rate[i]),
             lag_ms=float(lag_ms[i]),
             blocked=bool(blocked[i]),
+            cpu=tuple(slot_cpu[i, : tokens[i]].tolist()),
+            threads_cpu=cpu[i],
+            taking_turns=turns[i],
+            gil_note=flow_gil_note(turns[i], cpu[i]),
         )
         for i, pid in enumerate(pids)
     )

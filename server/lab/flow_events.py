@@ -14,12 +14,14 @@ from typing import Final
 
 import numpy as np
 
+from asgiscope.server.lab.flow_cpu import INTERVAL_DTYPE, Intervals
 from asgiscope.server.lab.traced import Traced
 from asgiscope.server.protocol import (
     KIND_HELLO,
     KIND_LAG,
     KIND_POOL,
     KIND_REQUEST,
+    KIND_THREADS,
     WORKER_CLASSES,
     Batch,
     of_kind,
@@ -40,9 +42,12 @@ REQ_DTYPE: Final = np.dtype(
         ("end", "<i8"),
         ("slot", "<i2"),  # the worker's n-th threadpool thread seen (its slot in the drawing), -1 = loop
         ("route", "<u1"),
+        ("tid", "<u4"),  # native id of the thread that ran it (0 = the loop): whose CPU it had
     ]
 )
 LAG_DTYPE: Final = np.dtype([("pid", "<i8"), ("t", "<i8"), ("lag", "<i8")])
+# a thread's share of a core between two of its CPU samples: the GIL shows in how the CPU splits
+THREADS_DTYPE: Final = INTERVAL_DTYPE
 POOL_DTYPE: Final = np.dtype(
     [
         ("pid", "<i8"),
@@ -62,10 +67,11 @@ class Chunk:
     req: np.ndarray  # REQ_DTYPE
     lag: np.ndarray  # LAG_DTYPE
     pool: np.ndarray  # POOL_DTYPE
+    threads: np.ndarray  # THREADS_DTYPE
 
     @property
     def size(self) -> int:
-        return len(self.req) + len(self.lag) + len(self.pool)
+        return len(self.req) + len(self.lag) + len(self.pool) + len(self.threads)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +108,7 @@ class FlowEvents:
         self.classes: dict[int, WorkerClass] = {}  # pid → what its HELLO said it is
         self._expected: dict[int, WorkerClass] = {}  # pid → what the scenario started it as
         self.newest = 0  # latest time any input concerned, ns
+        self._intervals = Intervals()  # each thread's CPU between its samples, as they come
         self.traced: Traced | None = None  # "send one request": highlighted wherever it is
 
     # ---- input -------------------------------------------------------------------------------
@@ -118,7 +125,7 @@ class FlowEvents:
         r = of_kind(records, KIND_REQUEST)
         req = np.empty(len(r), REQ_DTYPE)
         req["pid"], req["start"], req["end"] = pids[req_mask], r["start_ns"], r["end_ns"]
-        req["token"], req["route"] = r["token_ns"], r["route"]
+        req["token"], req["route"], req["tid"] = r["token_ns"], r["route"], r["thread"]
         req["slot"] = self._slot_of(req["pid"], r["thread"])
         g = of_kind(records, KIND_LAG)
         lag = np.empty(len(g), LAG_DTYPE)
@@ -127,6 +134,8 @@ class FlowEvents:
         pool = np.empty(len(p), POOL_DTYPE)
         pool["pid"], pool["t"], pool["tokens"] = pids[pool_mask], p["t_ns"], p["tokens"]
         pool["borrowed"], pool["waiting"], pool["in_flight"] = p["borrowed"], p["waiting"], p["in_flight"]
+        h = of_kind(records, KIND_THREADS)
+        threads = self._intervals.add(pids[kinds == KIND_THREADS], h["thread"], h["t_ns"], h["cpu_ns"])
         hello = of_kind(records, KIND_HELLO)
         if len(hello):
             known = len(WORKER_CLASSES)
@@ -134,12 +143,13 @@ class FlowEvents:
                 pids[kinds == KIND_HELLO].tolist(), hello["worker_class"].tolist(), strict=True
             ):
                 self.classes[pid] = WORKER_CLASSES[kind] if kind < known else "uvicorn"
-        times = [a for a in (req["start"], req["end"], lag["t"] - lag["lag"], lag["t"], pool["t"]) if len(a)]
+        spans = (req["start"], req["end"], lag["t"] - lag["lag"], lag["t"], pool["t"], threads["t1"])
+        times = [a for a in spans if len(a)]
         if not times:
             return
         lo = min(int(a.min()) for a in times)
         hi = max(int(a.max()) for a in times)
-        chunk = Chunk(lo, hi, req, lag, pool)
+        chunk = Chunk(lo, hi, req, lag, pool, threads)
         for pid in np.unique(pids).tolist():
             self.first_seen.setdefault(pid, lo)
         self.chunks.append(chunk)

@@ -45,3 +45,11 @@ def gil_notes(endpoint: Endpoint, workers: tuple[WorkerStats, ...], cores: int) 
             f"GIL of its own{more}."
         )
     return lines
+
+
+def flow_gil_note(threads: int, share: float) -> str:
+    """The flow panel's words beside one worker whose ``threads`` in busy slots want the CPU and whose
+    threads got ``share`` of a core together; "" when fewer than two do (nothing to take turns over)."""
+    if threads < 2 or share < 0:
+        return ""
+    return f"{threads} threads, {share:.2f} core together: one runs at a time (GIL)"

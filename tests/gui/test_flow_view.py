@@ -20,7 +20,19 @@ from asgiscope.gui.theme import Colors
 from asgiscope.gui.window import MainWindow
 from asgiscope.server.lab.flow import FlowFrame, frame_at
 from tests.gui.fakes import FakeLab, make_snapshot
-from tests.lab.flow_traces import at, batch, events_of, hello, lessons, pool, wsgi, wsgi_sync
+from tests.lab.flow_traces import (
+    at,
+    batch,
+    cpu_bound,
+    events_of,
+    hello,
+    lessons,
+    pool,
+    request,
+    thread_cpu,
+    wsgi,
+    wsgi_sync,
+)
 
 
 def render(view: FlowView, path: Path) -> QImage:
@@ -185,3 +197,76 @@ async def test_send_one_request_is_followed_slowly_and_labelled(qtbot: QtBot, tm
     assert view.frame.frozen[view.frame.traced]  # it sits on the blocked loop of worker 101
     image = render(view, tmp_path / "traced.png")
     assert not image.isNull()
+
+
+def test_cpu_bound_slots_fill_as_far_as_their_threads_share_and_the_gil_note_shows(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    events, _ = cpu_bound(threads=8)
+    frame = frame_at(events, at(600))
+    view = FlowView(Colors())
+    qtbot.addWidget(view)
+    view.resize(1280, 520)
+    view.show_frame(frame, "test")
+    image = render(view, tmp_path / "gil.png")
+    (box,) = view.current_layout().workers
+    assert len(box.cells) == 8 and box.below[3] > 0  # the note goes under the cells
+    server, window = QColor(Colors().server), QColor(Colors().window)
+    for x, y, w, h in box.cells:  # an eighth of each busy cell runs, the rest holds its slot pale
+        running = QColor(image.pixel(int(x + w / 2), int(y + h - 2)))
+        held = QColor(image.pixel(int(x + w / 2), int(y + h * 0.15)))
+        assert running == server
+        assert held not in (server, window)
+        assert abs(held.red() - window.red()) < abs(server.red() - window.red())  # paler: nearer idle
+    # the fill's edge: an eighth of the cell from its bottom
+    x, y, w, h = box.cells[0]
+    column = [QColor(image.pixel(int(x + w / 2), int(y + k))) == server for k in range(int(h))]
+    assert abs(column.count(True) - h / 8) <= 2
+    # the GIL note, in the warning colour, under the cells
+    assert warm_pixels(image, box.below) > 50
+
+
+def warm_pixels(image: QImage, rect: tuple[float, float, float, float]) -> int:
+    """Pixels in ``rect`` near the warning colour (antialiased text is never exactly it)."""
+    warn, (x, y, w, h) = QColor(Colors().warn), rect
+    near = 0
+    for i in range(int(w)):
+        for j in range(int(h)):
+            c = QColor(image.pixel(int(x + i), int(y + j)))
+            near += (
+                abs(c.red() - warn.red()) + abs(c.green() - warn.green()) + abs(c.blue() - warn.blue()) < 90
+            )
+    return near
+
+
+def test_without_thread_cpu_busy_slots_are_drawn_full_and_no_note(qtbot: QtBot, tmp_path: Path) -> None:
+    events, _ = cpu_bound(threads=8)
+    for c in events.chunks:  # the same trace before any thread CPU arrived
+        object.__setattr__(c, "threads", c.threads[:0])
+    frame = frame_at(events, at(600))
+    assert frame.workers[0].gil_note == "" and frame.workers[0].threads_cpu == -1
+    view = FlowView(Colors())
+    qtbot.addWidget(view)
+    view.resize(1280, 520)
+    view.show_frame(frame, "test")
+    image = render(view, tmp_path / "nogil.png")
+    (box,) = view.current_layout().workers
+    for x, y, w, h in box.cells:
+        assert QColor(image.pixel(int(x + w / 2), int(y + h * 0.15))) == QColor(Colors().server)
+    assert box.below[3] > 0 and warm_pixels(image, box.below) == 0  # no note
+
+
+def test_slots_held_by_sleeping_threads_are_drawn_full(qtbot: QtBot, tmp_path: Path) -> None:
+    # I/O-bound handlers hold their slots with next to no CPU: no GIL to show, the full pool as ever
+    rows = [request(0, 1000, token_ms=1 + i, tid=50 + i) for i in range(4)]
+    rows.append(pool(10, tokens=4, borrowed=4, waiting=0, in_flight=4))
+    rows += [thread_cpu(t, 50 + i, t * 0.002) for t in (0, 500, 1000) for i in range(4)]
+    frame = frame_at(events_of(batch(100, rows)), at(700))
+    assert frame.workers[0].taking_turns == 0 and frame.workers[0].cpu[0] >= 0
+    view = FlowView(Colors())
+    qtbot.addWidget(view)
+    view.resize(1280, 520)
+    view.show_frame(frame, "test")
+    image = render(view, tmp_path / "io.png")
+    for x, y, w, h in view.current_layout().workers[0].cells:
+        assert QColor(image.pixel(int(x + w / 2), int(y + h * 0.15))) == QColor(Colors().server)

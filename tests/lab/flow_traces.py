@@ -93,3 +93,20 @@ def wsgi_sync(users: int = 8, workers: int = 2, ms: float = 100) -> tuple[FlowEv
         batches.append(batch(pid, rows))
     events.add(batches)
     return events, at(1000)
+
+
+def thread_cpu(t_ms: float, tid: int, cpu_ms: float) -> tuple:
+    """A thread's CPU sample as a worker's probe sends it: the CPU it has used so far, read at t."""
+    return (protocol.KIND_THREADS, 0, 0, tid, int(T0 + t_ms * MS), int(cpu_ms * MS), 0)
+
+
+def cpu_bound(threads: int = 8, ms: float = 1000, every_ms: float = 250) -> tuple[FlowEvents, int]:
+    """One uvicorn worker whose ``threads`` threadpool threads each run a CPU-bound def handler from 0
+    to ``ms``: under the GIL each gets 1/``threads`` of a core, the loop thread next to nothing."""
+    rows = [request(0, ms, token_ms=1 + i, tid=50 + i) for i in range(threads)]
+    rows.append(pool(10, tokens=threads, borrowed=threads, waiting=0, in_flight=threads))
+    for k in range(int(ms // every_ms) + 1):
+        t = k * every_ms
+        rows += [thread_cpu(t, 50 + i, t / threads) for i in range(threads)]
+        rows.append(thread_cpu(t, 1, t * 0.001))
+    return events_of(batch(100, rows)), at(ms)

@@ -84,3 +84,24 @@ async def test_flask_gthread_threads_are_its_slots_and_it_queues_what_it_accepte
     assert len(full) > len(frames) / 2
     assert sorted(f.workers[0].waiting for f in full)[len(full) // 2] >= 5
     assert sorted(f.kernel_queue for f in full)[len(full) // 2] <= 2
+
+
+async def test_cpu_bound_threads_take_turns_under_the_gil() -> None:
+    lab = Lab(Scenario(workers=1, tokens=8), LoadSpec(endpoint="cpu/sync", ms=20, users=8))
+    async with lab:
+        await lab.start_load()
+        await asyncio.sleep(4.0)
+        live = lab.flow_frame(Playhead())
+        frames = [frame_at(lab._flow, live.t_ns - k * 20 * MS) for k in range(100)]
+        await lab.stop_load()
+    crowded = [f.workers[0] for f in frames if f.workers and sum(f.workers[0].busy) >= 3]
+    known = [w for w in crowded if w.threads_cpu >= 0]
+    assert len(crowded) > len(frames) / 2 and len(known) == len(crowded)
+    # however many threads hold a slot, the worker's threads together get about one core
+    assert max(w.threads_cpu for w in known) <= 1.05
+    assert sorted(w.threads_cpu for w in known)[len(known) // 2] >= 0.5  # and they do use it
+    for w in known:  # each busy slot's thread gets a part of it
+        running = [c for c, on in zip(w.cpu, w.busy, strict=True) if on]
+        assert all(c >= 0 for c in running) and sum(running) <= 1.05
+    noted = [w for w in known if w.gil_note]
+    assert len(noted) > len(known) / 2 and "one runs at a time (GIL)" in noted[0].gil_note
