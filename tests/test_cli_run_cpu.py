@@ -47,6 +47,12 @@ def test_two_workers_go_beyond_one_core() -> None:
     one = run_json(*CPU_SYNC, "--workers", "1")["measured"]["throughput_rps"]
     two = run_json(*CPU_SYNC, "--workers", "2")
     # Predicted ~1.9x (the load generator takes a share of the two cores); other sessions on this
-    # machine take some too: 1.3x still says a second process added a second core.
-    assert two["measured"]["throughput_rps"] >= 1.3 * one
+    # machine take some too: 1.3x still says a second process added a second core. When others hold
+    # most of a core there is no second core to add: then the prediction must say so instead.
+    others = two["predicted"]["others_cores"]
+    if others < 0.5:
+        assert two["measured"]["throughput_rps"] >= 1.3 * one
+    else:
+        assert "other processes use" in two["predicted"]["explanation"]
+    assert two["measured"]["throughput_rps"] == pytest.approx(two["predicted"]["throughput_rps"], rel=0.3)
     assert len([w for w in two["workers"] if w["threads"]]) == 2
