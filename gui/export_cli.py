@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol, get_args
 
-from asgiscope.server.cli_run import UsageError, _Parser, add_load_arguments, load_from_args
-from asgiscope.server.flags import EXIT_USAGE, add_flag
+from asgiscope.server.cli_run import add_load_arguments, load_from_args
+from asgiscope.server.flags import EXIT_USAGE, Parser, UsageError, add_flag
 from asgiscope.server.lab.session import Lab, LabError
 from asgiscope.server.limits import DURATION_S, IntRange, NotAllowedError, NumberRange
 from asgiscope.server.load.spec import LoadSpec
@@ -85,7 +85,7 @@ class ExportArgs:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="asgiscope export", description=__doc__.splitlines()[0] if __doc__ else None)
+    p = Parser(prog="asgiscope export", description=__doc__.splitlines()[0] if __doc__ else None)
     e = p.add_argument_group("export")
     add_flag(e, "panel", Panel, "what to draw", "flow")
     e.add_argument(

@@ -15,7 +15,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from asgiscope.server.flags import EXIT_USAGE, Rule, add_flag
+from asgiscope.server.flags import EXIT_USAGE, Parser, Rule, UsageError, add_flag
 from asgiscope.server.lab.session import Lab, LabError
 from asgiscope.server.lab.snapshot import BUSY_THREAD_PERCENT, Snapshot
 from asgiscope.server.limits import (
@@ -53,17 +53,8 @@ LOAD_FLAGS: dict[str, tuple[Rule, str]] = {
 }
 
 
-class UsageError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> Any:  # argparse would exit; we want exit code 2 with our message
-        raise UsageError(message)
-
-
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="asgiscope run", description=__doc__.splitlines()[0] if __doc__ else None)
+    p = Parser(prog="asgiscope run", description=__doc__.splitlines()[0] if __doc__ else None)
     # a measurement needs no well-known port: any free one (serve uses 8000)
     add_scenario_arguments(p, port=0)
     g = add_load_arguments(p)

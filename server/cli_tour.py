@@ -15,7 +15,7 @@ import sys
 from typing import Any
 
 from asgiscope.server.cli_run import RunArgs, measure_on
-from asgiscope.server.flags import EXIT_USAGE, add_flag
+from asgiscope.server.flags import EXIT_USAGE, Parser, UsageError, add_flag
 from asgiscope.server.lab.session import Lab, LabError
 from asgiscope.server.limits import DURATION_S, PORT, VERDICT_TOLERANCE, WARMUP_S, NotAllowedError
 from asgiscope.server.tour import Step, Tour, load_builtin, load_tour
@@ -25,17 +25,8 @@ from asgiscope.server.verdict import judge
 MIN_JUDGED_S = 1.0
 
 
-class UsageError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> Any:  # argparse would exit; we want exit code 2 with our message
-        raise UsageError(message)
-
-
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="asgiscope tour", description=__doc__.splitlines()[0] if __doc__ else None)
+    p = Parser(prog="asgiscope tour", description=__doc__.splitlines()[0] if __doc__ else None)
     p.add_argument("--tour", metavar="FILE", help="a tour file (TOML) instead of the built-in tour")
     add_flag(p, "step_seconds", DURATION_S, "seconds each step is measured (default: the tour's own)")
     add_flag(

@@ -95,3 +95,15 @@ def usage_error(parser: argparse.ArgumentParser, exc: NotAllowedError) -> int:
     parser.print_usage(sys.stderr)
     print(f"{parser.prog}: error: {exc.as_flag()}", file=sys.stderr)
     return EXIT_USAGE
+
+
+class UsageError(Exception):
+    """A command line that cannot run: the headless tools print it and exit 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser that raises ``UsageError`` where argparse would print and exit, so the tool
+    reports it in its own words and exit code."""
+
+    def error(self, message: str) -> Any:
+        raise UsageError(message)
