@@ -65,3 +65,52 @@ class Pacer:
         name = self.stale.pop(0)
         self._shown[name] = (sample, t)
         return name
+
+
+STEPS_FPS = (30.0, 20.0)  # the rates a strained window steps down to, in turn
+STRAIN_WINDOW = 30  # frames judged together (half a second at 60 fps)
+STRAINED_FRAMES = 3  # this many strained frames among them: step down
+CALM_FRAMES = 150  # this many calm frames in a row (5-7 s): try the next faster rate again
+
+
+class FrameRate:
+    """The render timer's interval, stepped down when frames grow costly or late and back up when calm.
+
+    On a saturated machine (16 workers on 2 cores) the GUI is one runnable process among many: at a
+    fixed 60 fps it asked for more CPU than its share, every frame waited its turn, and the gaps (p99
+    ~100 ms) were what a viewer saw as stutter. At 30 or 20 fps it needs less than its share, so it
+    gets the CPU when it wakes. A frame is strained when its work took over half the interval or it
+    came half an interval late; calm when it would have fitted the next faster rate with room left.
+    """
+
+    def __init__(self, fps: float, *, adaptive: bool = True) -> None:
+        rates = (fps, *(f for f in STEPS_FPS if f < fps)) if adaptive else (fps,)
+        self._intervals = tuple(1000.0 / f for f in rates)
+        self.level = 0
+        self._strained: list[bool] = []
+        self._calm = 0
+
+    @property
+    def interval_ms(self) -> int:
+        return max(1, int(self._intervals[self.level]))
+
+    def record(self, interval_ms: float, work_ms: float) -> bool:
+        """Account one frame (its gap since the previous one and its work); whether the interval changed."""
+        if interval_ms != interval_ms:  # the first frame has no gap
+            return False
+        target = self._intervals[self.level]
+        strained = work_ms > 0.5 * target or interval_ms > 1.5 * target
+        self._strained = [*self._strained[-(STRAIN_WINDOW - 1) :], strained]
+        faster = self._intervals[self.level - 1] if self.level else None
+        calm = faster is not None and work_ms < 0.35 * faster and interval_ms < 1.2 * target
+        self._calm = self._calm + 1 if calm else 0
+        if sum(self._strained) >= STRAINED_FRAMES and self.level + 1 < len(self._intervals):
+            return self._move(+1)
+        if self._calm >= CALM_FRAMES:
+            return self._move(-1)
+        return False
+
+    def _move(self, step: int) -> bool:
+        self.level += step
+        self._strained, self._calm = [], 0
+        return True

@@ -35,6 +35,7 @@ from asgiscope.gui.flow_panel import FlowPanel
 from asgiscope.gui.frames import FrameClock
 from asgiscope.gui.insight import InsightBar
 from asgiscope.gui.model import Controls, controls_from
+from asgiscope.gui.pacing import FrameRate
 from asgiscope.gui.plots import WINDOW_S, PlotsPanel
 from asgiscope.gui.presenter import Presenter
 from asgiscope.gui.process_view import ProcessView
@@ -73,6 +74,7 @@ class MainWindow(QMainWindow):
         colors: Colors,
         cores: int,
         fps: float = 60.0,
+        fixed_fps: bool = False,
         icon: QIcon | None = None,
         clock: FrameClock | None = None,
         plot_window_s: float = WINDOW_S,
@@ -145,7 +147,8 @@ class MainWindow(QMainWindow):
 
         self.timer = QTimer(self)
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)
-        self._frame_ms = max(1, int(1000 / fps))
+        self.rate = FrameRate(fps, adaptive=not fixed_fps)  # steps down on a saturated machine
+        self._frame_ms = self.rate.interval_ms
         self.timer.setInterval(self._frame_ms)
         self.timer.timeout.connect(self.render_frame)
         self._snapshot_failed = False
@@ -315,6 +318,9 @@ class MainWindow(QMainWindow):
         # still draining); text alone changes at most at TEXT_HZ, which the poll keeps up with.
         self._pace(busy=snap.load_running or self.plots.pending or moving)
         self.clock.end()
+        if not self._idle and self.rate.record(*self.clock.frames[-1][1:]):
+            self._frame_ms = self.rate.interval_ms
+            self.timer.setInterval(self._frame_ms)
 
     def show_centre(self, which: str) -> None:
         """``flow`` or ``processes``: the tab the centre shows."""
