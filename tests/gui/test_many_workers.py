@@ -35,7 +35,9 @@ def shown(qtbot: QtBot, tmp_path: Path, snap: Snapshot, size: tuple[int, int]) -
     w.show()
     qtbot.waitExposed(w)
     w.show_snapshot(snap)
+    qtbot.wait(20)  # the layout settles (legends lay out their rows on the next events)
     w.show_snapshot(snap)  # again at the laid-out size: the bar labels depend on the axis width
+    qtbot.wait(20)
     return w
 
 
