@@ -21,5 +21,5 @@ class RoomyAxis(pg.AxisItem):  # type: ignore[misc]  # pyqtgraph is untyped
         # a label's extent along the axis: its height on a vertical axis, a few digits across otherwise
         room = ROOM * (metrics.height() if vertical else metrics.horizontalAdvance("-000"))
         kept = [(spacing, offset) for spacing, offset in levels if size * spacing / span >= room]
-        # nothing that fits: label the two ends only (the y ranges are round tops, see gui/yrange.py)
-        return kept or [(span, 0.0)]
+        # nothing fits: ticks at the ends and the middle, whose label is the one with room to show
+        return kept or [(span / 2, minVal)]

@@ -67,20 +67,21 @@ class Pacer:
         return name
 
 
-STEPS_FPS = (30.0, 20.0)  # the rates a strained window steps down to, in turn
+STEPS_FPS = (30.0, 20.0)  # the rates a window whose frames grow costly steps down to, in turn
 STRAIN_WINDOW = 30  # frames judged together (half a second at 60 fps)
 STRAINED_FRAMES = 3  # this many strained frames among them: step down
 CALM_FRAMES = 150  # this many calm frames in a row (5-7 s): try the next faster rate again
 
 
 class FrameRate:
-    """The render timer's interval, stepped down when frames grow costly or late and back up when calm.
+    """The render timer's interval, stepped down when frames grow costly and back up when calm.
 
-    On a saturated machine (16 workers on 2 cores) the GUI is one runnable process among many: at a
-    fixed 60 fps it asked for more CPU than its share, every frame waited its turn, and the gaps (p99
-    ~100 ms) were what a viewer saw as stutter. At 30 or 20 fps it needs less than its share, so it
-    gets the CPU when it wakes. A frame is strained when its work took over half the interval or it
-    came half an interval late; calm when it would have fitted the next faster rate with room left.
+    A frame is costly when its own work took over half the interval: then a lower rate frees the
+    core for the frames that remain. Late frames alone do not count. On the saturated machine
+    (16 workers on 2 cores, bench/gui_frames.py --compare) the long gaps hold little of the GUI's
+    own CPU (4-28 ms within 100-340 ms gaps): they are waits for a core, and stepping down on them
+    made it worse, p99 52.6 ms at 30 fps against 28.4 ms at a fixed 60 fps in the same run (141 ms
+    at 20 fps in another). A frame is calm when its work would fit the next faster rate with room.
     """
 
     def __init__(self, fps: float, *, adaptive: bool = True) -> None:
@@ -95,14 +96,15 @@ class FrameRate:
         return max(1, int(self._intervals[self.level]))
 
     def record(self, interval_ms: float, work_ms: float) -> bool:
-        """Account one frame (its gap since the previous one and its work); whether the interval changed."""
+        """Account one frame (its gap since the previous one and its work); whether the interval
+        changed. The gap only tells a real frame from the first one (which has none)."""
         if interval_ms != interval_ms:  # the first frame has no gap
             return False
         target = self._intervals[self.level]
-        strained = work_ms > 0.5 * target or interval_ms > 1.5 * target
+        strained = work_ms > 0.5 * target
         self._strained = [*self._strained[-(STRAIN_WINDOW - 1) :], strained]
         faster = self._intervals[self.level - 1] if self.level else None
-        calm = faster is not None and work_ms < 0.35 * faster and interval_ms < 1.2 * target
+        calm = faster is not None and work_ms < 0.35 * faster
         self._calm = self._calm + 1 if calm else 0
         if sum(self._strained) >= STRAINED_FRAMES and self.level + 1 < len(self._intervals):
             return self._move(+1)

@@ -99,29 +99,30 @@ def test_frame_rate_holds_while_frames_are_cheap_and_on_time() -> None:
     assert frames(rate, 1000, work=3.0) == [16] * 1000
 
 
-def test_frame_rate_steps_down_when_frames_come_late_then_to_twenty_fps() -> None:
+def test_frame_rate_steps_down_when_frames_are_costly_then_to_twenty_fps() -> None:
     rate = FrameRate(60.0)
-    seen = frames(rate, STRAINED_FRAMES, gap=100.0)
+    seen = frames(rate, STRAINED_FRAMES, work=12.0)  # 12 ms of work in a 16 ms frame
     assert seen[:-1] == [16] * (STRAINED_FRAMES - 1) and seen[-1] == 33  # 30 fps
-    assert frames(rate, STRAINED_FRAMES, gap=100.0)[-1] == 50  # 20 fps
-    assert frames(rate, 100, gap=200.0)[-1] == 50  # the slowest step: no further
+    assert frames(rate, STRAINED_FRAMES, work=20.0)[-1] == 50  # 20 fps
+    assert frames(rate, 100, work=40.0)[-1] == 50  # the slowest step: no further
 
 
-def test_a_late_frame_now_and_then_does_not_change_the_rate() -> None:
+def test_late_but_cheap_frames_keep_the_rate() -> None:
+    # waiting for a core is not something a lower rate fixes (measured: it made the p99 worse)
     rate = FrameRate(60.0)
-    for _ in range(20):  # one late frame in every STRAIN_WINDOW: below STRAINED_FRAMES
-        frames(rate, 1, gap=120.0)
+    assert frames(rate, 300, gap=120.0, work=2.0) == [16] * 300
+
+
+def test_a_costly_frame_now_and_then_does_not_change_the_rate() -> None:
+    rate = FrameRate(60.0)
+    for _ in range(20):  # one costly frame in every STRAIN_WINDOW: below STRAINED_FRAMES
+        frames(rate, 1, work=30.0)
         assert frames(rate, STRAIN_WINDOW - 1) == [16] * (STRAIN_WINDOW - 1)
-
-
-def test_costly_frames_step_down_even_when_on_time() -> None:
-    rate = FrameRate(60.0)
-    assert frames(rate, STRAINED_FRAMES, work=12.0)[-1] == 33  # 12 ms of work in a 16 ms frame
 
 
 def test_frame_rate_climbs_back_only_after_a_long_calm() -> None:
     rate = FrameRate(60.0)
-    frames(rate, STRAINED_FRAMES, gap=100.0)
+    frames(rate, STRAINED_FRAMES, work=12.0)
     assert rate.interval_ms == 33
     assert frames(rate, CALM_FRAMES - 1, work=2.0)[-1] == 33  # calm, not yet long enough
     frames(rate, 1, work=12.0)  # work that would not fit a 60 fps frame breaks the calm
@@ -134,9 +135,9 @@ def test_a_fixed_frame_rate_never_moves() -> None:
     assert frames(rate, 100, gap=300.0, work=40.0) == [16] * 100
 
 
-def test_a_slow_requested_rate_is_never_raised() -> None:
+def test_a_slow_requested_rate_is_never_raised_nor_lowered() -> None:
     rate = FrameRate(20.0)
-    assert frames(rate, 100, gap=300.0) == [50] * 100
+    assert frames(rate, 100, work=45.0) == [50] * 100
     assert frames(rate, 400, work=0.1) == [50] * 400
 
 
