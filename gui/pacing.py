@@ -76,12 +76,14 @@ CALM_FRAMES = 150  # this many calm frames in a row (5-7 s): try the next faster
 class FrameRate:
     """The render timer's interval, stepped down when frames grow costly and back up when calm.
 
-    A frame is costly when its own work took over half the interval: then a lower rate frees the
-    core for the frames that remain. Late frames alone do not count. On the saturated machine
+    A frame is costly when its own work (CPU time of the GUI thread, not wall time, which also counts
+    waiting for a core) took over half the interval: then a lower rate frees the core for the frames
+    that remain. Late frames alone do not count. On the saturated machine
     (16 workers on 2 cores, bench/gui_frames.py --compare) the long gaps hold little of the GUI's
     own CPU (4-28 ms within 100-340 ms gaps): they are waits for a core, and stepping down on them
-    made it worse, p99 52.6 ms at 30 fps against 28.4 ms at a fixed 60 fps in the same run (141 ms
-    at 20 fps in another). A frame is calm when its work would fit the next faster rate with room.
+    made it worse, p99 52.6 ms at 30 fps against 28.4 ms at a fixed 60 fps in the same run, 201 ms
+    at 20 fps against 66 ms in another (wall-time work, which preemption inflates). A frame is calm
+    when its work would fit the next faster rate with room.
     """
 
     def __init__(self, fps: float, *, adaptive: bool = True) -> None:

@@ -294,6 +294,7 @@ class MainWindow(QMainWindow):
         if self.presenter.frozen:  # a still picture to talk over; the Lab keeps running on its own
             return
         self.clock.begin()
+        cpu = time.thread_time()  # the frame's own CPU: its wall time also counts waiting for a core
         try:
             snap = self.driver.snapshot()
         except Exception as exc:  # a broken snapshot must not kill the window: say it once
@@ -318,7 +319,8 @@ class MainWindow(QMainWindow):
         # still draining); text alone changes at most at TEXT_HZ, which the poll keeps up with.
         self._pace(busy=snap.load_running or self.plots.pending or moving)
         self.clock.end()
-        if not self._idle and self.rate.record(*self.clock.frames[-1][1:]):
+        work_ms = (time.thread_time() - cpu) * 1000.0
+        if not self._idle and self.rate.record(self.clock.frames[-1][1], work_ms):
             self._frame_ms = self.rate.interval_ms
             self.timer.setInterval(self._frame_ms)
 
