@@ -113,6 +113,7 @@ async def _main(app: QApplication, args: argparse.Namespace, colors: Colors, sto
         colors=colors,
         cores=cores,
         fps=args.fps,
+        fixed_fps=args.fixed_fps,
         icon=app.windowIcon(),
         clock=clock,
     )

@@ -60,6 +60,11 @@ def parser(cores: int) -> argparse.ArgumentParser:
     add_flag(p, "quit_after", SECONDS, "close the app after this many seconds")
     add_flag(p, "port", PORT, "server port, 0 for any free one", 0)
     add_flag(p, "fps", FPS, "frame rate (plots redraw one per frame)", 60.0)
+    p.add_argument(
+        "--fixed-fps",
+        action="store_true",
+        help="keep --fps even when frames come late on a busy machine (the frame benchmark's baseline)",
+    )
     add_flag(p, "lab_hz", LAB_HZ, "snapshots per second", 20.0)
     add_flag(p, "centre", Centre, "what the centre of the window shows at start", "flow")
     add_flag(p, "theme", ThemeName, "colours: light for a white projector screen (kept for the next start)")

@@ -29,7 +29,8 @@ DEBOUNCE_MS = 250
 
 TIPS: dict[str, str] = {
     "workers": "Worker processes serving requests. Changed live: the master gets SIGTTIN / SIGTTOU "
-    "and forks or stops one worker per step, no restart.",
+    "and forks or stops one worker per step, no restart. More workers than cores do not help: "
+    "they take turns on the same cores (and cost context switches).",
     "users": "Closed loop: virtual users, each sends its next request only after its response "
     "arrived. Changed live in the load process; the server is untouched.",
     "rate": "Open loop: requests per second sent on a fixed schedule, whether or not responses came "

@@ -125,7 +125,6 @@ CONTROLS_FOR_ENDPOINT: dict[Endpoint, tuple[Handler, Work]] = {
 
 # Where the sliders stop: soft caps that keep a slider fine enough to aim with, always cut to what the
 # server accepts (``capped``), so every value a slider offers is one Scenario / LoadSpec take.
-WORKERS_PER_CORE = 2  # past the cores is where the lesson shows
 USERS_CAP = 2000  # the load ceiling measured in bench/ (2,000 users x 0 ms)
 RATE_CAP = 5000.0
 RATE_LOW = 1.0  # the rate slider's left end: one request per second
@@ -155,11 +154,14 @@ def fit_load_processes(value: LoadProcesses, cores: int) -> LoadProcesses:
 
 
 def workers_range(cores: int) -> IntRange:
-    return WORKERS.capped(max(2, WORKERS_PER_CORE * cores))
+    """Everything the server accepts, whatever the cores: more workers than cores is the lesson (they do
+    not help), and the per-worker plots summarise past a few workers so 32 stay readable."""
+    del cores  # kept in the signature: the other ranges may still depend on the machine
+    return WORKERS
 
 
 def workers_max(cores: int) -> int:
-    """Twice the cores, at least 2, never past what Scenario accepts."""
+    """The most workers the slider offers: the server's limit on any machine."""
     return workers_range(cores).hi
 
 

@@ -8,19 +8,21 @@ vertical line wherever a setting changed. Nothing is computed here: every array 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtGui import QColor, QFont, QFontMetricsF
 from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
 
+from asgiscope.gui.axis import RoomyAxis
 from asgiscope.gui.pacing import Pacer, Sample
 from asgiscope.gui.theme import Colors
+from asgiscope.gui.worker_plot import CurveSet, PerWorker
 from asgiscope.gui.yrange import next_top
 from asgiscope.server.lab.snapshot import Snapshot
+from asgiscope.server.lab.spread import SUMMARY_ABOVE, spread, worker_keys
 from asgiscope.server.limits import PLOT_WINDOW_S
 
 WINDOW_S = PLOT_WINDOW_S
@@ -28,46 +30,6 @@ LEFT_AXIS_PX = 56
 # The least y-axis top per time plot: an idle plot keeps a readable scale (CPU: a whole core).
 Y_FLOORS = {"throughput": 10.0, "latency": 10.0, "cpu": 100.0, "lag": 10.0}
 MARKER_ROWS = (0.95, 0.85, 0.75, 0.65, 0.55)  # label heights, as fractions of the plot
-
-
-class CurveSet:
-    """Curves for series that come and go (one per worker or process), created on first sight."""
-
-    def __init__(self, plot: pg.PlotItem, colors: Colors, legend: bool = True) -> None:
-        self._plot = plot
-        self._colors = colors
-        self._legend = legend
-        self._made = 0
-        self.curves: dict[object, pg.PlotDataItem] = {}
-        self.unlisted: set[object] = set()  # keys whose line is still drawn but left the legend
-
-    def update(self, t: np.ndarray, data: Mapping[Any, np.ndarray], names: Mapping[Any, str]) -> None:
-        for key in [k for k in self.curves if k not in data]:
-            self._plot.removeItem(self.curves.pop(key))
-            self.unlisted.discard(key)
-        for key, values in data.items():
-            curve = self.curves.get(key)
-            if curve is None:
-                pen = pg.mkPen(self._colors.series_color(self._made), width=2)
-                self._made += 1
-                curve = self._plot.plot(pen=pen, name=names.get(key, str(key)) if self._legend else None)
-                self.curves[key] = curve
-            n = min(len(t), len(values))
-            curve.setData(t[-n:] if n else t[:0], values[-n:] if n else values[:0], connect="finite")
-            self._list(key, curve, names, ended=bool(n) and math.isnan(values[-1]))
-
-    def _list(self, key: object, curve: pg.PlotDataItem, names: Mapping[Any, str], *, ended: bool) -> None:
-        """A process that is gone keeps its line (its history is true) but leaves the legend, which
-        otherwise fills with dead pids for as long as their line scrolls by."""
-        legend = self._plot.legend if self._legend else None
-        if legend is None:
-            return
-        if ended and key not in self.unlisted:
-            legend.removeItem(curve)
-            self.unlisted.add(key)
-        elif not ended and key in self.unlisted:
-            legend.addItem(curve, names.get(key, str(key)))
-            self.unlisted.discard(key)
 
 
 class PlotsPanel(QWidget):
@@ -108,8 +70,10 @@ class PlotsPanel(QWidget):
         self.shares.setYRange(0, 100)
         self.shares.setXRange(-0.6, 1.6)
         self.shares.getAxis("bottom").setTicks([[]])
-        self.cpu_curves = CurveSet(self.cpu, colors)
-        self.lag_curves = CurveSet(self.lag, colors)
+        self.cpu_view = PerWorker(self.cpu, colors, "workers")
+        self.lag_view = PerWorker(self.lag, colors, "workers")
+        self.cpu_curves: CurveSet = self.cpu_view.lines
+        self.lag_curves: CurveSet = self.lag_view.lines
         for plot in (self.cpu, self.lag):
             # one entry per process: two columns keep the legend off most of the plot
             plot.legend.setColumnCount(2)
@@ -117,7 +81,8 @@ class PlotsPanel(QWidget):
             plot.legend.setLabelTextSize(f"{colors.pt(8)}pt")
         # markers: one labelled vertical line per plot and marker, keyed by (t, label)
         self.markers: dict[tuple[float, str], list[pg.InfiniteLine]] = {}
-        self._share_pids: tuple[int, ...] = ()
+        self._share_ticks: tuple[object, ...] = ()  # (pids, axis width) the bar labels were laid out for
+        self._keys: dict[str, tuple[object, ...]] = {}  # per-worker plot → the series keys it shows
         self._draws: dict[str, Callable[[Snapshot], bool]] = {
             "throughput": self._show_throughput,
             "latency": self._show_latency,
@@ -137,7 +102,8 @@ class PlotsPanel(QWidget):
         self._drawn: dict[str, object] = {}  # per plot: what it shows now (see _unchanged)
 
     def _plot(self, title: str, units: str, *, row: int, col: int, colspan: int = 1) -> pg.PlotItem:
-        plot = self.view.addPlot(row=row, col=col, colspan=colspan)
+        axes = {side: RoomyAxis(side) for side in ("left", "bottom")}
+        plot = self.view.addPlot(row=row, col=col, colspan=colspan, axisItems=axes)
         self._titles.append((plot, title))
         plot.setLabel("left", units, color=self._colors.dim)
         plot.showGrid(x=True, y=True, alpha=0.15)
@@ -300,22 +266,33 @@ class PlotsPanel(QWidget):
 
     def _show_cpu(self, snap: Snapshot) -> bool:
         s = snap.series
-        if self._unchanged("cpu", snap, s.cpu.values()) and s.cpu.keys() == self.cpu_curves.curves.keys():
+        if self._unchanged("cpu", snap, s.cpu.values()) and self._keys.get("cpu") == tuple(s.cpu):
             return False
-        self.cpu_curves.update(s.t, s.cpu, {k: str(k) for k in s.cpu})
-        for curve in self.cpu_curves.curves.values():
-            curve.setPos(-snap.t, 0.0)
+        self._keys["cpu"] = tuple(s.cpu)
+        workers = worker_keys(s.cpu)
+        if len(workers) > SUMMARY_ABOVE:
+            lines = {k: v for k, v in s.cpu.items() if k not in set(workers)}
+            summary = spread(s.cpu, workers, length=len(s.t))
+        else:
+            lines, summary = dict(s.cpu), None
+        self.cpu_view.show(s.t, lines, {k: str(k) for k in s.cpu}, summary, s.cpu, shift=-snap.t)
         self._move_markers(snap, self.time_plots.index(self.cpu))
         return True
 
     def _show_lag(self, snap: Snapshot) -> bool:
         s = snap.series
-        lag = s.loop_lag_ms
-        if self._unchanged("lag", snap, lag.values()) and lag.keys() == self.lag_curves.curves.keys():
+        wsgi = snap.scenario.wsgi
+        lag = {} if wsgi else s.loop_lag_ms
+        if self._unchanged("lag", snap, lag.values()) and self._keys.get("lag") == (wsgi, *lag):
             return False
-        self.lag_curves.update(s.t, lag, {pid: f"worker {pid}" for pid in lag})
-        for curve in self.lag_curves.curves.values():
-            curve.setPos(-snap.t, 0.0)
+        self._keys["lag"] = (wsgi, *lag)
+        # WSGI workers run no event loop: an honest blank, not a row of 0 ms lines
+        self.lag_view.show_note("no event loop (WSGI)" if wsgi else "")
+        names = {pid: f"worker {pid}" for pid in lag}
+        if len(lag) > SUMMARY_ABOVE:
+            self.lag_view.show(s.t, {}, names, spread(lag, length=len(s.t)), lag, shift=-snap.t)
+        else:
+            self.lag_view.show(s.t, lag, names, shift=-snap.t)
         self._move_markers(snap, self.time_plots.index(self.lag))
         return True
 
@@ -332,11 +309,24 @@ class PlotsPanel(QWidget):
         heights = np.array([w.share * 100.0 for w in workers], dtype=float)
         brushes = [self._colors.server if w.alive else self._colors.grid for w in workers]
         self.bars.setOpts(x=x, height=heights, brushes=brushes)
-        if pids != self._share_pids:
-            self._share_pids = pids
-            self.shares.getAxis("bottom").setTicks([[(i, str(pid)) for i, pid in enumerate(pids)]])
+        width = round(self.shares.vb.width())
+        if (pids, width) != self._share_ticks:
+            self._share_ticks = (pids, width)
+            axis = self.shares.getAxis("bottom")
+            axis.setTicks([[(i, str(pids[i])) for i in range(0, len(pids), self._label_step(pids))]])
             self.shares.setXRange(-0.6, max(1, len(pids)) - 0.4)
         return True
+
+    def _label_step(self, pids: tuple[int, ...]) -> int:
+        """Label every bar whose pid fits, else every second, third...: 32 pids on a 400 px axis were
+        printed on top of each other. (Layout from the widget's own font and width, not data.)"""
+        if not pids:
+            return 1
+        font = self.shares.getAxis("bottom").style.get("tickFont") or self.font()
+        metrics = QFontMetricsF(font)
+        label = max(metrics.horizontalAdvance(str(pid)) for pid in pids) + metrics.averageCharWidth() * 2
+        slot = max(float(self.shares.vb.width()), 1.0) / len(pids)  # pixels per bar
+        return max(1, math.ceil(label / slot))
 
     def _show_markers(self, snap: Snapshot) -> None:
         oldest = snap.t - self._window_s

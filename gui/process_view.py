@@ -36,6 +36,9 @@ COLUMNS = (
     "",
 )
 EVENT_LINES = 8
+# Past this many workers their rows start folded under the master (the master's row names how many):
+# 16 or 32 rows filled the centre. A click on the arrow unfolds them, and a fold the user chose stays.
+FOLD_ABOVE = 8
 
 
 def _worker_cells(w: WorkerStats) -> tuple[str, ...]:
@@ -74,7 +77,7 @@ class ProcessView(QWidget):
         self.tree = QTreeWidget()
         self.tree.setColumnCount(len(COLUMNS))
         self.tree.setHeaderLabels(list(COLUMNS))
-        self.tree.setRootIsDecorated(False)
+        self.tree.setRootIsDecorated(True)  # the master's arrow folds its workers
         self.tree.setUniformRowHeights(True)
         self.tree.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.tree.setIndentation(14)
@@ -113,6 +116,10 @@ class ProcessView(QWidget):
         self.title.hide()  # the tree's own header says enough; the title is for the flow panel swap
         self.master = Row(self.tree, ["master"] + [""] * (len(COLUMNS) - 1))
         self.master.setExpanded(True)
+        self._folded_by = ""  # who folded the workers last: "" (nobody), "view" or "user"
+        self._folding = False  # the view itself is folding (not the user)
+        self.tree.itemCollapsed.connect(lambda _item: self._user_folded(True))
+        self.tree.itemExpanded.connect(lambda _item: self._user_folded(False))
         self.rows: dict[int, Row] = {}  # worker pid → row under the master
         self.others: dict[tuple[str, int], Row] = {}  # load and gui processes
         self._events_shown: tuple[object, ...] = ()
@@ -123,9 +130,11 @@ class ProcessView(QWidget):
         changed = False
         processes = {(p.role, p.pid): p for p in snap.processes}
         master = processes.get(("master", snap.master_pid))
-        name = f"master ({snap.scenario.server})"
+        count = len(snap.workers)
+        name = f"master ({snap.scenario.server}), {count} worker{'s' if count != 1 else ''}"
         if snap.restarts:
             name += f", {snap.restarts} restart{'s' if snap.restarts > 1 else ''}"
+
         if master is not None:
             cells = _process_cells(master, name)
         else:
@@ -146,8 +155,7 @@ class ProcessView(QWidget):
                 changed = True
                 for col in range(len(COLUMNS)):
                     row.setForeground(col, QBrush(color))
-        if not self.master.isExpanded():
-            self.master.setExpanded(True)
+        changed |= self._fold(len(snap.workers) > FOLD_ABOVE)
 
         others = {key: p for key, p in processes.items() if key[0] in ("load", "gui")}
         for key in [k for k in self.others if k not in others]:
@@ -169,6 +177,23 @@ class ProcessView(QWidget):
                 detail = f": {e.detail}" if e.detail else ""
                 self.events.addItem(f"{e.t:7.1f} s  {e.kind.replace('_', ' ')}  pid {e.pid}{detail}")
         return changed
+
+    def _fold(self, many: bool) -> bool:
+        """Fold the workers when they become many, unfold when few again; never undo the user's choice."""
+        if self._folded_by == "user":
+            return False
+        want = not many
+        if self.master.isExpanded() == want:
+            return False
+        self._folding = True
+        self.master.setExpanded(want)
+        self._folding = False
+        self._folded_by = "" if want else "view"
+        return True
+
+    def _user_folded(self, folded: bool) -> None:
+        if not self._folding:
+            self._folded_by = "user" if folded or self._folded_by else ""
 
     def _set(self, item: Row, cells: tuple[str, ...]) -> bool:
         if cells == item.shown:  # one tuple compare instead of a call into Qt per cell

@@ -51,8 +51,11 @@ class Colors:
     warn: str = YELLOW
     error: str = "#ff6b6b"
     ok: str = GREEN
-    # one colour per series that comes and goes (workers, processes), cycled
-    series: tuple[str, ...] = (SKY, ORANGE, GREEN, YELLOW, PURPLE, VERMILLION, "#9ad0f0", "#f5c76b")
+    # one colour per series that comes and goes (workers, processes): eight that stay apart (CIE
+    # delta E > 20 between any two, tests/gui/test_many_workers.py); past five workers the plots
+    # summarise, so no more are ever drawn at once. (A pale sky and a pale orange were the 7th and
+    # 8th: they read as the 1st and 2nd again.)
+    series: tuple[str, ...] = (SKY, ORANGE, GREEN, YELLOW, PURPLE, VERMILLION, BLUE, "#d9dee6")
 
     def series_color(self, index: int) -> str:
         return self.series[index % len(self.series)]

@@ -35,6 +35,7 @@ from asgiscope.gui.flow_panel import FlowPanel
 from asgiscope.gui.frames import FrameClock
 from asgiscope.gui.insight import InsightBar
 from asgiscope.gui.model import Controls, controls_from
+from asgiscope.gui.pacing import FrameRate
 from asgiscope.gui.plots import WINDOW_S, PlotsPanel
 from asgiscope.gui.presenter import Presenter
 from asgiscope.gui.process_view import ProcessView
@@ -73,6 +74,7 @@ class MainWindow(QMainWindow):
         colors: Colors,
         cores: int,
         fps: float = 60.0,
+        fixed_fps: bool = False,
         icon: QIcon | None = None,
         clock: FrameClock | None = None,
         plot_window_s: float = WINDOW_S,
@@ -145,7 +147,8 @@ class MainWindow(QMainWindow):
 
         self.timer = QTimer(self)
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)
-        self._frame_ms = max(1, int(1000 / fps))
+        self.rate = FrameRate(fps, adaptive=not fixed_fps)  # steps down on a saturated machine
+        self._frame_ms = self.rate.interval_ms
         self.timer.setInterval(self._frame_ms)
         self.timer.timeout.connect(self.render_frame)
         self._snapshot_failed = False
@@ -291,6 +294,7 @@ class MainWindow(QMainWindow):
         if self.presenter.frozen:  # a still picture to talk over; the Lab keeps running on its own
             return
         self.clock.begin()
+        cpu = time.thread_time()  # the frame's own CPU: its wall time also counts waiting for a core
         try:
             snap = self.driver.snapshot()
         except Exception as exc:  # a broken snapshot must not kill the window: say it once
@@ -315,6 +319,10 @@ class MainWindow(QMainWindow):
         # still draining); text alone changes at most at TEXT_HZ, which the poll keeps up with.
         self._pace(busy=snap.load_running or self.plots.pending or moving)
         self.clock.end()
+        work_ms = (time.thread_time() - cpu) * 1000.0
+        if not self._idle and self.rate.record(self.clock.frames[-1][1], work_ms):
+            self._frame_ms = self.rate.interval_ms
+            self.timer.setInterval(self._frame_ms)
 
     def show_centre(self, which: str) -> None:
         """``flow`` or ``processes``: the tab the centre shows."""

@@ -107,9 +107,10 @@ def test_set_controls_does_not_emit(qtbot: QtBot) -> None:
     assert panel.controls().workers == 3 and panel.choices["socket"].value() == "reuse_port"
 
 
-def test_workers_slider_reaches_twice_the_cores(qtbot: QtBot) -> None:
+def test_workers_slider_reaches_the_server_limit_and_says_more_than_cores_do_not_help(qtbot: QtBot) -> None:
     panel, _ = make_panel(qtbot)
-    assert (panel.workers.slider.minimum(), panel.workers.slider.maximum()) == (1, 4)
+    assert (panel.workers.slider.minimum(), panel.workers.slider.maximum()) == (1, 32)
+    assert "More workers than cores do not help" in panel.workers.slider.toolTip() + panel.workers.toolTip()
 
 
 @pytest.mark.parametrize("cores", [1, 24, 64])
@@ -125,8 +126,8 @@ def test_the_panel_offers_what_the_model_derives_from_the_server(qtbot: QtBot, c
     for name, choice in panel.choices.items():
         assert [b.text() for b in choice.buttons.values()] == [label for _v, label in options(name)]
     panel.flush()
-    # on 24 cores the workers slider stops at what Scenario accepts (32), not at 48
-    assert seen[-1].scenario().workers == min(max(2, 2 * cores), 32)
+    # on any machine the workers slider stops at what Scenario accepts (32)
+    assert seen[-1].scenario().workers == 32
     seen[-1].load(running=True)
 
 

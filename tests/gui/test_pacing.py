@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from asgiscope.gui.pacing import IDLE_REDRAW_S, Pacer, Sample
+from asgiscope.gui.pacing import (
+    CALM_FRAMES,
+    IDLE_REDRAW_S,
+    STRAIN_WINDOW,
+    STRAINED_FRAMES,
+    FrameRate,
+    Pacer,
+    Sample,
+)
 
 NAMES = ("throughput", "shares")
 STEP = {"throughput": 0.25, "shares": 0.0}  # seconds per pixel of scrolling; the bars do not scroll
@@ -75,3 +83,65 @@ def test_now_draws_every_new_sample_unpaced() -> None:
     drain(pacer, sample(100), 10.0)
     pacer.mark(sample(101), 10.01, STEP.__getitem__, now=True)
     assert drain(pacer, sample(101), 10.01) == ["throughput", "shares"]
+
+
+def frames(rate: FrameRate, count: int, *, gap: float | None = None, work: float = 1.0) -> list[int]:
+    """Feed ``count`` frames (gap: the timer's own interval unless given); the intervals seen after each."""
+    seen = []
+    for _ in range(count):
+        rate.record(rate.interval_ms if gap is None else gap, work)
+        seen.append(rate.interval_ms)
+    return seen
+
+
+def test_frame_rate_holds_while_frames_are_cheap_and_on_time() -> None:
+    rate = FrameRate(60.0)
+    assert frames(rate, 1000, work=3.0) == [16] * 1000
+
+
+def test_frame_rate_steps_down_when_frames_are_costly_then_to_twenty_fps() -> None:
+    rate = FrameRate(60.0)
+    seen = frames(rate, STRAINED_FRAMES, work=12.0)  # 12 ms of work in a 16 ms frame
+    assert seen[:-1] == [16] * (STRAINED_FRAMES - 1) and seen[-1] == 33  # 30 fps
+    assert frames(rate, STRAINED_FRAMES, work=20.0)[-1] == 50  # 20 fps
+    assert frames(rate, 100, work=40.0)[-1] == 50  # the slowest step: no further
+
+
+def test_late_but_cheap_frames_keep_the_rate() -> None:
+    # waiting for a core is not something a lower rate fixes (measured: it made the p99 worse)
+    rate = FrameRate(60.0)
+    assert frames(rate, 300, gap=120.0, work=2.0) == [16] * 300
+
+
+def test_a_costly_frame_now_and_then_does_not_change_the_rate() -> None:
+    rate = FrameRate(60.0)
+    for _ in range(20):  # one costly frame in every STRAIN_WINDOW: below STRAINED_FRAMES
+        frames(rate, 1, work=30.0)
+        assert frames(rate, STRAIN_WINDOW - 1) == [16] * (STRAIN_WINDOW - 1)
+
+
+def test_frame_rate_climbs_back_only_after_a_long_calm() -> None:
+    rate = FrameRate(60.0)
+    frames(rate, STRAINED_FRAMES, work=12.0)
+    assert rate.interval_ms == 33
+    assert frames(rate, CALM_FRAMES - 1, work=2.0)[-1] == 33  # calm, not yet long enough
+    frames(rate, 1, work=12.0)  # work that would not fit a 60 fps frame breaks the calm
+    assert frames(rate, CALM_FRAMES - 1, work=2.0)[-1] == 33
+    assert frames(rate, 1, work=2.0)[-1] == 16
+
+
+def test_a_fixed_frame_rate_never_moves() -> None:
+    rate = FrameRate(60.0, adaptive=False)
+    assert frames(rate, 100, gap=300.0, work=40.0) == [16] * 100
+
+
+def test_a_slow_requested_rate_is_never_raised_nor_lowered() -> None:
+    rate = FrameRate(20.0)
+    assert frames(rate, 100, work=45.0) == [50] * 100
+    assert frames(rate, 400, work=0.1) == [50] * 400
+
+
+def test_the_first_frame_without_a_gap_counts_for_nothing() -> None:
+    rate = FrameRate(60.0)
+    assert not rate.record(float("nan"), 100.0)
+    assert frames(rate, STRAINED_FRAMES - 1, work=12.0)[-1] == 16

@@ -24,3 +24,22 @@ def test_each_worker_shows_its_busy_threads_and_their_share(qtbot: QtBot) -> Non
     assert view.rows[1001].text(THREADS) == "8 busy, 98 %"
     assert view.rows[1002].text(THREADS) == ""  # no samples yet: nothing rather than a zero
     assert view.master.text(THREADS) == ""
+
+
+def test_many_workers_start_folded_under_the_master_and_the_users_fold_stays(qtbot: QtBot) -> None:
+    from asgiscope.gui.process_view import FOLD_ABOVE
+    from tests.gui.many import many_workers
+
+    view = ProcessView(Colors())
+    qtbot.addWidget(view)
+    view.show_snapshot(many_workers(3))
+    assert view.master.isExpanded() and "3 workers" in view.master.text(0)
+    view.show_snapshot(many_workers(32))
+    assert not view.master.isExpanded() and "32 workers" in view.master.text(0)
+    assert view.master.childCount() == 32  # folded, not dropped
+    view.master.setExpanded(True)  # the user unfolds them
+    view.show_snapshot(many_workers(32, t=61.0))
+    assert view.master.isExpanded()
+    view.master.setExpanded(False)  # and folds them again: a few workers later, still their choice
+    view.show_snapshot(many_workers(FOLD_ABOVE - 1))
+    assert not view.master.isExpanded()
