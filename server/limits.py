@@ -93,11 +93,9 @@ class CountOrAuto:
         if text == AUTO:
             return AUTO
         try:
-            value = int(text)
-        except ValueError:
-            raise NotAllowedError(field, text, self.allowed) from None
-        self.check(field, value)
-        return value
+            return self.counts.parse(field, text)
+        except NotAllowedError as exc:  # the same value, with "or 'auto'" in what is allowed
+            raise NotAllowedError(field, exc.value, self.allowed) from None
 
     def capped(self, hi: int) -> CountOrAuto:
         return CountOrAuto(self.counts.capped(hi))

@@ -4,13 +4,27 @@ from __future__ import annotations
 
 import asyncio
 
-from asgiscope.server.lab.flow import LOOP, WAIT, frame_at
+from asgiscope.server.lab.flow import LOOP, WAIT, FlowFrame, frame_at
 from asgiscope.server.lab.flow_replay import Playhead
 from asgiscope.server.lab.session import Lab
 from asgiscope.server.load.spec import LoadSpec
 from asgiscope.server.scenario import Scenario
 
 MS = 1_000_000
+
+
+async def frames_under_load(
+    scenario: Scenario, load: LoadSpec, *, seconds: float = 3.0, count: int = 150, step_ms: int = 10
+) -> list[FlowFrame]:
+    """Run the load a while, then the model's frames going back from the live picture, every ``step_ms``."""
+    lab = Lab(scenario, load)
+    async with lab:
+        await lab.start_load()
+        await asyncio.sleep(seconds)
+        live = lab.flow_frame(Playhead())
+        frames = [frame_at(lab._flow, live.t_ns - k * step_ms * MS) for k in range(count)]
+        await lab.stop_load()
+    return frames
 
 
 async def test_a_blocking_handler_blocks_the_loop_in_the_picture() -> None:
@@ -50,13 +64,7 @@ async def test_a_full_threadpool_queues_and_a_new_worker_arrives() -> None:
 
 async def test_flask_sync_workers_hold_one_request_each_and_the_users_wait_in_the_kernel() -> None:
     scenario = Scenario(framework="flask", server="gunicorn", worker_class="sync", workers=2)
-    lab = Lab(scenario, LoadSpec(endpoint="io/sync", ms=100, users=20))
-    async with lab:
-        await lab.start_load()
-        await asyncio.sleep(3.0)
-        live = lab.flow_frame(Playhead())
-        frames = [frame_at(lab._flow, live.t_ns - k * 10 * MS) for k in range(150)]
-        await lab.stop_load()
+    frames = await frames_under_load(scenario, LoadSpec(endpoint="io/sync", ms=100, users=20))
     assert all([w.kind for w in f.workers] == ["sync", "sync"] for f in frames)
     assert all(w.tokens == 1 and w.on_loop == 0 and w.waiting == 0 for f in frames for w in f.workers)
     # at most one request in each worker, so at most 2 inside, in every frame; the rest in the kernel
@@ -68,13 +76,7 @@ async def test_flask_sync_workers_hold_one_request_each_and_the_users_wait_in_th
 
 async def test_flask_gthread_threads_are_its_slots_and_it_queues_what_it_accepted() -> None:
     scenario = Scenario(framework="flask", server="gunicorn", worker_class="gthread", workers=1, tokens=2)
-    lab = Lab(scenario, LoadSpec(endpoint="io/sync", ms=100, users=10))
-    async with lab:
-        await lab.start_load()
-        await asyncio.sleep(3.0)
-        live = lab.flow_frame(Playhead())
-        frames = [frame_at(lab._flow, live.t_ns - k * 10 * MS) for k in range(150)]
-        await lab.stop_load()
+    frames = await frames_under_load(scenario, LoadSpec(endpoint="io/sync", ms=100, users=10))
     assert all([(w.kind, w.tokens) for w in f.workers] == [("gthread", 2)] for f in frames)
     assert max(f.in_flight for f in frames) <= 2  # two threads: two requests running at most
     assert all(not ((f.stage == LOOP) | (f.stage == WAIT)).any() for f in frames)
@@ -87,13 +89,8 @@ async def test_flask_gthread_threads_are_its_slots_and_it_queues_what_it_accepte
 
 
 async def test_cpu_bound_threads_take_turns_under_the_gil() -> None:
-    lab = Lab(Scenario(workers=1, tokens=8), LoadSpec(endpoint="cpu/sync", ms=20, users=8))
-    async with lab:
-        await lab.start_load()
-        await asyncio.sleep(4.0)
-        live = lab.flow_frame(Playhead())
-        frames = [frame_at(lab._flow, live.t_ns - k * 20 * MS) for k in range(100)]
-        await lab.stop_load()
+    load = LoadSpec(endpoint="cpu/sync", ms=20, users=8)
+    frames = await frames_under_load(Scenario(workers=1, tokens=8), load, seconds=4.0, count=100, step_ms=20)
     crowded = [f.workers[0] for f in frames if f.workers and sum(f.workers[0].busy) >= 3]
     known = [w for w in crowded if w.threads_cpu >= 0]
     assert len(crowded) > len(frames) / 2 and len(known) == len(crowded)
