@@ -57,10 +57,7 @@ class SnapshotBuilder:
         info = self._tree_info(now, load.running)
         load_pids = tuple(pid for pid in (rig.load_proc.pids if rig.load_proc is not None else ()) if pid)
         ours = ([info.master_pid, *info.worker_pids] if info else []) + list(load_pids)
-        # The Lab's collecting is a per-request cost in the theory; the rest of this process is not.
-        rate = self._metrics.server_rps(now) if load.running else 0.0
-        collecting = rate * self.costs.lab.at(rate) if rate > 0 else 0.0
-        others = self._others.sample(ours, now, own_counted=collecting)
+        others = self._others.sample(ours, now, own_counted=lambda: self._collecting(now, load.running))
         return assemble(
             self._metrics,
             self._procs,
@@ -91,6 +88,12 @@ class SnapshotBuilder:
                 cores=self._cores,
             ),
         )
+
+    def _collecting(self, now: float, load_on: bool) -> float:
+        """Cores the Lab's collecting takes now: a per-request cost in the theory, unlike the rest of
+        this process."""
+        rate = self._metrics.server_rps(now) if load_on else 0.0
+        return rate * self.costs.lab.at(rate) if rate > 0 else 0.0
 
     def _tree_info(self, now: float, load_on: bool) -> TreeInfo | None:
         # Listing the master's children walks all of /proc (~15 ms here): refresh it when the tree is

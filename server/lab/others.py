@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import time
 from collections import deque
+from collections.abc import Callable
 
 import psutil
 
@@ -42,10 +43,13 @@ class OthersMeter:
         self._samples: deque[tuple[float, float, float, float]] = deque()  # (t, system busy, ours, own)
         self._cores_used = 0.0
 
-    def sample(self, pids: list[int], now: float | None = None, own_counted: float = 0.0) -> float:
+    def sample(
+        self, pids: list[int], now: float | None = None, own_counted: Callable[[], float] | None = None
+    ) -> float:
         """Cores others used over the last window, in steps of ``STEP``; re-measures every so often.
         ``pids``: the session's processes, not this one; ``own_counted``: the cores of this process's
-        work that the theory counts already (collecting telemetry); the rest of it counts as others."""
+        work that the theory counts already (collecting telemetry), asked only when re-measuring; the
+        rest of this process counts as others."""
         now = time.monotonic() if now is None else now
         if self._samples and now - self._samples[-1][0] < self._min_interval_s:
             return self._cores_used
@@ -70,7 +74,8 @@ class OthersMeter:
         t0, sys0, ours0, own0 = self._samples[0]
         if now - t0 > 0:
             own_cores = (self._samples[-1][3] - own0) / (now - t0)
-            ours = (self._counted - ours0) / (now - t0) + min(own_cores, max(own_counted, 0.0))
+            counted = own_counted() if own_counted is not None else 0.0
+            ours = (self._counted - ours0) / (now - t0) + min(own_cores, max(counted, 0.0))
             raw = (self._samples[-1][1] - sys0) / (now - t0) - ours
             self._cores_used = round(min(max(raw, 0.0), self._cores) / STEP) * STEP
         return self._cores_used

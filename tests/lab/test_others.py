@@ -53,6 +53,6 @@ def test_this_process_counts_as_others_beyond_what_the_theory_counts_for_it() ->
         while time.monotonic() < spin:
             pass
         seen = meter.sample([])
-        seen_fully = fully.sample([], own_counted=5.0)  # all of it counted by the theory already
+        seen_fully = fully.sample([], own_counted=lambda: 5.0)  # all of it counted by the theory already
         time.sleep(0.02)
     assert seen - seen_fully > 0.5
