@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Literal, Protocol, get_args
 
 from asgiscope.server.cli_run import add_load_arguments, load_from_args
-from asgiscope.server.flags import EXIT_USAGE, Parser, UsageError, add_flag
+from asgiscope.server.flags import Parser, UsageError, add_flag, refused
 from asgiscope.server.lab.session import Lab, LabError
 from asgiscope.server.limits import DURATION_S, IntRange, NotAllowedError, NumberRange
 from asgiscope.server.load.spec import LoadSpec
@@ -225,8 +225,7 @@ def main(argv: list[str]) -> int:
     try:
         args = parse(argv)
     except UsageError as exc:
-        print(f"asgiscope export: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return refused("asgiscope export", exc)
     # Offscreen whatever the display: an export opens no window.
     os.environ["QT_QPA_PLATFORM"] = "offscreen"
     os.environ["QT_API"] = "pyside6"

@@ -15,7 +15,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from asgiscope.server.flags import EXIT_USAGE, Parser, Rule, UsageError, add_flag
+from asgiscope.server.flags import Parser, Rule, UsageError, add_flag, refused
 from asgiscope.server.lab.session import Lab, LabError
 from asgiscope.server.lab.snapshot import BUSY_THREAD_PERCENT, Snapshot
 from asgiscope.server.limits import (
@@ -366,8 +366,7 @@ def main(argv: list[str]) -> int:
     try:
         args = parse(argv)
     except UsageError as exc:
-        print(f"asgiscope run: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return refused("asgiscope run", exc)
     try:
         result = asyncio.run(measure(args))
     except LabError as exc:

@@ -15,7 +15,7 @@ import sys
 from typing import Any
 
 from asgiscope.server.cli_run import RunArgs, measure_on
-from asgiscope.server.flags import EXIT_USAGE, Parser, UsageError, add_flag
+from asgiscope.server.flags import Parser, UsageError, add_flag, refused
 from asgiscope.server.lab.session import Lab, LabError
 from asgiscope.server.limits import DURATION_S, PORT, VERDICT_TOLERANCE, WARMUP_S, NotAllowedError
 from asgiscope.server.tour import Step, Tour, load_builtin, load_tour
@@ -151,8 +151,7 @@ def main(argv: list[str]) -> int:
     try:
         tour, ns = parse(argv)
     except UsageError as exc:
-        print(f"asgiscope tour: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return refused("asgiscope tour", exc)
     try:
         result = asyncio.run(run_tour(tour, ns.port))
     except LabError as exc:

@@ -101,6 +101,12 @@ class UsageError(Exception):
     """A command line that cannot run: the headless tools print it and exit 2."""
 
 
+def refused(prog: str, exc: UsageError) -> int:
+    """The one sentence on stderr, in argparse's words (``asgiscope run: error: ...``); exit code 2."""
+    print(f"{prog}: error: {exc}", file=sys.stderr)
+    return EXIT_USAGE
+
+
 class Parser(argparse.ArgumentParser):
     """An ArgumentParser that raises ``UsageError`` where argparse would print and exit, so the tool
     reports it in its own words and exit code."""
