@@ -83,8 +83,9 @@ WSGI: list[tuple[str, Scenario, LoadSpec]] = [
 
 async def measure(
     scenario: Scenario, load: LoadSpec, warmup: float, duration: float, priority: bool = False
-) -> tuple[float, float, float, float]:
-    """Measured and predicted req/s, the speed factor, and the cores other processes used meanwhile."""
+) -> tuple[float, float, tuple[float, float, bool], float]:
+    """Measured and predicted req/s, the speeds (workers', load's, measured or calibrated), and the
+    cores other processes used meanwhile."""
     async with Lab(scenario, load) as lab:
         await start_load(lab, priority)
         await asyncio.sleep(warmup)
@@ -95,17 +96,23 @@ async def measure(
         busy = others.cores()
         assert last.prediction is not None
         measured = (last.requests - first.requests) / (last.t - first.t)
-        return measured, last.prediction.throughput_rps, last.prediction.cpu_speed, busy
+        p = last.prediction
+        return measured, p.throughput_rps, (p.cpu_speed, p.client_speed, p.costs_measured), busy
 
 
-def on_cores_left(scenario: Scenario, load: LoadSpec, speed: float, others: float, cores: int) -> float:
+def on_cores_left(
+    scenario: Scenario, load: LoadSpec, speeds: tuple[float, float, bool], others: float, cores: int
+) -> float:
     """The prediction had the Lab had only the cores others left it: its CPU runs cores/(cores-others)
     times slower in wall time. Not what the app predicts: it tells the model's error from the machine's."""
     left = max(cores - others, 0.25)
+    server, client, _ = speeds
     if load.endpoint.startswith("cpu/"):  # the handlers need min(W, cores) cores of their own
-        full = predict(scenario, load, cores=cores, costs=Costs().at_speed(speed)).throughput_rps
+        full = predict(scenario, load, cores=cores, costs=Costs().at_speed(server, client)).throughput_rps
         return full * min(1.0, left / min(scenario.workers, cores))
-    return predict(scenario, load, cores=cores, costs=Costs().at_speed(speed * cores / left)).throughput_rps
+    stretch = cores / left
+    costs = Costs().at_speed(server * stretch, client * stretch)
+    return predict(scenario, load, cores=cores, costs=costs).throughput_rps
 
 
 async def main() -> None:
@@ -122,12 +129,12 @@ async def main() -> None:
     cases = [case for group, listed in groups.items() if args.only in (None, group) for case in listed]
     print(
         f"{'scenario':40}{'measured':>10}{'predicted':>10}{'ratio':>7}{'spread':>13}{'others':>7}"
-        f"{'speed':>6}{'left':>9}{'ratio':>7}"
+        f"{'speeds':>11}{'left':>9}{'ratio':>7}"
     )
     worst = worst_left = 0.0
     cores = os.cpu_count() or 1
     for name, scenario, load in cases:
-        runs: list[tuple[float, float, float, float]] = []
+        runs: list[tuple[float, float, tuple[float, float, bool], float]] = []
         for _ in range(args.repeat):
             for _attempt in range(args.retries + 1):
                 if args.quiet:
@@ -137,20 +144,22 @@ async def main() -> None:
                     break
             runs.append(run)
         runs.sort(key=lambda r: r[0] / r[1])
-        measured, predicted, speed, busy = runs[len(runs) // 2]  # the median run
+        measured, predicted, speeds, busy = runs[len(runs) // 2]  # the median run
         ratio = measured / predicted
-        left = on_cores_left(scenario, load, speed, busy, cores)
+        left = on_cores_left(scenario, load, speeds, busy, cores)
+        speed = f"{speeds[0]:.2f}/{speeds[1]:.2f}{'m' if speeds[2] else 'c'}"
         worst, worst_left = max(worst, abs(ratio - 1)), max(worst_left, abs(measured / left - 1))
         spread = f"{runs[0][0] / runs[0][1]:.3f}-{runs[-1][0] / runs[-1][1]:.3f}" if len(runs) > 1 else ""
         print(
             f"{name:40}{measured:>10,.0f}{predicted:>10,.0f}{ratio:>7.3f}{spread:>13}{busy:>7.2f}"
-            f"{speed:>6.2f}{left:>9,.0f}{measured / left:>7.3f}",
+            f"{speed:>11}{left:>9,.0f}{measured / left:>7.3f}",
             flush=True,
         )
     print(f"worst deviation: {worst * 100:.1f}% (target <= 5%) -> {'OK' if worst <= 0.05 else 'MISSED'}")
     print(f"worst deviation on the cores others left: {worst_left * 100:.1f}%")
     print(
-        "others: cores other processes used meanwhile; speed: calibrate.py; left: predicted on cores - others"
+        "others: cores other processes used meanwhile; speeds: the workers'/load's cost factors, m measured"
+        " on them (lab/costscale.py), c calibrated (calibrate.py); left: predicted on cores - others"
     )
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from asgiscope.server.flags import Parser, Rule, UsageError, add_flag, refused
+from asgiscope.server.lab.costscale import describe
 from asgiscope.server.lab.session import Lab, LabError
 from asgiscope.server.lab.snapshot import BUSY_THREAD_PERCENT, Snapshot
 from asgiscope.server.limits import (
@@ -222,6 +223,10 @@ def report(first: Snapshot, last: Snapshot, settled: Snapshot, no_load: bool) ->
             "explanation": p.explanation if p and not no_load else None,
             # CPU time here per CPU second where the costs were measured: they were scaled by it
             "cpu_speed": round(p.cpu_speed, 3) if p else None,
+            "client_speed": round(p.client_speed, 3) if p else None,
+            # "measured": on the workers and load processes at work (lab/costscale.py); "calibrated":
+            # a fixed piece of Python timed when the Lab started (calibrate.py)
+            "speed_from": ("measured" if p.costs_measured else "calibrated") if p else None,
             "others_cores": round(p.others_cores, 2) if p else None,
         },
         "workers": workers,
@@ -304,7 +309,7 @@ def render_table(r: dict[str, Any]) -> str:
     if p["limit"]:
         lines.append(f"binding limit: {p['limit']} — {p['explanation']}")
     if p["cpu_speed"] is not None:
-        lines.append(f"CPU costs scaled by {p['cpu_speed']:.2f} (this machine's speed against the reference)")
+        lines.append(describe(p["cpu_speed"], p["client_speed"], p["speed_from"] == "measured"))
     if p.get("others_cores"):
         lines.append(
             f"Other processes used {p['others_cores']:.1f} cores meanwhile: the prediction leaves them out"

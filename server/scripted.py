@@ -124,6 +124,9 @@ def phase(start: Snapshot, end: Snapshot, origin_t: float, change: Change | None
         "predicted_rps": round(p.throughput_rps, 2) if p is not None and end.load_running else None,
         # the cores other processes used when the phase ended, which its prediction left out
         "others_cores": round(p.others_cores, 2) if p is not None else None,
+        # the speeds its costs were scaled by then (lab/costscale.py measures them as the load runs)
+        "cpu_speed": round(p.cpu_speed, 3) if p is not None else None,
+        "client_speed": round(p.client_speed, 3) if p is not None else None,
         "workers": workers,
     }
 

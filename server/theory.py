@@ -21,12 +21,14 @@ Mean Value Analysis below recomputes the demand at each population from the queu
 left at the cores, so the bend near the knee uses the costs that hold there. Both parts were fitted to
 measurements at a few users and at saturation (bench/costs.py, docs/benchmarks.md); single constants
 measured at 1,500 req/s on a busier machine were up to 2x the saturated costs (h11 330 µs against 168,
-httpx 790 against 492). Not modelled: CPU per request rises again with 1,000+ open connections (~5-15 %
-measured), and other work on the machine takes cores the prediction counts as ours.
+httpx 790 against 492). CPU per request also rises with the connections a process holds open
+(``Costs.crowded``), and the cores other processes use are taken out (``predict``'s ``others``).
 
 The costs are CPU seconds on the machine they were fitted on. ``Costs.at_speed`` scales them by
 ``calibrate.speed_factor()``, the time a fixed piece of request-shaped Python takes here against there,
-measured once when a Lab starts; handler and network times are wall time and are not scaled.
+measured once when a Lab starts, and then, once the load has run steadily for a few seconds, by the
+speeds measured on the workers and load processes themselves (``lab/costscale.py``: their CPU per
+request against ``demand_parts``); handler and network times are wall time and are not scaled.
 
 The number shown is sharper than the smallest bound: the cores are a queue that requests share, and
 near saturation they wait in it, so throughput bends below the bound before it reaches it. Exact
@@ -62,6 +64,9 @@ class Prediction:
     others_cores: float = 0.0  # cores the machine's other processes used, taken from ours
     server_cpu_s: float = 0.0  # worker CPU per request the prediction counts (at saturation)
     cores: int = 0  # the machine's cores it counted
+    client_speed: float = 1.0  # the load generator's costs were scaled by this
+    costs_measured: bool = False  # the speeds came from the Lab's processes at work (lab/costscale.py)
+    connects: float = 0.0  # new connections per request it counted (connection churn)
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +176,8 @@ class Costs:
     # 160 -> 143 µs at 50 connections, 260 -> 196 µs at 500; the loop's base cost barely moves).
     loop_crowding: dict[LoopKind, float] = field(default_factory=lambda: {"asyncio": 1.0, "uvloop": 0.4})
     speed: float = 1.0  # CPU time here per CPU second on the reference machine (calibrate.py)
+    client_speed: float = 1.0  # the same for the load generator's costs (lab/costscale.py measures it apart)
+    measured: bool = False  # the speeds were measured on the Lab's own processes, not the calibration's work
     others: float = 0.0  # cores other processes use (set by predict): they stretch our CPU time
 
     def crowded(self, connections: float, loop: LoopKind = "asyncio") -> float:
@@ -178,21 +185,26 @@ class Costs:
         n = max(connections, 0.0)
         return 1.0 + self.conn_growth * self.loop_crowding[loop] * n / (n + self.conn_half)
 
-    def at_speed(self, factor: float) -> Costs:
-        """These costs on a machine whose CPU takes ``factor`` times as long (0.5: twice as fast)."""
+    def at_speed(self, factor: float, client: float | None = None, *, measured: bool = False) -> Costs:
+        """These costs on a machine whose CPU takes ``factor`` times as long (0.5: twice as fast);
+        the load generator's ``client`` times as long, if given apart. ``measured``: the factors come
+        from the Lab's own processes at work (lab/costscale.py), not from the calibration."""
         f = factor / self.speed
+        fc = (factor if client is None else client) / self.client_speed
         return replace(
             self,
             server={k: v.scaled(f) for k, v in self.server.items()},
             endpoint={k: v.scaled(f) for k, v in self.endpoint.items()},
-            client={k: v.scaled(f) for k, v in self.client.items()},
+            client={k: v.scaled(fc) for k, v in self.client.items()},
             asgi_framework={k: v.scaled(f) for k, v in self.asgi_framework.items()},
             wsgi={k: v.scaled(f) for k, v in self.wsgi.items()},
-            open_loop_extra=self.open_loop_extra.scaled(f),
+            open_loop_extra=self.open_loop_extra.scaled(fc),
             lab=self.lab.scaled(f),
             connect_server_s=self.connect_server_s * f,
-            connect_client={k: v * f for k, v in self.connect_client.items()},
+            connect_client={k: v * fc for k, v in self.connect_client.items()},
             speed=factor,
+            client_speed=factor if client is None else client,
+            measured=measured,
         )
 
     def client_cpu(self, load: LoadSpec) -> Cpu:
@@ -221,20 +233,25 @@ def mva(
     demand_s: float,
     servers: int,
     demand_at: Callable[[float], float] | None = None,
+    demand_of: Callable[[float, float], float] | None = None,
 ) -> float:
     """Throughput of a closed loop of ``users`` that each think ``think_s`` and then need
     ``demand_s`` of a station with ``servers`` identical servers (exact MVA for a multi-server station,
     Menasce & Almeida: the residence time counts the queue and the chance that a server is free, from
     the probabilities of 0..servers-2 requests there; O(users x servers)). With ``demand_at``,
     the demand depends on how many requests are at the station: population n needs
-    ``demand_at(L(n-1))``, L the mean number there (Little: throughput x residence)."""
+    ``demand_at(L(n-1))``, L the mean number there (Little: throughput x residence); with
+    ``demand_of``, ``demand_of(L(n-1), X(n-1))``."""
     if users <= 0 or demand_s <= 0:
         return users / think_s if think_s > 0 else math.inf
     c = servers
     x, q = 0.0, 0.0
     p = [1.0] + [0.0] * (c - 1)  # p[j]: probability of j requests at the station, j < c
     for n in range(1, users + 1):
-        demand = demand_at(q) if demand_at is not None else demand_s
+        if demand_of is not None:
+            demand = demand_of(q, x) if n > 1 else demand_s
+        else:
+            demand = demand_at(q) if demand_at is not None else demand_s
         # With j < c requests there, an arrival finds c - j servers free and does not queue.
         r = demand / c * (1.0 + q + sum((c - j) * p[j - 1] for j in range(1, c)))
         x = n / (think_s + r)
@@ -290,6 +307,57 @@ def predict(
     return _predict(scenario, load, cores, c, client_ceiling_rps, gunicorn_timeout_s, share)
 
 
+def load_process_count(load: LoadSpec) -> int:
+    # [loadgroup helper] k load processes share the connections (each holds conns / k) and each runs on
+    # its own core; "auto" is resolved by the Lab before it asks (lab/loadsize.py), 1 when nobody did.
+    return load.load_processes if isinstance(load.load_processes, int) else 1
+
+
+def outside_s(load: LoadSpec, c: Costs) -> float:
+    """Wall time a request spends outside any queue: the handler, the timer's lateness, the round trip."""
+    s = 0.0 if load.endpoint == "hello" else load.ms / 1000.0
+    slack = c.timer_slack_s if load.endpoint == "io/async" and s > 0 else 0.0
+    return s + slack + c.round_trip_s
+
+
+def request_cpu(scenario: Scenario, load: LoadSpec, c: Costs, connects: float = 0.0) -> tuple[Cpu, Cpu]:
+    """CPU per request of one worker and of the load generator (all its processes together), with
+    ``connects`` new connections per request. The one account that both the prediction and the Lab's
+    measured speeds (lab/costscale.py) use."""
+    ep = load.endpoint
+    s = 0.0 if ep == "hello" else load.ms / 1000.0
+    cpu_bound = ep.startswith("cpu/")
+    # Open connections: every user holds one; an open loop about as many as it has in flight.
+    conns = min(load.max_in_flight, load.rate * outside_s(load, c)) if load.mode == "open" else load.users
+    # A sync worker holds one connection (it closes each after its response; the rest wait unaccepted).
+    held = 1.0 if scenario.worker_class == "sync" else conns / scenario.workers
+    # Connects (churn) are CPU spent whether or not the process sleeps: busy, not wake. A CPU-bound
+    # handler's own ms are thread CPU time (it spins on it), the same on any machine: not scaled.
+    server = c.server_cpu(scenario, ep).grown(c.crowded(held, scenario.loop)) + Cpu(
+        (s if cpu_bound else 0.0) + connects * c.connect_server_s
+    )
+    k = load_process_count(load)
+    client = c.client_cpu(load).grown(c.crowded(conns / k)) + Cpu(connects * c.connect_client[load.engine])
+    return server, client
+
+
+def demand_parts(
+    server: Cpu, client: Cpu, lab: Cpu, workers: int, waiting: float, rate: float
+) -> tuple[float, float, float]:
+    """CPU per request of a worker, the load generator and the Lab's collector with ``waiting``
+    requests at the cores and ``rate`` requests per second: the account the MVA charges at each
+    population, and the one the Lab's measured speeds are fitted to (lab/costscale.py).
+
+    The queue at the cores is the servers' and the collector's, each its share in proportion to its
+    CPU (a worker its share of the servers'): a saturated worker finds the next request waiting. The
+    load generator waits on the servers, not in their queue: it sleeps between requests whatever that
+    queue's length, and finds itself asleep as an M/M/1 server would at its own rate (``Cpu.at``;
+    measured raw client, /hello at 200 users: 38-64 µs a request, ``at`` 50, its queue share 35)."""
+    total = server.busy + client.busy + lab.busy
+    share = waiting / total if total > 0 else 0.0
+    return server.queued(share * server.busy / workers), client.at(rate), lab.queued(share * lab.busy)
+
+
 def _predict(
     scenario: Scenario,
     load: LoadSpec,
@@ -305,37 +373,20 @@ def _predict(
     open_loop = load.mode == "open"
     n = load.users
 
-    # Time a request spends outside any queue: the handler, the timer's lateness, the round trip.
-    slack = c.timer_slack_s if ep == "io/async" and s > 0 else 0.0
-    busy = s + slack + c.round_trip_s
+    busy = outside_s(load, c)
     cpu_bound = ep.startswith("cpu/")
-    # Open connections: every user holds one; an open loop about as many as it has in flight.
-    conns = min(load.max_in_flight, load.rate * busy) if open_loop else n
-    # A sync worker holds one connection (it closes each after its response; the rest wait unaccepted).
-    held = 1.0 if scenario.worker_class == "sync" else conns / w
-    # Connects (churn) are CPU spent whether or not the process sleeps: busy, not wake.
-    server = c.server_cpu(scenario, ep).grown(c.crowded(held, scenario.loop)) + Cpu(
-        (s if cpu_bound else 0.0) + connects * c.connect_server_s
-    )
-    # [loadgroup helper] k load processes share the connections (each holds conns / k) and each runs on
-    # its own core; "auto" is resolved by the Lab before it asks (lab/loadsize.py), 1 when nobody did.
-    k = load.load_processes if isinstance(load.load_processes, int) else 1
-    client = c.client_cpu(load).grown(c.crowded(conns / k)) + Cpu(connects * c.connect_client[load.engine])
+    server, client = request_cpu(scenario, load, c, connects)
+    k = load_process_count(load)
 
-    processes = (server, client, c.lab)
     busy_sum = server.busy + client.busy + c.lab.busy
-
     # The cores other processes use are not ours: together our processes have ``left``, each at most
     # one core of it (the scheduler shares the machine between sessions, autogroups, first), so our CPU
     # work takes cores / left as long in wall time where it queues for the cores.
     left = cores - c.others
     stretch = cores / left
 
-    def queued_cpu(waiting: float) -> float:
-        # ``waiting`` requests at the cores, each process's share in proportion to its CPU; a worker
-        # holds its share of the server's.
-        share = [waiting * p.busy / busy_sum for p in processes]
-        return stretch * (server.queued(share[0] / w) + client.queued(share[1]) + c.lab.queued(share[2]))
+    def demand(waiting: float, x: float) -> float:
+        return stretch * sum(demand_parts(server, client, c.lab, w, waiting, x))
 
     def rate_cpu(x: float) -> float:
         return server.at(x / w) + client.at(x) + c.lab.at(x)
@@ -392,7 +443,7 @@ def _predict(
         # CPU-bound handlers' time is spent in that queue, not outside it.
         think = busy - s if cpu_bound else busy
         servers = min(w, cores) if cpu_bound else cores
-        x = min(x, mva(n, think, queued_cpu(0.0), servers, demand_at=queued_cpu))
+        x = min(x, mva(n, think, demand(0.0, 0.0), servers, demand_of=demand))
 
     killed = timeout_kills(scenario, load, gunicorn_timeout_s)
     if killed is not None:
@@ -411,6 +462,9 @@ def _predict(
         others_cores=c.others,
         server_cpu_s=server.busy,
         cores=cores,
+        client_speed=c.client_speed,
+        costs_measured=c.measured,
+        connects=connects,
     )
 
 

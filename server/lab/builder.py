@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from asgiscope.server.lab.assemble import LabFacts, assemble
+from asgiscope.server.lab.costscale import CostScale
 from asgiscope.server.lab.journal import Journal
 from asgiscope.server.lab.loadsize import load_processes, resolved
 from asgiscope.server.lab.metrics import Metrics
@@ -44,7 +45,10 @@ class SnapshotBuilder:
         self._info_key: tuple[ServerTree, int] | None = None
         self._info_at = 0.0
         # Scaled to this machine's speed when the Lab starts (calibrate.py): until then, as measured.
+        # The prediction uses them at the speeds measured on the session's processes once the load
+        # has run steadily (lab/costscale.py); the load group's size and the collecting's share don't.
         self.costs = Costs()
+        self._scale = CostScale()
         self._prediction_key: tuple[Scenario, LoadSpec, Costs, float] | None = None
         self._prediction: Prediction | None = None
         self._count_key: tuple[Scenario, LoadSpec, Costs] | None = None
@@ -58,6 +62,9 @@ class SnapshotBuilder:
         load_pids = tuple(pid for pid in (rig.load_proc.pids if rig.load_proc is not None else ()) if pid)
         ours = ([info.master_pid, *info.worker_pids] if info else []) + list(load_pids)
         others = self._others.sample(ours, now, own_counted=lambda: self._collecting(now, load.running))
+        warm = load.running and now - steady_since > WARM_WINDOWS * self._metrics.window_s
+        prediction = self._predict(scenario, load, others)
+        self._measure_speeds(now, scenario, load, info, load_pids, warm, prediction)
         return assemble(
             self._metrics,
             self._procs,
@@ -69,7 +76,7 @@ class SnapshotBuilder:
                 scenario=scenario,
                 load=load,
                 load_on=load.running,
-                warm=load.running and now - steady_since > WARM_WINDOWS * self._metrics.window_s,
+                warm=warm,
                 url=rig.url,
                 info=info,
                 load_pids=load_pids,
@@ -80,13 +87,41 @@ class SnapshotBuilder:
                     if cstats
                     else Telemetry()
                 ),
-                prediction=self._predict(scenario, load, others),
+                prediction=prediction,
                 events=tuple(journal.events),
                 dead=journal.dead(),
                 markers=tuple(journal.markers),
                 failures=journal.failures(),
                 cores=self._cores,
             ),
+        )
+
+    def _measure_speeds(
+        self,
+        now: float,
+        scenario: Scenario,
+        load: LoadSpec,
+        info: TreeInfo | None,
+        load_pids: tuple[int, ...],
+        warm: bool,
+        prediction: Prediction,
+    ) -> None:
+        """Feed the speed meter the session's CPU counters while the load is steady (lab/costscale.py)."""
+        if not warm or info is None or not load_pids or self._metrics.client_requests <= 0:
+            self._scale.restart()
+            return
+        if self._others.measured_at != now:
+            return  # the counters are read twice a second: requests and CPU at one instant
+        totals = self._others.cpu_totals
+        self._scale.sample(
+            now,
+            {pid: totals[pid] for pid in info.worker_pids if pid in totals},
+            {pid: totals[pid] for pid in load_pids if pid in totals},
+            self._metrics.client_requests,
+            scenario=scenario,
+            load=resolved(load, self.load_processes(scenario, load)),
+            base=self.costs,
+            connects=prediction.connects,
         )
 
     def _collecting(self, now: float, load_on: bool) -> float:
@@ -117,13 +152,14 @@ class SnapshotBuilder:
         return self._count
 
     def _predict(self, scenario: Scenario, load: LoadSpec, others: float) -> Prediction:
-        key = (scenario, load, self.costs, others)
+        costs = self._scale.costs(self.costs)
+        key = (scenario, load, costs, others)
         if key != self._prediction_key or self._prediction is None:
             self._prediction = predict(
                 scenario,
                 resolved(load, self.load_processes(scenario, load)),
                 cores=self._cores,
-                costs=self.costs,
+                costs=costs,
                 gunicorn_timeout_s=self._gunicorn_timeout_s,
                 others=others,
             )

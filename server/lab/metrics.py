@@ -168,6 +168,11 @@ class Metrics:
                 w.threads.add(threads)
 
     @property
+    def client_requests(self) -> int:
+        """Responses the load reported since it (re)started."""
+        return round(self._completed.total)
+
+    @property
     def server_requests(self) -> int:
         return int(self._server.total)
 

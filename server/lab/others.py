@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import psutil
 
@@ -42,6 +42,12 @@ class OthersMeter:
         self._me = psutil.Process(os.getpid())
         self._samples: deque[tuple[float, float, float, float]] = deque()  # (t, system busy, ours, own)
         self._cores_used = 0.0
+        self.measured_at = -1.0  # when ``cpu_totals`` were read (the ``now`` of that sample)
+
+    @property
+    def cpu_totals(self) -> Mapping[int, float]:
+        """CPU seconds of each of the session's processes when last measured (psutil user + system)."""
+        return self._ours
 
     def sample(
         self, pids: list[int], now: float | None = None, own_counted: Callable[[], float] | None = None
@@ -67,6 +73,7 @@ class OthersMeter:
         for gone in set(self._procs) - set(pids):
             del self._procs[gone]
             self._ours.pop(gone, None)
+        self.measured_at = now
         own = self._me.cpu_times()
         self._samples.append((now, busy_cpu_seconds(), self._counted, own.user + own.system))
         while len(self._samples) > 2 and now - self._samples[1][0] >= self._window_s:

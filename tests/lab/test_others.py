@@ -8,6 +8,7 @@ import sys
 import time
 
 import psutil
+import pytest
 
 from asgiscope.server.lab.others import OthersMeter
 
@@ -46,7 +47,7 @@ def test_it_reads_nothing_before_a_window_and_never_more_than_the_cores() -> Non
 
 def test_this_process_counts_as_others_beyond_what_the_theory_counts_for_it() -> None:
     meter, fully = OthersMeter(cores=os.cpu_count() or 1), OthersMeter(cores=os.cpu_count() or 1)
-    t0 = time.monotonic()
+    t0, cpu0 = time.monotonic(), time.process_time()
     seen = seen_fully = 0.0
     while time.monotonic() - t0 < 2.5:
         spin = time.monotonic() + 0.08  # this process busy most of the time, as a window drawing is
@@ -55,4 +56,8 @@ def test_this_process_counts_as_others_beyond_what_the_theory_counts_for_it() ->
         seen = meter.sample([])
         seen_fully = fully.sample([], own_counted=lambda: 5.0)  # all of it counted by the theory already
         time.sleep(0.02)
-    assert seen - seen_fully > 0.5
+    # What this process got of a core: near 0.8 on a quiet machine, less when others share its core.
+    own = (time.process_time() - cpu0) / (time.monotonic() - t0)
+    if own < 0.2:
+        pytest.skip(f"this process got only {own:.2f} of a core: the machine is too busy to tell")
+    assert seen - seen_fully > 0.6 * own - 0.1
