@@ -424,8 +424,9 @@ def _predict(
         )
         bounds.append((core_cap, "workers" if w < cores else "cores", why))
     else:
+        now = " (as measured now)" if c.measured else ""
         why = (
-            f"~{server.busy * 1e3:.2f} ms of server CPU per request on {min(w, cores)} of {cores} cores"
+            f"~{server.busy * 1e3:.2f} ms of server CPU per request{now} on {min(w, cores)} of {cores} cores"
             + taken
         )
         bounds.append((core_cap, "cores", why))
