@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 import psutil
 
 WINDOW_S = 3.0
-STEP = 0.1  # cores: the prediction moves in steps of this
+STEP = 0.05  # cores: the prediction moves in steps of this (2.5 % of 2 cores)
 
 
 def busy_cpu_seconds() -> float:

@@ -10,7 +10,7 @@ import time
 import psutil
 import pytest
 
-from asgiscope.server.lab.others import OthersMeter
+from asgiscope.server.lab.others import STEP, OthersMeter
 
 SPIN = "import time\nend = time.monotonic() + 30\nwhile time.monotonic() < end: pass\n"
 
@@ -31,7 +31,7 @@ def test_a_spinning_stranger_counts_and_the_same_spinner_as_ours_does_not() -> N
         # both readings, so their difference is what the spinner got (however busy the machine).
         assert spun > 0.2
         assert abs((seen_other - seen_ours) - spun) < 0.3
-        assert abs(seen_other / 0.1 - round(seen_other / 0.1)) < 1e-6  # in steps of 0.1 core
+        assert abs(seen_other / STEP - round(seen_other / STEP)) < 1e-6  # in steps of STEP cores
     finally:
         spinner.kill()
         spinner.wait()
