@@ -170,6 +170,16 @@ class Costs:
     # transports and handles pile up, grows far less with it (bench/loops.py: worker CPU per request
     # 160 -> 143 µs at 50 connections, 260 -> 196 µs at 500; the loop's base cost barely moves).
     loop_crowding: dict[LoopKind, float] = field(default_factory=lambda: {"asyncio": 1.0, "uvloop": 0.4})
+    # More workers than cores: the scheduler time-slices them, and a worker comes back to caches the
+    # others have filled, so its requests cost more the more processes share the cores (bench/scaling.py,
+    # /hello 200 users: worker CPU per response 174 µs on 2 workers, 193/240/321/393 on 4/8/16/32 on
+    # 2 cores, while involuntary context switches stayed ~1.1 per response: each switch got dearer).
+    # The load process shares those cores and caches too: 46 -> 72 µs per response over the same sweep.
+    # Busy costs grow by ``growth x x / (x + proc_half)``, x the workers per core beyond one; the
+    # constants fitted to that sweep's CPU per response (docs/benchmarks.md, "Scaling sweep").
+    proc_growth: float = 3.0
+    proc_growth_client: float = 1.2
+    proc_half: float = 10.0
     speed: float = 1.0  # CPU time here per CPU second on the reference machine (calibrate.py)
     others: float = 0.0  # cores other processes use (set by predict): they stretch our CPU time
 
@@ -177,6 +187,12 @@ class Costs:
         """How much dearer a busy request is with ``connections`` open in its process (1: none)."""
         n = max(connections, 0.0)
         return 1.0 + self.conn_growth * self.loop_crowding[loop] * n / (n + self.conn_half)
+
+    def oversubscribed(self, workers: int, cores: int, growth: float | None = None) -> float:
+        """How much dearer a busy request is with ``workers`` sharing ``cores`` (1: one core each or
+        fewer), by default a worker's; ``growth`` for another process (``proc_growth_client``)."""
+        x = max(workers / max(cores, 1) - 1.0, 0.0)
+        return 1.0 + (self.proc_growth if growth is None else growth) * x / (x + self.proc_half)
 
     def at_speed(self, factor: float) -> Costs:
         """These costs on a machine whose CPU takes ``factor`` times as long (0.5: twice as fast)."""
@@ -314,13 +330,15 @@ def _predict(
     # A sync worker holds one connection (it closes each after its response; the rest wait unaccepted).
     held = 1.0 if scenario.worker_class == "sync" else conns / w
     # Connects (churn) are CPU spent whether or not the process sleeps: busy, not wake.
-    server = c.server_cpu(scenario, ep).grown(c.crowded(held, scenario.loop)) + Cpu(
+    dearer = c.crowded(held, scenario.loop) * c.oversubscribed(w, cores)
+    server = c.server_cpu(scenario, ep).grown(dearer) + Cpu(
         (s if cpu_bound else 0.0) + connects * c.connect_server_s
     )
     # [loadgroup helper] k load processes share the connections (each holds conns / k) and each runs on
     # its own core; "auto" is resolved by the Lab before it asks (lab/loadsize.py), 1 when nobody did.
     k = load.load_processes if isinstance(load.load_processes, int) else 1
-    client = c.client_cpu(load).grown(c.crowded(conns / k)) + Cpu(connects * c.connect_client[load.engine])
+    crowding = c.crowded(conns / k) * c.oversubscribed(w, cores, c.proc_growth_client)
+    client = c.client_cpu(load).grown(crowding) + Cpu(connects * c.connect_client[load.engine])
 
     processes = (server, client, c.lab)
     busy_sum = server.busy + client.busy + c.lab.busy
