@@ -59,6 +59,7 @@ class Step:
     client_vcs: float = 0.0
     client_ics: float = 0.0
     idle_cores: float = 0.0  # cores nobody used (idle + iowait)
+    insight: str = ""  # the Lab's "Below prediction" line at the end of the step, if it said one
 
 
 def ctx_switches(pids: list[int]) -> tuple[int, int]:
@@ -129,9 +130,12 @@ async def sweep(
                     client_vcs=round((lc1[0] - lc0[0]) / done, 3),
                     client_ics=round((lc1[1] - lc0[1]) / done, 3),
                     idle_cores=round((i1 - i0) / dt, 2),
+                    insight=next((x for x in last.insights if x.startswith("Below prediction")), ""),
                 )
             )
             print(_row(steps[-1]), flush=True)
+            if steps[-1].insight:
+                print(f"{'':<18}{steps[-1].insight}", flush=True)
     return steps
 
 
