@@ -16,7 +16,7 @@ help; the load side is where a machine with many cores would bind first (issue 1
 
     .venv/bin/python bench/scaling.py [--warmup 3] [--duration 5] [--workers 1,2,4,8,16,32]
         [--hello-users 200] [--io-users 500] [--io-ms 5] [--load-processes auto|N] [--only hello|io]
-        [--priority] [--gui] [--gui-seconds 8]
+        [--priority] [--gui] [--gui-seconds 8]        (--only gui --gui: the app's steps alone)
 """
 
 from __future__ import annotations
@@ -189,7 +189,7 @@ async def main(args: argparse.Namespace) -> None:
             "io/async", args.io_ms, users=args.io_users, load_processes=procs
         ),
     }
-    if args.only:
+    if args.only:  # "gui": none of the Lab's cases, only the app's steps (with --gui)
         cases = {name: load for name, load in cases.items() if name.startswith(args.only)}
     print(f"{os.cpu_count()} cores; load average at start {os.getloadavg()}", flush=True)
     print(HEADER, flush=True)
@@ -210,7 +210,7 @@ if __name__ == "__main__":
     ap.add_argument("--io-users", type=int, default=500)
     ap.add_argument("--io-ms", type=int, default=5)
     ap.add_argument("--load-processes", default="auto")
-    ap.add_argument("--only", default="", help="only the cases whose name starts with this (hello, io)")
+    ap.add_argument("--only", default="", help="hello or io: only that case; gui: only --gui's app steps")
     ap.add_argument("--priority", action="store_true", help="boost our processes' autogroups (root only)")
     ap.add_argument(
         "--gui", action="store_true", help="then the io/async steps through the app: frame p99, GUI CPU"
