@@ -13,8 +13,9 @@ import pytest
 
 from asgiscope.server.lab.procstats import ProcSampler
 
-BUSY = "while True: pass"
-SLEEPY = "import time; time.sleep(60)"
+# Each says when it has started (an interpreter's start-up is busy and gets preempted on a loaded machine).
+BUSY = "print('ready', flush=True)\nwhile True: pass"
+SLEEPY = "import time; print('ready', flush=True); time.sleep(60)"
 
 
 @pytest.fixture
@@ -32,7 +33,9 @@ def test_busy_processes_sharing_one_core_are_preempted_and_a_sleeper_is_not(
 ) -> None:
     core = min(os.sched_getaffinity(0))
     for code in (BUSY, BUSY, SLEEPY):
-        children.append(subprocess.Popen([sys.executable, "-c", code]))
+        children.append(subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE))
+    for proc in children:
+        assert proc.stdout is not None and proc.stdout.readline() == b"ready\n"
     for proc in children[:2]:
         os.sched_setaffinity(proc.pid, {core})
     pids = [p.pid for p in children]
