@@ -391,8 +391,14 @@ def _predict(
         )
         bounds.append((core_cap, "workers" if w < cores else "cores", why))
     else:
+        turns = c.oversubscribed(w, cores)
         why = (
             f"~{server.busy * 1e3:.2f} ms of server CPU per request on {min(w, cores)} of {cores} cores"
+            + (
+                f" ({w} workers take turns on them: {turns:.1f}x the CPU per request of one per core)"
+                if turns >= 1.05
+                else ""
+            )
             + taken
         )
         bounds.append((core_cap, "cores", why))

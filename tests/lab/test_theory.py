@@ -270,6 +270,8 @@ def test_more_workers_than_cores_make_every_request_dearer() -> None:
     # x = 3: workers 100 x 3.25, the client 50 x 1.75: 412.5 µs a request against 150 on the 2 cores
     assert eight.throughput_rps == pytest.approx(two.throughput_rps * 150 / 412.5, rel=0.02)
     assert eight.server_cpu_s == pytest.approx(325e-6)
+    assert "8 workers take turns on them: 3.2x the CPU per request of one per core" in eight.explanation
+    assert "take turns" not in two.explanation
     # Without the term, workers past the cores change nothing here (the cores bound either way).
     flat = predict(Scenario(workers=8), load, cores=2, costs=hand_costs())
     assert flat.throughput_rps == pytest.approx(two.throughput_rps, rel=0.02)
