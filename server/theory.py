@@ -180,6 +180,16 @@ class Costs:
     # transports and handles pile up, grows far less with it (bench/loops.py: worker CPU per request
     # 160 -> 143 µs at 50 connections, 260 -> 196 µs at 500; the loop's base cost barely moves).
     loop_crowding: dict[LoopKind, float] = field(default_factory=lambda: {"asyncio": 1.0, "uvloop": 0.4})
+    # More workers than cores: the scheduler time-slices them, and a worker comes back to caches the
+    # others have filled, so its requests cost more the more processes share the cores (bench/scaling.py,
+    # /hello 200 users: worker CPU per response 174 µs on 2 workers, 193/240/321/393 on 4/8/16/32 on
+    # 2 cores, while involuntary context switches stayed ~1.1 per response: each switch got dearer).
+    # The load process shares those cores and caches too: 46 -> 72 µs per response over the same sweep.
+    # Busy costs grow by ``growth x x / (x + proc_half)``, x the workers per core beyond one; the
+    # constants fitted to that sweep's CPU per response (docs/benchmarks.md, "Scaling sweep").
+    proc_growth: float = 3.0
+    proc_growth_client: float = 1.2
+    proc_half: float = 10.0
     speed: float = 1.0  # CPU time here per CPU second on the reference machine (calibrate.py)
     client_speed: float = 1.0  # the same for the load generator's costs (lab/costscale.py measures it apart)
     measured: bool = False  # the speeds were measured on the Lab's own processes, not the calibration's work
@@ -189,6 +199,12 @@ class Costs:
         """How much dearer a busy request is with ``connections`` open in its process (1: none)."""
         n = max(connections, 0.0)
         return 1.0 + self.conn_growth * self.loop_crowding[loop] * n / (n + self.conn_half)
+
+    def oversubscribed(self, workers: int, cores: int, growth: float | None = None) -> float:
+        """How much dearer a busy request is with ``workers`` sharing ``cores`` (1: one core each or
+        fewer), by default a worker's; ``growth`` for another process (``proc_growth_client``)."""
+        x = max(workers / max(cores, 1) - 1.0, 0.0)
+        return 1.0 + (self.proc_growth if growth is None else growth) * x / (x + self.proc_half)
 
     def at_speed(self, factor: float, client: float | None = None, *, measured: bool = False) -> Costs:
         """These costs on a machine whose CPU takes ``factor`` times as long (0.5: twice as fast);
@@ -325,10 +341,12 @@ def outside_s(load: LoadSpec, c: Costs) -> float:
     return s + slack + c.round_trip_s
 
 
-def request_cpu(scenario: Scenario, load: LoadSpec, c: Costs, connects: float = 0.0) -> tuple[Cpu, Cpu]:
-    """CPU per request of one worker and of the load generator (all its processes together), with
-    ``connects`` new connections per request. The one account that both the prediction and the Lab's
-    measured speeds (lab/costscale.py) use."""
+def request_cpu(
+    scenario: Scenario, load: LoadSpec, c: Costs, cores: int, connects: float = 0.0
+) -> tuple[Cpu, Cpu]:
+    """CPU per request of one worker and of the load generator (all its processes together) on
+    ``cores`` cores, with ``connects`` new connections per request. The one account that both the
+    prediction and the Lab's measured speeds (lab/costscale.py) use."""
     ep = load.endpoint
     s = 0.0 if ep == "hello" else load.ms / 1000.0
     cpu_bound = ep.startswith("cpu/")
@@ -338,11 +356,15 @@ def request_cpu(scenario: Scenario, load: LoadSpec, c: Costs, connects: float = 
     held = 1.0 if scenario.worker_class == "sync" else conns / scenario.workers
     # Connects (churn) are CPU spent whether or not the process sleeps: busy, not wake. A CPU-bound
     # handler's own ms are thread CPU time (it spins on it), the same on any machine: not scaled.
-    server = c.server_cpu(scenario, ep).grown(c.crowded(held, scenario.loop)) + Cpu(
+    # More workers than cores: each request dearer again (``Costs.oversubscribed``).
+    w = scenario.workers
+    dearer = c.crowded(held, scenario.loop) * c.oversubscribed(w, cores)
+    server = c.server_cpu(scenario, ep).grown(dearer) + Cpu(
         (s if cpu_bound else 0.0) + connects * c.connect_server_s
     )
     k = load_process_count(load)
-    client = c.client_cpu(load).grown(c.crowded(conns / k)) + Cpu(connects * c.connect_client[load.engine])
+    crowding = c.crowded(conns / k) * c.oversubscribed(w, cores, c.proc_growth_client)
+    client = c.client_cpu(load).grown(crowding) + Cpu(connects * c.connect_client[load.engine])
     return server, client
 
 
@@ -380,7 +402,7 @@ def _predict(
 
     busy = outside_s(load, c)
     cpu_bound = ep.startswith("cpu/")
-    server, client = request_cpu(scenario, load, c, connects)
+    server, client = request_cpu(scenario, load, c, cores, connects)
     k = load_process_count(load)
 
     busy_sum = server.busy + client.busy + c.lab.busy
@@ -430,8 +452,14 @@ def _predict(
         bounds.append((core_cap, "workers" if w < cores else "cores", why))
     else:
         now = " (as measured now)" if c.measured else ""
+        turns = c.oversubscribed(w, cores)
         why = (
             f"~{server.busy * 1e3:.2f} ms of server CPU per request{now} on {min(w, cores)} of {cores} cores"
+            + (
+                f" ({w} workers take turns on them: {turns:.1f}x the CPU per request of one per core)"
+                if turns >= 1.05
+                else ""
+            )
             + taken
         )
         bounds.append((core_cap, "cores", why))

@@ -55,7 +55,12 @@ def assemble(m: Metrics, procs: ProcSampler, now: float, s: LabFacts) -> Snapsho
     me = os.getpid()
     samples = procs.sample(([info.master_pid] if info else []) + pids + list(s.load_pids) + [me], now)
     workers = [
-        replace(w, cpu_percent=samples[w.pid].cpu_percent, rss_mb=samples[w.pid].rss_mb)
+        replace(
+            w,
+            cpu_percent=samples[w.pid].cpu_percent,
+            rss_mb=samples[w.pid].rss_mb,
+            preempted_per_s=samples[w.pid].preempted_per_s,
+        )
         for w in m.workers(now, pids)
     ]
     # A worker that just died stays visible (alive=False) so an audience sees it go and its replacement
@@ -95,6 +100,7 @@ def assemble(m: Metrics, procs: ProcSampler, now: float, s: LabFacts) -> Snapsho
         failures=s.failures,
         window_s=m.window_s,
         cores=s.cores,
+        gui_cpu_percent=samples[me].cpu_percent,
     )
     bound = client_bound(figures)
     if s.state not in ("idle", "stopped") and m.series.due(s.t):

@@ -122,6 +122,7 @@ class SnapshotBuilder:
             load=resolved(load, self.load_processes(scenario, load)),
             base=self.costs,
             connects=prediction.connects,
+            cores=self._cores,
         )
 
     def _collecting(self, now: float, load_on: bool) -> float:

@@ -97,6 +97,7 @@ class CostScale:
         load: LoadSpec,
         base: Costs,
         connects: float,
+        cores: int,
     ) -> Speeds | None:
         """``workers``/``load_procs``: CPU seconds per pid now; ``requests``: completed so far (client
         side); ``load`` with its load processes resolved; ``base``: the calibrated costs."""
@@ -127,7 +128,7 @@ class CostScale:
 
         def parts(k: float) -> tuple[float, float, float]:
             costs = base.at_speed(k)
-            server, client = request_cpu(scenario, load, costs, connects)
+            server, client = request_cpu(scenario, load, costs, cores, connects)
             return demand_parts(server, client, costs.lab, scenario.workers, waiting, rate)
 
         def server_at(k: float) -> float:

@@ -37,6 +37,7 @@ class Figures:
     cores: int = 0  # the machine's, as the prediction counts them
     # each load process of the group: (pid, cpu %, wait %); empty: judge the totals above as one process
     client_processes: tuple[tuple[int, float, float], ...] = ()
+    gui_cpu_percent: float = 0.0  # this app's own process (the GUI, the Lab's collecting), % of a core
 
     @property
     def worker_died(self) -> bool:
@@ -172,17 +173,24 @@ def _measured_why(f: Figures) -> str:
     client_cores = f.client_cpu_percent / 100
     lagging = max(alive, key=lambda w: w.loop_lag_ms, default=None)
     if p is not None and p.cores and f.server_rps > 0:
-        used = server_cores + client_cores + p.others_cores
+        app_cores = f.gui_cpu_percent / 100
+        used = server_cores + client_cores + app_cores + p.others_cores
         if used >= 0.85 * p.cores:
             per_request = server_cores / f.server_rps
             dearer = (
                 f"each request took {per_request * 1e6:,.0f} µs of worker CPU against "
                 f"{p.server_cpu_s * 1e6:,.0f} µs predicted"
             )
-            return (
-                f"Below prediction: the {p.cores} cores are full (workers {server_cores:.1f}, load "
-                f"generator {client_cores:.1f}, other processes {p.others_cores:.1f}) and {dearer}."
+            app = f", this app {app_cores:.1f}" if app_cores >= 0.05 else ""
+            shares = (
+                f"workers {server_cores:.1f}, load generator {client_cores:.1f}{app}, "
+                f"other processes {p.others_cores:.1f}"
             )
+            if len(alive) > p.cores:
+                return _too_many(
+                    len(alive), p.cores, shares, sum(w.preempted_per_s for w in alive) / f.server_rps, dearer
+                )
+            return f"Below prediction: the {p.cores} cores are full ({shares}) and {dearer}."
     if lagging is not None and lagging.loop_lag_ms >= LAG_MS:
         return (
             f"Below prediction: worker {lagging.pid}'s event loop ran {lagging.loop_lag_ms:,.0f} ms late: "
@@ -192,6 +200,17 @@ def _measured_why(f: Figures) -> str:
         f"Below prediction with cores to spare (workers {server_cores:.1f}, load generator "
         f"{client_cores:.1f}): the requests wait on something the prediction does not count; the "
         "per-worker shares and loop lag below are where to look."
+    )
+
+
+def _too_many(workers: int, cores: int, shares: str, preempted: float, dearer: str) -> str:
+    """More busy workers than cores: they take turns, and each turn starts on caches the others filled
+    (bench/scaling.py: ~1 preemption per request, worker CPU per request 2.3x at 16 per core)."""
+    return (
+        f"Below prediction: too many processes for the cores: {workers} workers take turns on {cores} "
+        f"cores, all busy ({shares}). The workers were preempted {preempted:.1f} times per request, "
+        f"and each turn starts on caches the others filled: {dearer}. One worker per core would "
+        "serve more."
     )
 
 

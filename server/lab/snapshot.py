@@ -66,6 +66,7 @@ class WorkerStats:
     cpu_percent: float = 0.0  # % of one core
     rss_mb: float = 0.0
     threads: tuple[ThreadStats, ...] = ()  # its threads' CPU over the last window, busiest first
+    preempted_per_s: float = 0.0  # involuntary context switches per second (it had to give up a core)
 
     @property
     def busy_threads(self) -> int:

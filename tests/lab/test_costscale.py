@@ -33,7 +33,9 @@ def feed(
 
     def parts(k: float) -> tuple[float, float, float]:
         costs = base.at_speed(k)
-        return demand_parts(*request_cpu(scenario, load, costs), costs.lab, scenario.workers, waiting, rate)
+        return demand_parts(
+            *request_cpu(scenario, load, costs, 2), costs.lab, scenario.workers, waiting, rate
+        )
 
     server, client = parts(server_k)[0], parts(client_k)[1]
     steps = int(seconds / 0.5)
@@ -50,6 +52,7 @@ def feed(
             load=load,
             base=base,
             connects=0.0,
+            cores=2,
         )
 
 
@@ -59,7 +62,7 @@ def test_solve_finds_the_factor_of_a_rising_cost() -> None:
 
 def test_speed_scales_the_whole_of_hello_and_little_of_a_cpu_bound_handler() -> None:
     def cost(load: LoadSpec):  # type: ignore[no-untyped-def]
-        return lambda k: request_cpu(SCENARIO, load, Costs().at_speed(k))[0].at(100.0)
+        return lambda k: request_cpu(SCENARIO, load, Costs().at_speed(k), 2)[0].at(100.0)
 
     assert scalable_share(cost(HELLO)) == pytest.approx(1.0, abs=0.01)
     assert scalable_share(cost(LoadSpec("cpu/async", 20, users=8))) < 0.1
@@ -90,7 +93,7 @@ def test_a_change_starts_a_new_window_but_keeps_the_speeds() -> None:
     scale = CostScale()
     feed(scale, HELLO, 8000.0, 1.2, 1.2)
     more = SCENARIO.with_changes(workers=4)
-    scale.sample(100.0, {1: 0.0}, {2: 0.0}, 0, scenario=more, load=HELLO, base=Costs(), connects=0.0)
+    scale.sample(100.0, {1: 0.0}, {2: 0.0}, 0, scenario=more, load=HELLO, base=Costs(), connects=0.0, cores=2)
     assert scale.speeds is not None and scale.speeds.server == pytest.approx(1.2)
     # The new window, at another speed: the median of the last windows moves to it.
     feed(scale, HELLO, 8000.0, 0.9, 0.9, scenario=more, t0=200.0, pids=(21, 22, 23, 24))

@@ -80,6 +80,36 @@ def test_below_prediction_for_no_named_reason_says_what_was_measured() -> None:
     assert say(idle)[1].startswith("Below prediction with cores to spare (workers 0.0, load generator 0.3)")
 
 
+def test_below_prediction_with_more_workers_than_cores_names_the_turns_they_take() -> None:
+    predicted = Prediction(8000.0, 25.0, "cores", "cores", others_cores=0.1, server_cpu_s=300e-6, cores=2)
+    # 16 workers share 1.5 cores and are each preempted 250 times a second at 4,000 req/s: 1 per request
+    crowd = tuple(
+        WorkerStats(pid=i, share=1 / 16, cpu_percent=9.375, preempted_per_s=250.0) for i in range(1, 17)
+    )
+    f = figures(
+        client_rps=4000.0,
+        server_rps=4000.0,
+        prediction=predicted,
+        workers=crowd,
+        client_cpu_percent=30.0,
+        gui_cpu_percent=20.0,
+        load=LoadSpec("hello", users=200),
+    )
+    assert say(f)[1] == (
+        "Below prediction: too many processes for the cores: 16 workers take turns on 2 cores, all busy "
+        "(workers 1.5, load generator 0.3, this app 0.2, other processes 0.1). The workers were preempted "
+        "1.0 times per request, and each turn starts on caches the others filled: each request took 375 µs "
+        "of worker CPU against 300 µs predicted. One worker per core would serve more."
+    )
+    # As many workers as cores: the cores are full, but nobody waits for a turn.
+    two = tuple(WorkerStats(pid=i, share=0.5, cpu_percent=75.0) for i in (1, 2))
+    assert say(replace(f, workers=two))[1].startswith("Below prediction: the 2 cores are full (workers 1.5, ")
+    # The app's own share counts towards full cores: without it these figures leave cores to spare.
+    spare = replace(f, gui_cpu_percent=0.0, client_cpu_percent=10.0, workers=crowd[:12])
+    assert say(spare)[1].startswith("Below prediction with cores to spare")
+    assert "too many processes" in say(replace(spare, gui_cpu_percent=45.0))[1]
+
+
 def test_a_saturated_client_is_the_reason_not_the_server() -> None:
     f = figures(client_rps=500.0, client_cpu_percent=95.0)
     bound = client_bound(f)

@@ -98,6 +98,8 @@ def hand_costs(**changes: object) -> Costs:
         connect_server_s=0.0,
         connect_client=dict.fromkeys(("raw", "aiohttp", "httpx"), 0.0),
         conn_growth=0.0,
+        proc_growth=0.0,
+        proc_growth_client=0.0,
     )
     return replace(base, **changes)  # type: ignore[arg-type]
 
@@ -254,6 +256,25 @@ def test_other_processes_take_cores_from_the_prediction() -> None:
     assert "other processes use 0.5 of the 2 cores" in shared.explanation
     # However busy the machine, the prediction never drops to nothing
     assert predict(Scenario(workers=2), load, cores=2, costs=hand_costs(), others=5.0).throughput_rps > 0
+
+
+def test_more_workers_than_cores_make_every_request_dearer() -> None:
+    costs = hand_costs(proc_growth=3.0, proc_growth_client=1.0, proc_half=1.0)
+    assert costs.oversubscribed(1, 2) == costs.oversubscribed(2, 2) == 1.0  # a core each: no change
+    assert costs.oversubscribed(4, 2) == pytest.approx(2.5)  # x = 1: 1 + 3 x 1 / 2
+    assert costs.oversubscribed(4, 2, costs.proc_growth_client) == pytest.approx(1.5)
+    load = LoadSpec(endpoint="hello", users=200)
+    two = predict(Scenario(workers=2), load, cores=2, costs=costs)
+    eight = predict(Scenario(workers=8), load, cores=2, costs=costs)
+    assert two.limit == eight.limit == "cores"
+    # x = 3: workers 100 x 3.25, the client 50 x 1.75: 412.5 µs a request against 150 on the 2 cores
+    assert eight.throughput_rps == pytest.approx(two.throughput_rps * 150 / 412.5, rel=0.02)
+    assert eight.server_cpu_s == pytest.approx(325e-6)
+    assert "8 workers take turns on them: 3.2x the CPU per request of one per core" in eight.explanation
+    assert "take turns" not in two.explanation
+    # Without the term, workers past the cores change nothing here (the cores bound either way).
+    flat = predict(Scenario(workers=8), load, cores=2, costs=hand_costs())
+    assert flat.throughput_rps == pytest.approx(two.throughput_rps, rel=0.02)
 
 
 def test_uvloop_makes_many_connections_cheaper_not_one() -> None:
