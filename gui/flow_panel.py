@@ -98,12 +98,18 @@ class FlowPanel(QWidget):
         self.where.setObjectName("caption")
         self.where.setToolTip(LIVE_TIP)
         bar.addWidget(self.where)
-        box = QVBoxLayout(self)
-        box.setContentsMargins(0, 0, 0, 0)
-        box.setSpacing(0)
-        box.addWidget(self.view, 1)
-        box.addWidget(self.bar)
+        self._box = QVBoxLayout(self)
+        self._box.setContentsMargins(0, 0, 0, 0)
+        self._box.setSpacing(0)
+        self._box.addWidget(self.view, 1)
+        self._box.addWidget(self.bar)
         self._sync_buttons()
+
+    def take_bar(self) -> QWidget:
+        """The presenter's bar, out of this panel's layout for its owner to place (the window puts
+        it beside its tabs); the bar's buttons keep working on this panel."""
+        self._box.removeWidget(self.bar)
+        return self.bar
 
     # -- presenter's controls --------------------------------------------------------------------
     def set_speed(self, speed: float) -> None:

@@ -22,11 +22,11 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QScrollArea,
     QSplitter,
-    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
+from asgiscope.gui.centre import Centre
 from asgiscope.gui.controls import ControlsPanel
 from asgiscope.gui.driver import LabDriver
 from asgiscope.gui.export import save_png, save_svg
@@ -95,10 +95,7 @@ class MainWindow(QMainWindow):
         self.flow = FlowPanel(colors)
         self.flow.send_one_requested.connect(lambda: self.driver.send_one(self.flow.follow))
         self.processes = ProcessView(colors)
-        self.centre = QTabWidget()
-        self.centre.setDocumentMode(True)
-        self.centre.addTab(self.flow, "Request flow")
-        self.centre.addTab(self.processes, "Processes")
+        self.centre = Centre(self.flow, self.processes)
         self.plots = PlotsPanel(colors, plot_window_s)
         self.split = split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.centre)
@@ -161,7 +158,7 @@ class MainWindow(QMainWindow):
         self._flow_moving = False
 
     def _split_needs(self) -> tuple[int, int]:
-        """(flow, plots): the height the centre wants (its tabs, the flow's bar and a drawing
+        """(flow, plots): the height the centre wants (its tabs and the flow's bar, a drawing
         ``VIEW_PX`` tall) and the plots (every data area ``PLOT_DATA_PX`` tall), at the type size now."""
         view = self.flow.view
         flow = self.centre.minimumSizeHint().height() + max(0, VIEW_PX - view.minimumHeight())

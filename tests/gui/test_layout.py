@@ -147,3 +147,16 @@ def test_the_plots_ask_for_what_their_titles_and_axes_take(qtbot: QtBot, tmp_pat
     assert min(data_heights(w).values()) == pytest.approx(
         PLOT_DATA_PX + (p.height() - p.height_for(PLOT_DATA_PX)) / 2, abs=1.0
     )
+
+
+def test_the_tabs_share_a_row_with_the_flow_bar_which_hides_with_the_table(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    w = shown(qtbot, tmp_path, many_workers(4), (1280, 720))
+    tabs, bar = w.centre.tabs, w.centre.bar
+    assert bar.isVisible() and bar.geometry().top() < tabs.geometry().bottom()  # one row, not two
+    w.show_centre("processes")
+    assert w.centre.currentWidget() is w.processes and not bar.isVisible()
+    assert w.centre.tabs.currentIndex() == 1
+    tabs.setCurrentIndex(0)  # a click on the tab
+    assert w.centre.currentWidget() is w.flow and bar.isVisible()
