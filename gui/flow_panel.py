@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QPainter, QPaintEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QToolButton, QVBoxLayout, QWidget
 
 from asgiscope.gui.flow_view import FlowView
@@ -20,6 +21,29 @@ TIMELINE_STEPS = 1000
 FOLLOW_SPEED = 0.1  # a request sent on demand is replayed at 1/10 from just before it was sent
 FOLLOW_LEAD_NS = 100_000_000
 CAPTION_S = 0.2
+# The drawing's least height when the window has room, and when it has not (a 1280x720 screen at big
+# type): the plots below need the rest (gui/split.py). At 160 px four workers still get a row each with
+# its header; 32 get rows of a loop, a queue and a pool meter.
+VIEW_PX = 160
+VIEW_MIN_PX = 120
+LIVE_TIP = "a request is drawn once its worker reported it, so live runs a little behind now"
+
+
+class ElidedLabel(QLabel):
+    """One line that ends in "…" when the bar is short of room, instead of widening the window: at big
+    type the caption's full sentence alone pushed a 1280 px wide window to 1580 px."""
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(0, super().minimumSizeHint().height())
+
+    def paintEvent(self, _event: QPaintEvent) -> None:
+        rect = self.contentsRect()
+        text = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, rect.width())
+        painter = QPainter(self)
+        align = int(self.alignment() | Qt.AlignmentFlag.AlignVCenter)
+        self.style().drawItemText(
+            painter, rect, align, self.palette(), self.isEnabled(), text, self.foregroundRole()
+        )
 
 
 def speed_words(speed: float) -> str:
@@ -33,9 +57,11 @@ class FlowPanel(QWidget):
         super().__init__(parent)
         self.playhead = Playhead()
         self.view = FlowView(colors)
+        self.view.setMinimumHeight(VIEW_MIN_PX)
         self._span = (0, 0)  # the timeline's ends, ns
         self._caption_at = -1e9  # when the caption's words last changed (monotonic s)
-        bar = QHBoxLayout()
+        self.bar = QWidget()  # the presenter's controls, under the drawing
+        bar = QHBoxLayout(self.bar)
         bar.setContentsMargins(6, 2, 6, 2)
         self.speed_buttons: dict[float, QToolButton] = {}
         for speed in SPEEDS:
@@ -68,15 +94,22 @@ class FlowPanel(QWidget):
         self.timeline.setToolTip("scrub through the last 30 s")
         self.timeline.sliderMoved.connect(self._scrub)
         bar.addWidget(self.timeline, 1)
-        self.where = QLabel()
+        self.where = ElidedLabel()
         self.where.setObjectName("caption")
+        self.where.setToolTip(LIVE_TIP)
         bar.addWidget(self.where)
-        box = QVBoxLayout(self)
-        box.setContentsMargins(0, 0, 0, 0)
-        box.setSpacing(0)
-        box.addWidget(self.view, 1)
-        box.addLayout(bar)
+        self._box = QVBoxLayout(self)
+        self._box.setContentsMargins(0, 0, 0, 0)
+        self._box.setSpacing(0)
+        self._box.addWidget(self.view, 1)
+        self._box.addWidget(self.bar)
         self._sync_buttons()
+
+    def take_bar(self) -> QWidget:
+        """The presenter's bar, out of this panel's layout for its owner to place (the window puts
+        it beside its tabs); the bar's buttons keep working on this panel."""
+        self._box.removeWidget(self.bar)
+        return self.bar
 
     # -- presenter's controls --------------------------------------------------------------------
     def set_speed(self, speed: float) -> None:
@@ -123,12 +156,13 @@ class FlowPanel(QWidget):
         state = self.playhead.state()
         behind = self.playhead.delay_ns / 1e9
         if state.live:
-            caption = f"live, {behind:.1f} s behind: a request is drawn once its worker reported it"
+            caption = f"live, {behind:.1f} s behind"  # why: LIVE_TIP
         else:
             word = "paused" if state.paused else f"replay at {speed_words(state.speed)}"
             caption = f"{word}, {(time.monotonic_ns() - behind * 1e9 - frame.t_ns) / 1e9:.2f} s before live"
         if frame.in_flight > frame.drawn:
-            caption = f"drawing {frame.drawn} of {frame.in_flight:,} requests in flight  ·  " + caption
+            # after the state, which is what must stay when the bar is short of room (elided)
+            caption += f"  ·  drawing {frame.drawn} of {frame.in_flight:,} requests in flight"
         port = snap.url.rsplit(":", 1)[-1] if snap.url else ""
         self.view.socket_label = f"listening socket :{port}" if port else "listening socket"
         load = snap.load

@@ -9,12 +9,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
+from typing import cast
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF
-from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QGraphicsGridLayout,
+    QGraphicsItem,
+    QGraphicsLayout,
+    QGraphicsWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from asgiscope.gui.axis import RoomyAxis
 from asgiscope.gui.pacing import Pacer, Sample
@@ -27,9 +35,23 @@ from asgiscope.server.limits import PLOT_WINDOW_S
 
 WINDOW_S = PLOT_WINDOW_S
 LEFT_AXIS_PX = 56
+GRID_MARGIN_PX = 4  # around the grid of plots, and between its rows
 # The least y-axis top per time plot: an idle plot keeps a readable scale (CPU: a whole core).
 Y_FLOORS = {"throughput": 10.0, "latency": 10.0, "cpu": 100.0, "lag": 10.0}
 MARKER_ROWS = (0.95, 0.85, 0.75, 0.65, 0.55)  # label heights, as fractions of the plot
+
+
+def _vertical_margins(layout: QGraphicsLayout) -> float:
+    margins = cast(tuple[float, float, float, float], layout.getContentsMargins())
+    return margins[1] + margins[3]
+
+
+class TimeAxis(RoomyAxis):
+    """Seconds before now as "-80 s": the unit in the ticks, so the axis needs no "seconds ago" line
+    under them (at 1280x720 that line cost the two rows of plots a fifth of their data's height)."""
+
+    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
+        return [f"{text} s" for text in super().tickStrings(values, scale, spacing)]
 
 
 class PlotsPanel(QWidget):
@@ -39,6 +61,8 @@ class PlotsPanel(QWidget):
         self._window_s = window_s
         self.view = pg.GraphicsLayoutWidget()
         self.view.setBackground(colors.plot_bg)
+        self.view.ci.setContentsMargins(*(GRID_MARGIN_PX,) * 4)
+        self.view.ci.layout.setVerticalSpacing(GRID_MARGIN_PX)
         self._titles: list[tuple[pg.PlotItem, str]] = []
         self._legend_pt: dict[pg.PlotItem, float] = {}  # legend text size at type scale 1, if not 9
         box = QVBoxLayout(self)
@@ -101,8 +125,10 @@ class PlotsPanel(QWidget):
         self._sample: Sample | None = None  # of the snapshot being drawn
         self._drawn: dict[str, object] = {}  # per plot: what it shows now (see _unchanged)
 
-    def _plot(self, title: str, units: str, *, row: int, col: int, colspan: int = 1) -> pg.PlotItem:
-        axes = {side: RoomyAxis(side) for side in ("left", "bottom")}
+    def _plot(
+        self, title: str, units: str, *, row: int, col: int, colspan: int = 1, time: bool = False
+    ) -> pg.PlotItem:
+        axes = {"left": RoomyAxis("left"), "bottom": TimeAxis("bottom") if time else RoomyAxis("bottom")}
         plot = self.view.addPlot(row=row, col=col, colspan=colspan, axisItems=axes)
         self._titles.append((plot, title))
         plot.setLabel("left", units, color=self._colors.dim)
@@ -123,6 +149,14 @@ class PlotsPanel(QWidget):
     def _type(self, plot: pg.PlotItem, title: str, scale: float) -> None:
         c = self._colors
         plot.setTitle(title, color=c.text, size=f"{round(11 * scale, 1)}pt")
+        # The title's row as tall as its text (pyqtgraph reserves 30 px, and the text item 4 px of
+        # margin on each side of it): on a short window those pixels are the data's.
+        label = plot.titleLabel
+        label.item.document().setDocumentMargin(1)
+        label.updateMin()
+        title_px = math.ceil(label.itemRect().height())
+        label.setMaximumHeight(title_px)
+        plot.layout.setRowFixedHeight(0, title_px)
         tick_font = QFont()
         tick_font.setPointSizeF(round(9 * scale, 1))
         for name in ("left", "bottom"):
@@ -130,8 +164,26 @@ class PlotsPanel(QWidget):
             axis.setStyle(tickFont=tick_font)
             axis.label.setFont(tick_font)
         plot.getAxis("left").setWidth(round(LEFT_AXIS_PX * scale))
+        # A fixed height too, of one line of tick labels: pyqtgraph grows an axis to the tallest label
+        # it has drawn, which re-lays-out the grid after the first paint.
+        bottom = plot.getAxis("bottom")
+        bottom.setHeight(math.ceil(QFontMetricsF(tick_font).height()) + bottom.style["tickTextOffset"][1])
         if plot.legend is not None:
             plot.legend.setLabelTextSize(f"{round(self._legend_pt.get(plot, 9) * scale, 1)}pt")
+
+    def height_for(self, data_px: float) -> int:
+        """The panel's height at which every plot's data area (its ViewBox) is ``data_px`` tall: each
+        row's tallest title, bottom axis and margins, plus the grid's own margins and spacing."""
+        grid: QGraphicsGridLayout = self.view.ci.layout
+        chrome: dict[int, float] = {}
+        for plot, _title in self._titles:
+            own: QGraphicsGridLayout = plot.layout
+            axis: QGraphicsWidget = plot.getAxis("bottom")
+            height = own.rowMaximumHeight(0) + axis.maximumHeight() + _vertical_margins(own)
+            for row in {cell[0] for cell in self.view.ci.items[plot]}:
+                chrome[row] = max(chrome.get(row, 0.0), height)
+        spacing = grid.verticalSpacing() * (len(chrome) - 1)
+        return math.ceil(sum(chrome.values()) + len(chrome) * data_px + _vertical_margins(grid) + spacing)
 
     def set_type_scale(self, scale: float) -> None:
         """Every plot's type at ``scale`` times its size (presentation mode's big type), made again
@@ -145,7 +197,7 @@ class PlotsPanel(QWidget):
         return color
 
     def _time_plot(self, title: str, units: str, *, row: int, col: int, colspan: int = 1) -> pg.PlotItem:
-        plot = self._plot(title, units, row=row, col=col, colspan=colspan)
+        plot = self._plot(title, units, row=row, col=col, colspan=colspan, time=True)
         legend = plot.addLegend(
             offset=(8, 4),
             labelTextColor=self._colors.text,
@@ -157,7 +209,6 @@ class PlotsPanel(QWidget):
         legend.setZValue(plot.vb.childGroup.zValue() - 1)
         plot.setMouseEnabled(x=False, y=False)
         plot.setXRange(-self._window_s, 0, padding=0)
-        plot.setLabel("bottom", "seconds ago", color=self._colors.dim)
         plot.enableAutoRange(axis="y", enable=False)  # see gui/yrange.py: a round top that rarely moves
         return plot
 

@@ -160,6 +160,7 @@ class Presenter(QObject):
         if isinstance(app, QApplication):
             apply_theme(app, replace(self.colors, type_scale=big) if self.presenting else self.colors)
         w.plots.set_type_scale(big if self.presenting else self.colors.type_scale)
+        w.fit_split()  # bigger titles and ticks need more height (already full screen: no resize)
         if self.presenting:
             self._was_full = w.isFullScreen()
             w.showFullScreen()

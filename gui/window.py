@@ -22,16 +22,16 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QScrollArea,
     QSplitter,
-    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
+from asgiscope.gui.centre import Centre
 from asgiscope.gui.controls import ControlsPanel
 from asgiscope.gui.driver import LabDriver
 from asgiscope.gui.export import save_png, save_svg
 from asgiscope.gui.export_dialog import Exports
-from asgiscope.gui.flow_panel import FlowPanel
+from asgiscope.gui.flow_panel import VIEW_PX, FlowPanel
 from asgiscope.gui.frames import FrameClock
 from asgiscope.gui.insight import InsightBar
 from asgiscope.gui.model import Controls, controls_from
@@ -40,6 +40,7 @@ from asgiscope.gui.plots import WINDOW_S, PlotsPanel
 from asgiscope.gui.presenter import Presenter
 from asgiscope.gui.process_view import ProcessView
 from asgiscope.gui.settings import Store
+from asgiscope.gui.split import PLOT_DATA_PX, SplitFitter
 from asgiscope.gui.theme import Colors
 from asgiscope.gui.tour_bar import TourBar
 from asgiscope.server.lab.snapshot import Snapshot
@@ -94,18 +95,15 @@ class MainWindow(QMainWindow):
         self.flow = FlowPanel(colors)
         self.flow.send_one_requested.connect(lambda: self.driver.send_one(self.flow.follow))
         self.processes = ProcessView(colors)
-        self.centre = QTabWidget()
-        self.centre.setDocumentMode(True)
-        self.centre.addTab(self.flow, "Request flow")
-        self.centre.addTab(self.processes, "Processes")
+        self.centre = Centre(self.flow, self.processes)
         self.plots = PlotsPanel(colors, plot_window_s)
-        split = QSplitter(Qt.Orientation.Vertical)
+        self.split = split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.centre)
         split.addWidget(self.plots)
-        # the flow is the picture people remember: it gets the larger share
+        # the flow is the picture people remember: it gets the larger share of a height the user set
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
-        split.setSizes([460, 340])
+        self.split_fitter = SplitFitter(split, self._split_needs)
         central = QWidget()
         box = QVBoxLayout(central)
         box.setContentsMargins(0, 0, 0, 0)
@@ -158,6 +156,17 @@ class MainWindow(QMainWindow):
         self._closed = False
         self._flow_at = -math.inf  # monotonic time of the last flow frame
         self._flow_moving = False
+
+    def _split_needs(self) -> tuple[int, int]:
+        """(flow, plots): the height the centre wants (its tabs and the flow's bar, a drawing
+        ``VIEW_PX`` tall) and the plots (every data area ``PLOT_DATA_PX`` tall), at the type size now."""
+        view = self.flow.view
+        flow = self.centre.minimumSizeHint().height() + max(0, VIEW_PX - view.minimumHeight())
+        return flow, self.plots.height_for(PLOT_DATA_PX)
+
+    def fit_split(self) -> None:
+        """Share the height between the flow and the plots again (the type size changed)."""
+        self.split_fitter.fit()
 
     # -- actions ---------------------------------------------------------------------------------
 
