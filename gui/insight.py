@@ -92,8 +92,9 @@ class InsightBar(QFrame):
         grid.setColumnStretch(1, 1)
         # A fixed height, changed only when the text needs a line more or less (_fit): a resized
         # plot scene below repaints in full, ~25 ms at the load ceiling. The base has room for the
-        # state, five lines of insight, a warning and the errors.
-        self._base_height = self.fontMetrics().lineSpacing() * 8 + 16
+        # state and three lines of insight (the usual); more grow it. Eight lines cost the plots
+        # 70 px they need on a 720-line screen.
+        self._base_height = self.fontMetrics().lineSpacing() * 4 + 16
         self._words = words
         self.setFixedHeight(self._base_height)
         self._shown: tuple[str, ...] = ()  # the texts on screen (see _texts)
