@@ -239,3 +239,4 @@ def test_the_insight_bar_grows_to_show_all_its_text_in_a_narrow_window(
         return bar.height() < grown  # fewer lines, never less than the base
 
     qtbot.waitUntil(refit)
+    assert bar.height() >= base
