@@ -13,8 +13,8 @@ from typing import cast
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QFont, QFontMetricsF
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QResizeEvent
 from PySide6.QtWidgets import (
     QGraphicsGridLayout,
     QGraphicsItem,
@@ -36,6 +36,8 @@ from asgiscope.server.limits import PLOT_WINDOW_S
 WINDOW_S = PLOT_WINDOW_S
 LEFT_AXIS_PX = 56
 GRID_MARGIN_PX = 4  # around the grid of plots, and between its rows
+LEGEND_GAP_PX = 14  # a legend entry's spacing and the legend's margins, per column
+LEGEND_TEXT_MARGIN_PX = 1.0
 # The least y-axis top per time plot: an idle plot keeps a readable scale (CPU: a whole core).
 Y_FLOORS = {"throughput": 10.0, "latency": 10.0, "cpu": 100.0, "lag": 10.0}
 MARKER_ROWS = (0.95, 0.85, 0.75, 0.65, 0.55)  # label heights, as fractions of the plot
@@ -327,8 +329,37 @@ class PlotsPanel(QWidget):
         else:
             lines, summary = dict(s.cpu), None
         self.cpu_view.show(s.t, lines, {k: str(k) for k in s.cpu}, summary, s.cpu, shift=-snap.t)
+        self._fit_legend(self.cpu)
         self._move_markers(snap, self.time_plots.index(self.cpu))
         return True
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        # the plots' own sizes follow once the scene's layout has run
+        QTimer.singleShot(0, lambda: [self._fit_legend(plot) for plot in (self.cpu, self.lag)])
+
+    def _fit_legend(self, plot: pg.PlotItem) -> None:
+        """Two columns where they fit across the plot, else one: at 1280 px wide with 16 workers the
+        two-column legend ran off the plot's right edge ("mas" for master)."""
+        legend = plot.legend
+        if legend is None or not legend.items:
+            return
+        tightened = False
+        for _sample, label in legend.items:
+            doc = label.item.document()
+            if doc.documentMargin() != LEGEND_TEXT_MARGIN_PX:
+                # Qt's 4 px around each entry's text made five rows 105 px: taller than a plot at 720
+                doc.setDocumentMargin(LEGEND_TEXT_MARGIN_PX)
+                label.updateMin()  # the label takes its text's new size
+                label.resizeEvent(None)
+                tightened = True
+        widest = max(label.boundingRect().width() for _sample, label in legend.items)
+        sample = legend.items[0][0].boundingRect().width()
+        columns = 2 if 2 * (widest + sample + LEGEND_GAP_PX) <= plot.vb.width() else 1
+        if legend.columnCount != columns:
+            legend.setColumnCount(columns)
+        elif tightened:
+            legend.updateSize()
 
     def _show_lag(self, snap: Snapshot) -> bool:
         s = snap.series
@@ -344,6 +375,7 @@ class PlotsPanel(QWidget):
             self.lag_view.show(s.t, {}, names, spread(lag, length=len(s.t)), lag, shift=-snap.t)
         else:
             self.lag_view.show(s.t, lag, names, shift=-snap.t)
+        self._fit_legend(self.lag)
         self._move_markers(snap, self.time_plots.index(self.lag))
         return True
 

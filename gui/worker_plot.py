@@ -121,12 +121,14 @@ class PerWorker:
         edges = ((self.median, summary.median), (self.low, summary.low), (self.high, summary.high))
         for item, values in edges:
             item.setData(tt, values, connect="finite")
-        self._legend(self.median, f"median, min\u2013max of {summary.count}")
+        # Short labels: two columns of them fit across a plot at 1280 px wide, where "median, min-max
+        # of 16" and "worker 41016 (high)" took one column each and six rows ran off the bottom.
+        self._legend(self.median, f"median of {summary.count}")
         for i, curve in enumerate(self.outliers):
             if i < len(summary.outliers) and workers is not None:
                 key, side = summary.outliers[i]
                 curve.setData(tt, workers[key][-n:], connect="finite")
-                self._legend(curve, f"{names.get(key, str(key))} ({side})")
+                self._legend(curve, f"{names.get(key, str(key)).removeprefix('worker ')} ({side})")
             else:
                 curve.setData([], [])
                 self._legend(curve, None)

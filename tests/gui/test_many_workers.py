@@ -91,11 +91,13 @@ def test_no_two_axis_labels_or_legend_items_overlap(
         assert overlapping(legend_rects(plot)) == []
 
 
-@pytest.mark.parametrize("count", [16, 32])
-def test_the_legends_fit_inside_their_plots_on_a_large_screen(
-    qtbot: QtBot, tmp_path: Path, count: int
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("count", [4, 16, 32])
+def test_the_legends_fit_inside_their_plots(
+    qtbot: QtBot, tmp_path: Path, count: int, size: tuple[int, int]
 ) -> None:
-    p = shown(qtbot, tmp_path, many_workers(count), (1920, 1080)).plots
+    # at 1280 px wide a two-column legend ran off the right edge: it folds to one column there
+    p = shown(qtbot, tmp_path, many_workers(count), size).plots
     for plot in (p.cpu, p.lag):
         box = plot.vb.sceneBoundingRect()
         for rect in legend_rects(plot):
@@ -114,9 +116,9 @@ def test_past_a_few_workers_the_per_worker_plots_show_a_summary(
     assert set(p.cpu_curves.curves) == {"master", "load", "gui"}
     assert p.lag_curves.curves == {}
     texts = [label.text for _sample, label in p.lag.legend.items]
-    assert f"median, min\u2013max of {count}" in texts
+    assert f"median of {count}" in texts
     # the hot worker (the last) is named as the outlier on the high side
-    assert f"worker {41000 + count} (high)" in texts
+    assert f"{41000 + count} (high)" in texts
 
 
 @pytest.mark.parametrize("count", [1, 4, SUMMARY_ABOVE])
