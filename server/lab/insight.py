@@ -177,10 +177,14 @@ def _measured_why(f: Figures) -> str:
         used = server_cores + client_cores + app_cores + p.others_cores
         if used >= 0.85 * p.cores:
             per_request = server_cores / f.server_rps
-            dearer = (
-                f"each request took {per_request * 1e6:,.0f} µs of worker CPU against "
-                f"{p.server_cpu_s * 1e6:,.0f} µs predicted"
+            # With the speeds measured on the workers (lab/costscale.py) the prediction already
+            # charges what they spend: the news is how much dearer that is than the fitted costs.
+            against = (
+                f"({p.cpu_speed:.2f}x the theory's fitted costs, as measured now)"
+                if p.costs_measured
+                else f"against {p.server_cpu_s * 1e6:,.0f} µs predicted"
             )
+            dearer = f"each request took {per_request * 1e6:,.0f} µs of worker CPU {against}"
             app = f", this app {app_cores:.1f}" if app_cores >= 0.05 else ""
             shares = (
                 f"workers {server_cores:.1f}, load generator {client_cores:.1f}{app}, "

@@ -73,6 +73,12 @@ def test_below_prediction_for_no_named_reason_says_what_was_measured() -> None:
         "Below prediction: the 2 cores are full (workers 1.3, load generator 0.3, other processes 0.3) "
         "and each request took 260 µs of worker CPU against 150 µs predicted."
     )
+    # With the speeds measured on the workers the prediction charges what they spend: the line says
+    # how much dearer that is than the fitted costs instead of comparing a figure with itself.
+    measured = replace(predicted, cpu_speed=1.3, costs_measured=True, server_cpu_s=255e-6)
+    assert say(replace(full, prediction=measured))[1].endswith(
+        "and each request took 260 µs of worker CPU (1.30x the theory's fitted costs, as measured now)."
+    )
     lagging = (WorkerStats(pid=7, share=1.0, cpu_percent=20.0, loop_lag_ms=120.0),)
     stuck = figures(client_rps=500.0, server_rps=500.0, prediction=predicted, workers=lagging)
     assert "worker 7's event loop ran 120 ms late" in say(stuck)[1]
