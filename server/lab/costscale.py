@@ -12,10 +12,10 @@ the theory's account (``theory.demand_parts``) says they cost at the rate they r
 that waited at the cores then. The factor that makes the account match is the speed the prediction then
 uses.
 
-What it cannot measure it leaves alone: the load off, a change under way, too few requests, or a handler
-whose own CPU time (``cpu/``, the same on any machine) dwarfs the rest. A factor far from the
-calibration's (outside ``BOUND``) is capped there: something else than speed is at work then, and the
-insight is there to name it.
+What it cannot measure it leaves alone: the load off, a change under way, too few requests, a side using
+under a quarter of a core, or a handler whose own CPU time (``cpu/``, the same on any machine) dwarfs
+the rest. A factor far from the calibration's (outside ``BOUND``) is capped there: something else than
+speed is at work then, and the insight is there to name it.
 """
 
 from __future__ import annotations
@@ -34,7 +34,10 @@ from asgiscope.server.theory import Costs, demand_parts, outside_s, request_cpu
 WINDOW_S: Final = 4.0  # seconds of steady load a measurement spans
 MIN_SPAN_S: Final = 2.0  # a shorter stretch is not believed yet
 MIN_REQUESTS: Final = 300
-MIN_CPU_S: Final = 0.15  # CPU seconds of a side in the window: psutil counts 10 ms ticks
+# A side's speed is measured only while it uses this much of a core: where it uses less, its CPU
+# hardly bounds anything, and per-second work that is not per request (timers, telemetry ticks) reads
+# as dear requests (io/sync at 480 req/s measured 1.9x). psutil counts 10 ms ticks: 1 s in a window.
+MIN_CORES: Final = 0.25
 SCALABLE: Final = 0.5  # at least this share of a side's cost must be what speed scales
 BOUND: Final = (0.5, 2.0)  # a measured factor stays within these times the calibration's
 STEP: Final = 0.01  # factors move in steps of this, so the prediction's cache holds between samples
@@ -141,8 +144,8 @@ class CostScale:
         # asked: one window can be a few % off either way. The median of the last few windows is not.
         self._raw.append(
             Speeds(
-                _factor(server_at, server_cpu, done, base.speed, previous.server),
-                _factor(client_at, client_cpu, done, base.client_speed, previous.client),
+                _factor(server_at, server_cpu, done, span, base.speed, previous.server),
+                _factor(client_at, client_cpu, done, span, base.client_speed, previous.client),
             )
         )
         self.speeds = Speeds(
@@ -159,9 +162,14 @@ class CostScale:
 
 
 def _factor(
-    cost_at: Callable[[float], float], cpu_s: float, requests: int, calibrated: float, previous: float
+    cost_at: Callable[[float], float],
+    cpu_s: float,
+    requests: int,
+    span: float,
+    calibrated: float,
+    previous: float,
 ) -> float:
-    if cpu_s < MIN_CPU_S or scalable_share(cost_at) < SCALABLE:
+    if cpu_s / span < MIN_CORES or scalable_share(cost_at) < SCALABLE:
         return previous
     k = solve(cost_at, cpu_s / requests)
     return min(max(k, calibrated * BOUND[0]), calibrated * BOUND[1])

@@ -104,7 +104,7 @@ def test_a_cpu_bound_handler_leaves_the_servers_speed_as_calibrated() -> None:
     scale = CostScale()
     base = Costs().at_speed(1.1)
     feed(scale, LoadSpec("cpu/async", 20, users=8), 95.0, 1.6, 1.6, base=base)
-    # the client's few requests (570 in 6 s, 2 ms of its CPU each at most) are not enough either
+    # and the client, at 95 req/s, uses far less than a quarter of a core: its speed is not told either
     assert scale.costs(base).speed == pytest.approx(1.1)
 
 
@@ -112,3 +112,10 @@ def test_a_factor_far_from_the_calibration_is_capped() -> None:
     scale = CostScale()
     feed(scale, HELLO, 8000.0, 3.0, 1.0)
     assert scale.speeds is not None and scale.speeds.server == pytest.approx(BOUND[1])
+
+
+def test_a_side_that_uses_little_of_a_core_is_not_measured() -> None:
+    # 500 req/s of /hello: the workers use ~0.1 core, where per-second work reads as dear requests
+    scale = CostScale()
+    feed(scale, HELLO, 500.0, 1.6, 1.6)
+    assert scale.costs(Costs()).speed == 1.0
