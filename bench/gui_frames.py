@@ -22,8 +22,12 @@ they were (now with the flow panel on) and adds ``idle_*`` and ``noflow_*`` ones
     .venv/bin/python bench/gui_frames.py [--seconds 20] [--warmup 6] [--fps 60] [--users 2000]
         [--workers 2] [--ms 0] [--compare]
 
-``--compare`` runs only the ceiling, at a fixed ``--fps`` (``--fixed-fps``, the old behaviour) and
-adapting, side by side: e.g. ``--compare --workers 16 --users 500 --ms 20`` (target p99 <= 50 ms there).
+``--compare`` runs only the ceiling, three times side by side: at a fixed ``--fps`` with the servers
+and the load at the window's priority (``--fixed-fps --same-priority``, the old behaviour), adapting
+the frame rate (``--same-priority``), and adapting with the app's priority policy (the default,
+``server/priority.py``): e.g. ``--compare --workers 16 --users 500 --ms 20`` (target p99 <= 50 ms
+there). Each line adds the GUI thread's own CPU and its wait for a core (run queue, Linux schedstat)
+per frame, the measured/predicted throughput ratio the app showed, and the load average.
 """
 
 from __future__ import annotations
@@ -80,6 +84,16 @@ def _cpu(proc: psutil.Process) -> float:
     return float(t.user + t.system)
 
 
+def _gui_thread(pid: int) -> tuple[float, float]:
+    """The GUI thread's CPU and run-queue wait so far, in ms (Linux schedstat; NaN elsewhere)."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/schedstat") as f:
+            run_ns, wait_ns, _ = (int(v) for v in f.read().split())
+    except (OSError, ValueError):
+        return math.nan, math.nan
+    return run_ns / 1e6, wait_ns / 1e6
+
+
 def _percentile(values: np.ndarray, q: float) -> float:
     return float(np.percentile(values, q)) if len(values) else math.nan
 
@@ -111,10 +125,11 @@ def run(
             gui = psutil.Process(proc.pid)
             server = _wait_for_workers(gui, workers, proc)
             time.sleep(warmup)
-            cpu0, wall0 = gui.cpu_times(), time.monotonic()
+            cpu0, wall0, thread0 = gui.cpu_times(), time.monotonic(), _gui_thread(proc.pid)
             worker0 = {w.pid: _cpu(w) for w in server}
             time.sleep(seconds)
-            cpu1, wall1 = gui.cpu_times(), time.monotonic()
+            cpu1, wall1, thread1 = gui.cpu_times(), time.monotonic(), _gui_thread(proc.pid)
+            load_avg = os.getloadavg()[0]
             worker_busy = {w.pid: _cpu(w) - worker0[w.pid] for w in server if w.is_running()}
             proc.send_signal(signal.SIGTERM)
             _, err = proc.communicate(timeout=60)
@@ -132,6 +147,8 @@ def run(
     ).reshape(-1, 3)
     busy = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
     wall = wall1 - wall0
+    lab = np.array([r for r in data.get("lab", []) if end - seconds <= r[0]], dtype=float).reshape(-1, 4)
+    measured, predicted = (float(np.median(lab[:, i])) if len(lab) else math.nan for i in (1, 2))
     return {
         "users": users,
         "ms": ms,
@@ -145,6 +162,14 @@ def run(
         "gui_cpu_percent": 100.0 * busy / wall,
         "worker_cpu_percent": 100.0 * max(worker_busy.values(), default=math.nan) / wall,
         "workers_seen": len(worker_busy),
+        # the GUI thread's own CPU and its wait for a core, per frame drawn
+        "gui_thread_cpu_ms_per_frame": (thread1[0] - thread0[0]) / max(len(rows), 1),
+        "gui_thread_wait_ms_per_frame": (thread1[1] - thread0[1]) / max(len(rows), 1),
+        "measured_rps": measured,
+        "predicted_rps": predicted,
+        "measured_over_predicted": measured / predicted if predicted else math.nan,
+        "others_cores": float(np.median(lab[:, 3])) if len(lab) else math.nan,
+        "load_avg_1m": load_avg,
     }
 
 
@@ -153,17 +178,27 @@ def _line(name: str, r: dict[str, float], verdict: str) -> str:
         f"{name:>8}: {r['fps']:5.1f} frames/s, interval p50 {r['interval_p50_ms']:.1f} "
         f"p99 {r['interval_p99_ms']:.1f} max {r['interval_max_ms']:.0f} ms; render p50 "
         f"{r['render_p50_ms']:.1f} p99 {r['render_p99_ms']:.1f} ms; GUI CPU {r['gui_cpu_percent']:.1f} %, "
-        f"busiest worker {r['worker_cpu_percent']:.1f} % of a core  [{verdict}]"
+        f"busiest worker {r['worker_cpu_percent']:.1f} % of a core; GUI thread per frame "
+        f"{r['gui_thread_cpu_ms_per_frame']:.1f} ms CPU, {r['gui_thread_wait_ms_per_frame']:.1f} ms "
+        f"waiting for a core; {r['measured_rps']:.0f}/{r['predicted_rps']:.0f} req/s measured/predicted "
+        f"({r['measured_over_predicted']:.2f}), others {r['others_cores']:.1f} cores; "
+        f"load {r['load_avg_1m']:.2f}  [{verdict}]"
     )
 
 
 def compare(args: argparse.Namespace, extra: list[str]) -> None:
-    """The ceiling at a fixed frame rate, then adapting: the frame-rate change alone, in one run.
-    Target: p99 <= 50 ms when the workers outnumber the cores (all busy), else <= 33 ms."""
+    """The ceiling at a fixed frame rate, then adapting, then adapting with the priority policy: each
+    change alone, in one run. Target: p99 <= 50 ms when the workers outnumber the cores (all busy),
+    else <= 33 ms."""
     limit = SATURATED_P99_MAX if args.workers > (os.cpu_count() or 1) else INTERVAL_P99_MAX
     print(f"{args.workers} workers x {args.users} users x {args.ms} ms; frame p99 target {limit:g} ms")
     results = {}
-    for name, flags in (("fixed", ["--fixed-fps"]), ("adaptive", [])):
+    phases = (
+        ("fixed", ["--fixed-fps", "--same-priority"]),
+        ("adaptive", ["--same-priority"]),
+        ("priority", []),
+    )
+    for name, flags in phases:
         r = run(args.users, args.ms, args.seconds, args.warmup, args.fps, args.workers, [*extra, *flags])
         print(_line(name, r, "ok" if r["interval_p99_ms"] <= limit else "MISSES TARGET"))
         results |= {f"{name}_{k}": v for k, v in r.items()}

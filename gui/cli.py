@@ -65,6 +65,12 @@ def parser(cores: int) -> argparse.ArgumentParser:
         action="store_true",
         help="keep --fps even when frames come late on a busy machine (the frame benchmark's baseline)",
     )
+    p.add_argument(
+        "--same-priority",
+        action="store_true",
+        help="start the servers and the load at the window's CPU priority, not below it (the frame "
+        "benchmark's baseline)",
+    )
     add_flag(p, "lab_hz", LAB_HZ, "snapshots per second", 20.0)
     add_flag(p, "centre", Centre, "what the centre of the window shows at start", "flow")
     add_flag(p, "theme", ThemeName, "colours: light for a white projector screen (kept for the next start)")
