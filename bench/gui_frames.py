@@ -20,7 +20,7 @@ panel on (20 % without it) and frame interval p99 <= 33 ms. The JSON line keeps 
 they were (now with the flow panel on) and adds ``idle_*`` and ``noflow_*`` ones.
 
     .venv/bin/python bench/gui_frames.py [--seconds 20] [--warmup 6] [--fps 60] [--users 2000]
-        [--workers 2] [--ms 0] [--compare [--repeat N]]
+        [--workers 2] [--ms 0] [--compare [--repeat N] [--hog N]]
 
 ``--compare`` runs only the ceiling, three times side by side: at a fixed ``--fps`` with the servers
 and the load at the window's priority (``--fixed-fps --same-priority``, the old behaviour), adapting
@@ -193,6 +193,24 @@ COMPARED = (
 )
 
 
+HOG = "import time\nwhile True:\n    time.process_time()"  # one core kept busy, as another program would
+
+
+def start_hogs(count: int) -> list[subprocess.Popen[bytes]]:
+    """``count`` processes spinning in a session of their own (its own autogroup, as another user's
+    program): the shared machine's other load, made repeatable. Ended by the caller, by pid."""
+    return [
+        subprocess.Popen([sys.executable, "-c", HOG], start_new_session=True, stdin=subprocess.DEVNULL)
+        for _ in range(count)
+    ]
+
+
+def stop_hogs(hogs: list[subprocess.Popen[bytes]]) -> None:
+    for hog in hogs:
+        hog.kill()
+        hog.wait()
+
+
 def compare(args: argparse.Namespace, extra: list[str]) -> None:
     """The ceiling at a fixed frame rate, then adapting, then adapting with the priority policy: each
     change alone, in one run; ``--repeat`` cycles through them again (on a machine others share, the
@@ -200,12 +218,20 @@ def compare(args: argparse.Namespace, extra: list[str]) -> None:
     Target: p99 <= 50 ms when the workers outnumber the cores (all busy), else <= 33 ms."""
     limit = SATURATED_P99_MAX if args.workers > (os.cpu_count() or 1) else INTERVAL_P99_MAX
     print(f"{args.workers} workers x {args.users} users x {args.ms} ms; frame p99 target {limit:g} ms")
+    if args.hog:
+        print(f"plus {args.hog} spinning process(es) in a session of their own (another program's load)")
     rounds: dict[str, list[dict[str, float]]] = {name: [] for name, _ in COMPARED}
-    for _ in range(args.repeat):
-        for name, flags in COMPARED:
-            r = run(args.users, args.ms, args.seconds, args.warmup, args.fps, args.workers, [*extra, *flags])
-            print(_line(name, r, "ok" if r["interval_p99_ms"] <= limit else "MISSES TARGET"), flush=True)
-            rounds[name].append(r)
+    hogs = start_hogs(args.hog)
+    try:
+        for _ in range(args.repeat):
+            for name, flags in COMPARED:
+                r = run(
+                    args.users, args.ms, args.seconds, args.warmup, args.fps, args.workers, [*extra, *flags]
+                )
+                print(_line(name, r, "ok" if r["interval_p99_ms"] <= limit else "MISSES TARGET"), flush=True)
+                rounds[name].append(r)
+    finally:
+        stop_hogs(hogs)
     results = {}
     for name, rs in rounds.items():
         median = {k: float(np.median([r[k] for r in rs])) for k in rs[0]}
@@ -225,6 +251,9 @@ def main() -> None:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--lab-hz", default="20", help="snapshots per second in the Lab")
     p.add_argument("--repeat", type=int, default=1, help="with --compare: rounds, interleaved; medians")
+    p.add_argument(
+        "--hog", type=int, default=0, help="with --compare: this many other processes keep a core busy each"
+    )
     p.add_argument("--calm", action="store_true", help="also measure at the default 100 users x 100 ms")
     p.add_argument(
         "--compare",
