@@ -1,6 +1,6 @@
 """The priority policy (server/priority.py) on real process trees: what the app asks for is what the
-master, every worker (scaled in or not), every load process and a replaced one run at; the autogroups
-are left as they were; ``asgiscope run``'s default changes nothing."""
+master, every worker (scaled in or not), every load process and a replaced one run at, and the server
+session's autogroup niceness where Linux has autogroups; ``asgiscope run``'s default changes nothing."""
 
 from __future__ import annotations
 
@@ -50,6 +50,7 @@ async def _until(lab: Lab, ok: Callable[[Snapshot], bool], within_s: float = 15.
 
 def test_the_policy_is_relative_and_capped() -> None:
     assert SAME.nice == 0 and BELOW_WINDOW.nice == 10
+    assert SAME.session_nice() is None
     assert BELOW_WINDOW.niceness_for(0) == 10
     assert BELOW_WINDOW.niceness_for(5) == 15  # an app already started nicer keeps its distance
     assert BELOW_WINDOW.niceness_for(15) == MAX_NICE
@@ -84,14 +85,14 @@ async def test_the_lab_starts_servers_and_load_below_the_window() -> None:
         born = next(e.pid for e in snap.events if e.kind == "load_respawned")
         assert born not in loads and _nice(born) == want
 
-        # Niceness only, never a session's autogroup: the server's session keeps its weight, and the
-        # load shares ours, where its niceness is what puts the window first.
+        # With autogroups (Linux): the server's session is nicer than ours by the same step; the load
+        # shares our session, where its niceness is what puts the window first.
         mine = _autogroup(os.getpid())
         if mine is None:
             return  # no autogroups here (turned off, or not Linux): niceness ranks every process
         server = _autogroup(master)
-        assert server != mine and server == _autogroup(workers[0])
-        assert str(server).endswith(" nice 0")  # a new session's group, left at the kernel's default
+        assert server != mine and server == _autogroup(workers[-1])
+        assert str(server).endswith(f" nice {BELOW_WINDOW.niceness_for(int(mine.split()[-1]))}")
         assert all(_autogroup(pid) == mine for pid in (loads[0], born))
 
 
@@ -104,6 +105,9 @@ async def test_run_and_default_labs_start_everything_at_our_priority() -> None:
         snap = await _until(lab, lambda s: bool(_roles(s, "load")) and bool(_roles(s, "worker")))
         pids = [snap.master_pid, *_roles(snap, "worker"), *_roles(snap, "load")]
         assert [_nice(pid) for pid in pids] == [own] * len(pids)
+        server = _autogroup(snap.master_pid)
+        if server is not None:
+            assert server.endswith(" nice 0")  # a new session's, left at the kernel's default
 
 
 @needs_niceness

@@ -10,7 +10,7 @@ import sys
 from asgiscope.server.launch.events import EventWriter
 from asgiscope.server.launch.spec import NO_FD, MasterSpec
 from asgiscope.server.lifeline import publish_as_parent, start_owner_watch
-from asgiscope.server.priority import lower_self
+from asgiscope.server.priority import lower_self, lower_session
 
 DEMO_APP = "asgiscope.server.demo.app:app_factory"  # FastAPI; demo.apps names every framework's
 
@@ -22,6 +22,7 @@ def boot_master(argv: list[str]) -> tuple[MasterSpec, EventWriter]:
         sys.exit(f"usage: python -m {argv[0]} SPEC_JSON (started by server.launch.tree, not by hand)")
     spec = MasterSpec.from_json(argv[1])
     lower_self(spec.nice)  # before any worker starts: they inherit it
+    lower_session(spec.session_nice)  # we lead a session of our own: this is the whole tree's
     if spec.owner_fd != NO_FD:
         start_owner_watch(spec.owner_fd)
     publish_as_parent()

@@ -176,6 +176,7 @@ class ServerTree:
             graceful_timeout=GRACEFUL_TIMEOUT,
             gunicorn_timeout=self.gunicorn_timeout_s,
             nice=self.priority.nice,
+            session_nice=self.priority.session_nice(),
         )
         argv = [sys.executable, "-m", MASTER_MODULES[self.scenario.server], spec.to_json()]
         try:
