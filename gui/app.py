@@ -24,7 +24,7 @@ from PySide6.QtCore import QMessageLogContext, QSettings, QtMsgType, qInstallMes
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import QApplication
 
-from asgiscope.gui.cli import overrides
+from asgiscope.gui.cli import overrides, priority
 from asgiscope.gui.controls import ControlsPanel
 from asgiscope.gui.driver import LabDriver
 from asgiscope.gui.export import save_png
@@ -34,7 +34,6 @@ from asgiscope.gui.settings import Store
 from asgiscope.gui.theme import Colors, apply_theme, theme
 from asgiscope.gui.window import MainWindow
 from asgiscope.server.limits import NotAllowedError
-from asgiscope.server.priority import BELOW_WINDOW, SAME
 
 log = logging.getLogger(__name__)
 
@@ -107,11 +106,12 @@ async def _main(app: QApplication, args: argparse.Namespace, colors: Colors, sto
         print(f"asgiscope: error: {exc.as_flag()}", file=sys.stderr)
         return 2
 
-    # the window's frames come first on a busy machine; the policy and why it keeps figures honest:
-    # server.priority
-    priority = SAME if args.same_priority else BELOW_WINDOW
     lab = Lab(
-        controls.scenario(), controls.load(running=False), port=args.port, hz=args.lab_hz, priority=priority
+        controls.scenario(),
+        controls.load(running=False),
+        port=args.port,
+        hz=args.lab_hz,
+        priority=priority(args),
     )
     driver = LabDriver(lab, controls.scenario(), controls.load(running=False), report=log.warning)
     clock = FrameClock()

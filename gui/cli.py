@@ -15,6 +15,7 @@ from typing import Any, Literal
 from asgiscope.gui.model import CHOICE_KINDS, ENDPOINTS, TITLES, Controls, Ranges, load_processes_rule
 from asgiscope.server.flags import Rule, add_flag
 from asgiscope.server.limits import PORT, TOUR_STEPS, NotAllowedError, NumberRange
+from asgiscope.server.priority import BELOW_WINDOW, SAME, Priority
 from asgiscope.server.scenario import Scenario, check_endpoint
 from asgiscope.server.tour import Tour, load_builtin, load_tour
 
@@ -137,6 +138,12 @@ def check_together(args: argparse.Namespace) -> None:
             folder = os.path.dirname(os.path.abspath(path))
             if not (os.path.isdir(folder) and os.access(folder, os.W_OK | os.X_OK)):
                 raise NotAllowedError(field, path, WRITABLE)
+
+
+def priority(args: argparse.Namespace) -> Priority:
+    """What the app starts the servers and the load at: below its window unless ``--same-priority``
+    (the policy and why it keeps the figures honest: ``server.priority``)."""
+    return SAME if args.same_priority else BELOW_WINDOW
 
 
 def overrides(args: argparse.Namespace) -> dict[str, Any]:
