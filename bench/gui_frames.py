@@ -20,14 +20,19 @@ panel on (20 % without it) and frame interval p99 <= 33 ms. The JSON line keeps 
 they were (now with the flow panel on) and adds ``idle_*`` and ``noflow_*`` ones.
 
     .venv/bin/python bench/gui_frames.py [--seconds 20] [--warmup 6] [--fps 60] [--users 2000]
-        [--workers 2] [--ms 0] [--compare [--repeat N] [--hog N]]
+        [--workers 2] [--ms 0] [--compare [--repeat N]] [--steps] [--hog N]
 
-``--compare`` runs only the ceiling, three times side by side: at a fixed ``--fps`` with the servers
+``--compare`` runs only the ceiling, four times side by side: at a fixed ``--fps`` with the servers
 and the load at the window's priority (``--fixed-fps --same-priority``, the old behaviour), adapting
-the frame rate (``--same-priority``), and adapting with the app's priority policy (the default,
-``server/priority.py``): e.g. ``--compare --workers 16 --users 500 --ms 20`` (target p99 <= 50 ms
-there). Each line adds the GUI thread's own CPU and its wait for a core (run queue, Linux schedstat)
-per frame, the measured/predicted throughput ratio the app showed, and the load average.
+the frame rate (``--same-priority``), adapting with the app's priority policy (the default,
+``server/priority.py``), and with ``--window-first``: e.g.
+``--compare --workers 16 --users 500 --ms 20`` (target p99 <= 50 ms there). Each line adds the GUI
+thread's own CPU and its wait for a core (run queue, Linux schedstat) per frame, the
+measured/predicted throughput ratio the app showed, and the load average.
+``--hog N`` adds N spinning processes in a session of their own (another program's load).
+``--steps`` runs the app once at the window's priority and applies the policy by hand, a step at a
+time (niceness, then the server session's autogroup), each phase measured: the steps on the same
+servers and minute.
 """
 
 from __future__ import annotations
@@ -175,7 +180,7 @@ def run(
 
 def _line(name: str, r: dict[str, float], verdict: str) -> str:
     return (
-        f"{name:>8}: {r['fps']:5.1f} frames/s, interval p50 {r['interval_p50_ms']:.1f} "
+        f"{name:>12}: {r['fps']:5.1f} frames/s, interval p50 {r['interval_p50_ms']:.1f} "
         f"p99 {r['interval_p99_ms']:.1f} max {r['interval_max_ms']:.0f} ms; render p50 "
         f"{r['render_p50_ms']:.1f} p99 {r['render_p99_ms']:.1f} ms; GUI CPU {r['gui_cpu_percent']:.1f} %, "
         f"busiest worker {r['worker_cpu_percent']:.1f} % of a core; GUI thread per frame "
@@ -190,6 +195,7 @@ COMPARED = (
     ("fixed", ["--fixed-fps", "--same-priority"]),
     ("adaptive", ["--same-priority"]),
     ("priority", []),
+    ("window-first", ["--window-first"]),
 )
 
 
@@ -212,9 +218,10 @@ def stop_hogs(hogs: list[subprocess.Popen[bytes]]) -> None:
 
 
 def compare(args: argparse.Namespace, extra: list[str]) -> None:
-    """The ceiling at a fixed frame rate, then adapting, then adapting with the priority policy: each
-    change alone, in one run; ``--repeat`` cycles through them again (on a machine others share, the
-    load swings within minutes: interleaved rounds and their medians compare fairer than one round).
+    """The ceiling at a fixed frame rate, then adapting, then adapting with the priority policy, then
+    with --window-first: each change alone, in one run; ``--repeat`` cycles through them again (on a
+    machine others share, the load swings within minutes: interleaved rounds and their medians compare
+    fairer than one round).
     Target: p99 <= 50 ms when the workers outnumber the cores (all busy), else <= 33 ms."""
     limit = SATURATED_P99_MAX if args.workers > (os.cpu_count() or 1) else INTERVAL_P99_MAX
     print(f"{args.workers} workers x {args.users} users x {args.ms} ms; frame p99 target {limit:g} ms")
@@ -241,6 +248,71 @@ def compare(args: argparse.Namespace, extra: list[str]) -> None:
     print(json.dumps(results))
 
 
+def steps(args: argparse.Namespace, extra: list[str]) -> None:
+    """One app run started at the window's priority; the policy is then applied by hand, a step at a
+    time, each phase measured (frame intervals, the GUI thread's CPU and run-queue wait): the steps
+    compared on the same servers, load and minute. Linux (schedstat, autogroups)."""
+    print(f"{args.workers} workers x {args.users} users x {args.ms} ms, {args.seconds:g} s a phase")
+    hogs = start_hogs(args.hog)
+    with tempfile.TemporaryDirectory() as tmp:
+        frames = Path(tmp) / "frames.json"
+        env = dict(os.environ)
+        env.setdefault("QT_QPA_PLATFORM", "offscreen")
+        cmd = [
+            sys.executable, "-m", "asgiscope", "--autostart", "--reset", "--same-priority",
+            "--settings", str(Path(tmp) / "settings.ini"), "--frame-stats", str(frames), *extra,
+            "--users", str(args.users), "--ms", str(args.ms), "--workers", str(args.workers),
+            "--handler", "await", "--work", "io", "--mode", "closed",
+        ]  # fmt: skip
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        marks = []
+        try:
+            gui = psutil.Process(proc.pid)
+            server = _wait_for_workers(gui, args.workers, proc)
+            time.sleep(args.warmup)
+            loads = [c for c in gui.children() if "load.main" in " ".join(c.cmdline())]
+            masters = [c for c in gui.children() if "asgiscope.server.launch" in " ".join(c.cmdline())]
+
+            def renice() -> None:  # processes this run's app started: niceness 10
+                for p in [*loads, *masters, *server]:
+                    os.setpriority(os.PRIO_PROCESS, p.pid, 10)
+
+            def autogroup() -> None:  # the server tree's session
+                with open(f"/proc/{masters[0].pid}/autogroup", "w") as f:
+                    f.write("10")
+
+            for name, change in (
+                ("same priority", None),
+                ("+ niceness 10", renice),
+                ("+ server session autogroup 10", autogroup),
+            ):
+                if change is not None:
+                    change()
+                t0, th0 = time.monotonic(), _gui_thread(proc.pid)
+                time.sleep(args.seconds)
+                marks.append((name, t0, time.monotonic(), th0, _gui_thread(proc.pid), os.getloadavg()[0]))
+            t_end = time.monotonic()
+            proc.send_signal(signal.SIGTERM)
+            proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            stop_hogs(hogs)
+        data = json.loads(frames.read_text())
+    end = max(f[0] for f in data["frames"])
+    for name, t0, t1, th0, th1, load in marks:
+        iv = np.array(
+            [f[1] for f in data["frames"] if end - (t_end - t0) <= f[0] < end - (t_end - t1) and f[1] == f[1]]
+        )
+        wall = t1 - t0
+        print(
+            f"{name:>31}: p99 {_percentile(iv, 99):6.1f} ms (max {iv.max():4.0f}), {len(iv) / wall:4.1f} "
+            f"frames/s; GUI thread CPU {(th1[0] - th0[0]) / wall:4.0f} ms/s, waiting for a core "
+            f"{(th1[1] - th0[1]) / wall:4.0f} ms/s; load {load:.2f}"
+        )
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seconds", type=float, default=20.0)
@@ -252,7 +324,12 @@ def main() -> None:
     p.add_argument("--lab-hz", default="20", help="snapshots per second in the Lab")
     p.add_argument("--repeat", type=int, default=1, help="with --compare: rounds, interleaved; medians")
     p.add_argument(
-        "--hog", type=int, default=0, help="with --compare: this many other processes keep a core busy each"
+        "--steps",
+        action="store_true",
+        help="one app run at the window's priority, the policy then applied by hand step by step (Linux)",
+    )
+    p.add_argument(
+        "--hog", type=int, default=0, help="with --compare or --steps: other processes, a busy core each"
     )
     p.add_argument("--calm", action="store_true", help="also measure at the default 100 users x 100 ms")
     p.add_argument(
@@ -263,6 +340,9 @@ def main() -> None:
     args = p.parse_args()
     extra = ["--lab-hz", args.lab_hz]
     print(f"cores {os.cpu_count()}, fps {args.fps:g}, {args.seconds:g} s after {args.warmup:g} s warm-up")
+    if args.steps:
+        steps(args, extra)
+        return
     if args.compare:
         compare(args, extra)
         return

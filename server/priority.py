@@ -2,27 +2,25 @@
 
 The desktop app starts the servers and the load generator on the same cores as its window. When they
 keep every core busy (16 workers on 2 cores), the window's frames come late not for want of CPU (the
-GUI thread needs ~6 ms a frame) but waiting for a core behind them. So the app starts everything at
-``BELOW_WINDOW``; ``asgiscope run`` has no window and starts them at ``SAME``. The policy:
+GUI thread needs ~6 ms a frame) but waiting for a core behind them. ``asgiscope run`` has no window and
+starts everything at ``SAME``. The app starts everything at ``BELOW_WINDOW``:
 
 - every process started (master, workers, load processes) runs ``NICE_STEP`` nicer than the app (at
-  most 19): with Linux's autogroup scheduling off, or on macOS, niceness ranks every process, and
-  server and load stay on equal terms with each other;
-- on Linux with autogroup scheduling (the default on desktops), niceness only ranks processes within
-  one session, and the CPU is first shared between sessions: the load processes are the app's children
-  in the app's session, so their niceness puts the window first within it; the server tree has a
-  session of its own (setsid), whose autogroup niceness (``/proc/<pid>/autogroup``) is set
-  ``NICE_STEP`` above the app's session's.
+  most 19). Without autogroup scheduling (turned off, or macOS) niceness ranks every process, and server
+  and load stay on equal terms with each other. On Linux with autogroups (the default on desktops)
+  niceness only ranks processes within one session and the CPU is first shared between sessions: the
+  load processes are the app's children in the app's session, so their niceness puts the window first
+  within it, and the server tree, in a session of its own (setsid), keeps its session's weight. So the
+  balance between the servers, the load and other programs, which every measured figure depends on,
+  is what it was without the policy; the window takes what it took before, sooner.
 
-Measured (16 workers, 500 users, 2 cores, a spinning process in a third session as another program;
-docs/benchmarks.md): the GUI thread waited 348 ms per second for a core and frame p99 was 95 ms;
-process niceness alone: 250 ms/s, 72 ms; with the server session's autogroup niceness: 44 ms/s, 22 ms.
-
-What it changes besides the window: the load generator, in the app's session, now comes before the
-servers when both want a core (group weight 1024 against 110). It needs ~0.15 of a core at 4,000
-req/s, far below its session's share either way, so what changes is how soon it reacts: its measured
-latency holds less of its own wait for a core, as a load generator on another machine would. The
-servers also yield to other programs' sessions, which the theory already subtracts (``others``).
+``WINDOW_FIRST`` (the app's ``--window-first``) also sets the server session's autogroup niceness
+(``/proc/<pid>/autogroup``) ``NICE_STEP`` above the app's session's. That is what keeps the window
+smooth when another program is busy too, and it costs the servers: they then yield to every other
+session. Measured (docs/benchmarks.md, 16 workers, 2 cores): with a spinning process in another session,
+frame p99 95 ms at the same priority, 72 ms at ``BELOW_WINDOW``, 22 ms at ``WINDOW_FIRST``; but the
+measured throughput fell to 0.25-0.30 of the prediction (0.46-0.58 otherwise) although the theory
+subtracts the cores others used: a figure about the scheduler, not the servers. Hence opt-in.
 
 Unprivileged: raising niceness (one's own, a child's, one's own session's) needs no rights. Where the
 OS has no niceness (Windows) or no autogroups, that part is skipped.
@@ -41,23 +39,26 @@ AUTOGROUP = "/proc/self/autogroup"
 
 @dataclass(frozen=True, slots=True)
 class Priority:
-    """How much nicer than the process that starts them the session's processes run (0: the same)."""
+    """How much nicer than the process that starts them the session's processes run (0: the same),
+    and whether the server tree's session (its autogroup) is made as much nicer than ours."""
 
     nice: int = 0
+    session: bool = False
 
     def niceness_for(self, parent_nice: int) -> int:
         """The niceness a process started by one at ``parent_nice`` gets."""
         return min(MAX_NICE, parent_nice + self.nice)
 
     def session_nice(self) -> int | None:
-        """The autogroup niceness for a session this process starts, or None to leave it (no step,
-        or no autogroups here)."""
-        own = own_session_nice()
+        """The autogroup niceness for a session this process starts, or None to leave it (not asked
+        for, or no autogroups here)."""
+        own = own_session_nice() if self.session else None
         return None if self.nice <= 0 or own is None else self.niceness_for(own)
 
 
 SAME = Priority(0)
 BELOW_WINDOW = Priority(NICE_STEP)
+WINDOW_FIRST = Priority(NICE_STEP, session=True)
 
 
 def own_niceness() -> int | None:

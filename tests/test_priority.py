@@ -1,6 +1,7 @@
 """The priority policy (server/priority.py) on real process trees: what the app asks for is what the
-master, every worker (scaled in or not), every load process and a replaced one run at, and the server
-session's autogroup niceness where Linux has autogroups; ``asgiscope run``'s default changes nothing."""
+master, every worker (scaled in or not), every load process and a replaced one run at; the server
+session's autogroup niceness only with ``WINDOW_FIRST`` (where Linux has autogroups); ``asgiscope run``'s
+default changes nothing."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from asgiscope.server.lab.session import Lab
 from asgiscope.server.lab.snapshot import Snapshot
 from asgiscope.server.launch.tree import ServerTree
 from asgiscope.server.load.spec import LoadSpec
-from asgiscope.server.priority import BELOW_WINDOW, MAX_NICE, SAME, Priority
+from asgiscope.server.priority import BELOW_WINDOW, MAX_NICE, SAME, WINDOW_FIRST, Priority
 from asgiscope.server.scenario import Scenario
 
 needs_niceness = pytest.mark.skipif(not hasattr(os, "getpriority"), reason="this OS has no niceness")
@@ -50,7 +51,7 @@ async def _until(lab: Lab, ok: Callable[[Snapshot], bool], within_s: float = 15.
 
 def test_the_policy_is_relative_and_capped() -> None:
     assert SAME.nice == 0 and BELOW_WINDOW.nice == 10
-    assert SAME.session_nice() is None
+    assert SAME.session_nice() is None and BELOW_WINDOW.session_nice() is None
     assert BELOW_WINDOW.niceness_for(0) == 10
     assert BELOW_WINDOW.niceness_for(5) == 15  # an app already started nicer keeps its distance
     assert BELOW_WINDOW.niceness_for(15) == MAX_NICE
@@ -85,14 +86,14 @@ async def test_the_lab_starts_servers_and_load_below_the_window() -> None:
         born = next(e.pid for e in snap.events if e.kind == "load_respawned")
         assert born not in loads and _nice(born) == want
 
-        # With autogroups (Linux): the server's session is nicer than ours by the same step; the load
+        # With autogroups (Linux): the server's session keeps the kernel's default weight; the load
         # shares our session, where its niceness is what puts the window first.
         mine = _autogroup(os.getpid())
         if mine is None:
             return  # no autogroups here (turned off, or not Linux): niceness ranks every process
         server = _autogroup(master)
         assert server != mine and server == _autogroup(workers[-1])
-        assert str(server).endswith(f" nice {BELOW_WINDOW.niceness_for(int(mine.split()[-1]))}")
+        assert str(server).endswith(" nice 0")
         assert all(_autogroup(pid) == mine for pid in (loads[0], born))
 
 
@@ -111,14 +112,21 @@ async def test_run_and_default_labs_start_everything_at_our_priority() -> None:
 
 
 @needs_niceness
-async def test_gunicorn_forked_workers_take_the_masters_priority() -> None:
-    tree = ServerTree(Scenario(server="gunicorn", workers=2), priority=BELOW_WINDOW)
+async def test_window_first_also_lowers_the_server_session() -> None:
+    # gunicorn's workers are forked: they take the master's niceness and session as well.
+    tree = ServerTree(Scenario(server="gunicorn", workers=2), priority=WINDOW_FIRST)
     await tree.start()
     try:
         info = tree.info()
         pids = [info.master_pid, *info.worker_pids]
         assert len(pids) == 3
-        want = BELOW_WINDOW.niceness_for(_nice(0))
+        want = WINDOW_FIRST.niceness_for(_nice(0))
         assert [psutil.Process(pid).nice() for pid in pids] == [want] * 3
+        mine = _autogroup(os.getpid())
+        if mine is None:
+            return  # no autogroups here: nothing else to lower
+        session = WINDOW_FIRST.niceness_for(int(mine.split()[-1]))
+        assert {str(_autogroup(pid)).split()[-1] for pid in pids} == {str(session)}
+        assert _autogroup(os.getpid()) == mine  # ours is untouched
     finally:
         await tree.stop()
