@@ -191,7 +191,7 @@ def _line(name: str, r: dict[str, float], verdict: str) -> str:
     )
 
 
-COMPARED = (
+COMPARED: tuple[tuple[str, list[str]], ...] = (
     ("fixed", ["--fixed-fps", "--same-priority"]),
     ("adaptive", ["--same-priority"]),
     ("priority", []),
@@ -239,7 +239,7 @@ def compare(args: argparse.Namespace, extra: list[str]) -> None:
                 rounds[name].append(r)
     finally:
         stop_hogs(hogs)
-    results = {}
+    results: dict[str, float] = {}
     for name, rs in rounds.items():
         median = {k: float(np.median([r[k] for r in rs])) for k in rs[0]}
         if args.repeat > 1:
