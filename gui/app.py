@@ -10,10 +10,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import logging
 import signal
 import sys
+import time
 from importlib import resources
+from pathlib import Path
 
 import pyqtgraph as pg
 import qasync
@@ -21,7 +24,7 @@ from PySide6.QtCore import QMessageLogContext, QSettings, QtMsgType, qInstallMes
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import QApplication
 
-from asgiscope.gui.cli import overrides
+from asgiscope.gui.cli import overrides, priority
 from asgiscope.gui.controls import ControlsPanel
 from asgiscope.gui.driver import LabDriver
 from asgiscope.gui.export import save_png
@@ -103,9 +106,16 @@ async def _main(app: QApplication, args: argparse.Namespace, colors: Colors, sto
         print(f"asgiscope: error: {exc.as_flag()}", file=sys.stderr)
         return 2
 
-    lab = Lab(controls.scenario(), controls.load(running=False), port=args.port, hz=args.lab_hz)
+    lab = Lab(
+        controls.scenario(),
+        controls.load(running=False),
+        port=args.port,
+        hz=args.lab_hz,
+        priority=priority(args),
+    )
     driver = LabDriver(lab, controls.scenario(), controls.load(running=False), report=log.warning)
     clock = FrameClock()
+    t0 = time.perf_counter()  # the clock's zero, within microseconds: lab samples share its time axis
     window = MainWindow(
         driver,
         controls,
@@ -138,6 +148,8 @@ async def _main(app: QApplication, args: argparse.Namespace, colors: Colors, sto
 
     script = Script(window, driver, args)
     tasks = {loop.create_task(script.screenshot()), loop.create_task(script.quit_after())}
+    if args.frame_stats:
+        tasks.add(loop.create_task(script.sample_lab(t0)))
     try:
         await closed.wait()
     finally:
@@ -147,6 +159,7 @@ async def _main(app: QApplication, args: argparse.Namespace, colors: Colors, sto
         await driver.close()
         if args.frame_stats:
             clock.write(args.frame_stats)
+            script.add_lab_samples(args.frame_stats)
     # a scripted run whose servers never came up must not look like a success
     return 0 if driver.started or args.quit_after is None else 1
 
@@ -169,6 +182,7 @@ class Script:
         self.driver = driver
         self.args = args
         self.shot_taken = False
+        self.lab_samples: list[tuple[float, float, float, float]] = []
 
     async def screenshot(self) -> None:
         if not self.args.screenshot:
@@ -190,6 +204,24 @@ class Script:
             self.window.report(str(exc))
         else:
             log.info("screenshot %s (%dx%d)", self.args.screenshot, size.width(), size.height())
+
+    async def sample_lab(self, t0: float) -> None:
+        """With ``--frame-stats``: once a second, measured and predicted throughput and the cores
+        others took (the benchmark compares them with and without the priority policy)."""
+        while True:
+            await asyncio.sleep(1.0)
+            snap = self.driver.snapshot()
+            if snap.load_running and snap.prediction is not None:
+                p = snap.prediction
+                row = (time.perf_counter() - t0, snap.client_rps, p.throughput_rps, p.others_cores)
+                self.lab_samples.append(row)
+
+    def add_lab_samples(self, path: str) -> None:
+        """Rows of (seconds on the frame clock, measured req/s, predicted req/s, others' cores)."""
+        file = Path(path)
+        data = json.loads(file.read_text())
+        data["lab"] = [list(row) for row in self.lab_samples]
+        file.write_text(json.dumps(data) + "\n")
 
     async def quit_after(self) -> None:
         if self.args.quit_after is None:

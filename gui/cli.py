@@ -15,6 +15,7 @@ from typing import Any, Literal
 from asgiscope.gui.model import CHOICE_KINDS, ENDPOINTS, TITLES, Controls, Ranges, load_processes_rule
 from asgiscope.server.flags import Rule, add_flag
 from asgiscope.server.limits import PORT, TOUR_STEPS, NotAllowedError, NumberRange
+from asgiscope.server.priority import BELOW_WINDOW, SAME, WINDOW_FIRST, Priority
 from asgiscope.server.scenario import Scenario, check_endpoint
 from asgiscope.server.tour import Tour, load_builtin, load_tour
 
@@ -64,6 +65,19 @@ def parser(cores: int) -> argparse.ArgumentParser:
         "--fixed-fps",
         action="store_true",
         help="keep --fps even when frames come late on a busy machine (the frame benchmark's baseline)",
+    )
+    ranks = p.add_mutually_exclusive_group()
+    ranks.add_argument(
+        "--same-priority",
+        action="store_true",
+        help="start the servers and the load at the window's CPU priority, not below it (the frame "
+        "benchmark's baseline)",
+    )
+    ranks.add_argument(
+        "--window-first",
+        action="store_true",
+        help="Linux: also put the servers' session below every other program's, so the window stays "
+        "smooth while others are busy too; the servers then get less CPU than the prediction expects",
     )
     add_flag(p, "lab_hz", LAB_HZ, "snapshots per second", 20.0)
     add_flag(p, "centre", Centre, "what the centre of the window shows at start", "flow")
@@ -131,6 +145,14 @@ def check_together(args: argparse.Namespace) -> None:
             folder = os.path.dirname(os.path.abspath(path))
             if not (os.path.isdir(folder) and os.access(folder, os.W_OK | os.X_OK)):
                 raise NotAllowedError(field, path, WRITABLE)
+
+
+def priority(args: argparse.Namespace) -> Priority:
+    """What the app starts the servers and the load at: below its window unless ``--same-priority``,
+    below every other program with ``--window-first`` (the policy and its price: ``server.priority``)."""
+    if args.same_priority:
+        return SAME
+    return WINDOW_FIRST if args.window_first else BELOW_WINDOW
 
 
 def overrides(args: argparse.Namespace) -> dict[str, Any]:

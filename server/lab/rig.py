@@ -2,22 +2,60 @@
 (a group of load processes sharing the load, one or more).
 
 Mechanics only (start, stop, restart, hand the load its spec); deciding when is the Lab's and the
-watchdog's business, under the Lab's one lock.
+watchdog's business, under the Lab's one lock. Every process started here runs at the session's
+``Priority`` (``server.priority``): the server tree takes it from its master, each load process as it
+starts, a replacement as well.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from asgiscope.server.lab.collector import Collector
 from asgiscope.server.launch.tree import ServerTree, TelemetryTarget
 from asgiscope.server.load.group import LoadGroup
+from asgiscope.server.load.handle import LoadProcess
 from asgiscope.server.load.spec import LoadSpec
+from asgiscope.server.priority import SAME, Priority, lower_child
 from asgiscope.server.scenario import Scenario
 from asgiscope.server.supervision import GUNICORN_TIMEOUT_S
 
 
+class PrioritisedGroup(LoadGroup):
+    """A load group whose members run at ``priority``, replacements included (the watchdog replaces
+    dead members through ``respawn_dead``). Set right after each starts: a load process starts no
+    children, so nothing inherits the niceness it had for those few milliseconds."""
+
+    def __init__(self, url: str, spec: LoadSpec, processes: int, priority: Priority) -> None:
+        super().__init__(url, spec, processes)
+        self.priority = priority
+
+    async def start(self) -> None:
+        await super().start()
+        self._lower(self.members)
+
+    async def respawn_dead(self) -> list[tuple[int, LoadProcess]]:
+        fresh = await super().respawn_dead()
+        self._lower([member for _, member in fresh])
+        return fresh
+
+    def _lower(self, members: Sequence[LoadProcess]) -> None:
+        for member in members:
+            if member.pid is not None:
+                lower_child(member.pid, self.priority)
+
+
 class Rig:
-    def __init__(self, token: bytes, port: int = 0, *, gunicorn_timeout_s: int = GUNICORN_TIMEOUT_S) -> None:
+    def __init__(
+        self,
+        token: bytes,
+        port: int = 0,
+        *,
+        gunicorn_timeout_s: int = GUNICORN_TIMEOUT_S,
+        priority: Priority = SAME,
+    ) -> None:
         self._token = token
+        self.priority = priority
         self._port = port
         self._gunicorn_timeout_s = gunicorn_timeout_s
         self.collector: Collector | None = None
@@ -44,6 +82,7 @@ class Rig:
             port=self._port,
             telemetry=TelemetryTarget(host=host, port=port, token_hex=self._token.hex()),
             gunicorn_timeout_s=self._gunicorn_timeout_s,
+            priority=self.priority,
         )
         await tree.start()
         self.tree = tree
@@ -74,7 +113,7 @@ class Rig:
                 await group.respawn_dead()
             await group.update(load)
             return
-        group = LoadGroup(self.url, load, processes)
+        group = PrioritisedGroup(self.url, load, processes, self.priority)
         await group.start()
         self.load_proc = group
 

@@ -28,6 +28,7 @@ from asgiscope.server.lab.traced import Traced
 from asgiscope.server.lab.watchdog import Watchdog
 from asgiscope.server.launch.tree import LaunchError
 from asgiscope.server.load.spec import LoadSpec
+from asgiscope.server.priority import SAME, Priority
 from asgiscope.server.scenario import Scenario, check_endpoint
 from asgiscope.server.supervision import gunicorn_timeout_s as gunicorn_timeout
 from asgiscope.server.theory import Costs
@@ -50,9 +51,11 @@ class Lab:
         hz: float = 20.0,
         cores: int | None = None,
         gunicorn_timeout_s: int | None = None,
+        priority: Priority = SAME,
     ) -> None:
         """``gunicorn_timeout_s``: gunicorn's own default unless given (tests) or set by the internal
-        test variable named in ``supervision``."""
+        test variable named in ``supervision``. ``priority``: what the servers and the load processes
+        run at (``server.priority``; the desktop app asks for ``BELOW_WINDOW``)."""
         check_endpoint(scenario, load.endpoint)  # an async def route under WSGI: refused before anything
         self.scenario = scenario
         # What the load process is told; ``load.running`` is whether load is on, kept nowhere else.
@@ -69,7 +72,7 @@ class Lab:
         self._flow = FlowEvents()  # the last 30 s, for the flow panel (fed each tick, drawn on demand)
         self._journal = Journal(self.now)
         timeout_s = gunicorn_timeout_s if gunicorn_timeout_s is not None else gunicorn_timeout(os.environ)
-        self._rig = Rig(secrets.token_bytes(16), port, gunicorn_timeout_s=timeout_s)
+        self._rig = Rig(secrets.token_bytes(16), port, gunicorn_timeout_s=timeout_s, priority=priority)
         self._watchdog = Watchdog(self, self._rig, self._journal, self._ops)
         self._builder = SnapshotBuilder(
             self._metrics,

@@ -23,6 +23,8 @@ class MasterSpec:
     graceful_timeout: float = 3.0  # uvicorn's default waits forever on open connections
     gunicorn_timeout: int = GUNICORN_TIMEOUT_S  # gunicorn's own: a worker without a heartbeat this long dies
     keepalive: int = 5  # seconds; uvicorn's default, also given to gunicorn so both kinds compare fairly
+    nice: int = 0  # how much nicer than its owner the master runs, workers too (server.priority)
+    session_nice: int | None = None  # the autogroup niceness of the tree's session; None: leave it
 
     def to_json(self) -> str:
         data = asdict(self)

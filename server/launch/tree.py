@@ -26,6 +26,7 @@ from asgiscope.server.launch.pipes import PipeReader
 from asgiscope.server.launch.ports import bind_listener, reserve_port
 from asgiscope.server.launch.ready import poll_until, wait_ready
 from asgiscope.server.launch.spec import NO_FD, MasterSpec
+from asgiscope.server.priority import SAME, Priority
 from asgiscope.server.scenario import Scenario, ServerKind
 from asgiscope.server.supervision import GUNICORN_TIMEOUT_S
 
@@ -54,10 +55,13 @@ class ServerTree:
         ready_timeout: float = 30.0,
         on_output: Callable[[bytes], None] | None = None,
         gunicorn_timeout_s: int = GUNICORN_TIMEOUT_S,
+        priority: Priority = SAME,
     ) -> None:
         """``on_output`` gets each line the server writes (stdout and stderr), on a reader thread.
-        ``gunicorn_timeout_s`` is gunicorn's own default; only tests make it shorter."""
+        ``gunicorn_timeout_s`` is gunicorn's own default; only tests make it shorter. ``priority``: how
+        much nicer than this process the master and its workers run (``server.priority``)."""
         self.scenario = scenario
+        self.priority = priority
         self.gunicorn_timeout_s = gunicorn_timeout_s
         self.port = port
         self._telemetry = telemetry
@@ -171,6 +175,8 @@ class ServerTree:
             events_fd=events_w,
             graceful_timeout=GRACEFUL_TIMEOUT,
             gunicorn_timeout=self.gunicorn_timeout_s,
+            nice=self.priority.nice,
+            session_nice=self.priority.session_nice(),
         )
         argv = [sys.executable, "-m", MASTER_MODULES[self.scenario.server], spec.to_json()]
         try:

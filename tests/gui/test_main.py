@@ -9,8 +9,9 @@ from types import SimpleNamespace
 import pytest
 
 import asgiscope.gui.main
-from asgiscope.gui.cli import overrides, parse
+from asgiscope.gui.cli import overrides, parse, priority
 from asgiscope.server.limits import NotAllowedError, one_of
+from asgiscope.server.priority import BELOW_WINDOW, SAME, WINDOW_FIRST
 from asgiscope.server.scenario import LoopKind
 
 
@@ -38,6 +39,12 @@ def test_the_headless_path_imports_no_qt() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_the_app_starts_servers_and_load_below_its_window_unless_asked() -> None:
+    assert priority(parse([], cores=2)) == BELOW_WINDOW
+    assert priority(parse(["--same-priority"], cores=2)) == SAME
+    assert priority(parse(["--window-first"], cores=2)) == WINDOW_FIRST
 
 
 def test_flags_override_controls() -> None:
