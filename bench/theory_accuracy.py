@@ -146,6 +146,8 @@ async def main() -> None:
         runs.sort(key=lambda r: r[0] / r[1])
         measured, predicted, speeds, busy = runs[len(runs) // 2]  # the median run
         ratio = measured / predicted
+        if len(runs) % 2 == 0:  # an even count's median: the mean of the middle two runs' ratios
+            ratio = (ratio + runs[len(runs) // 2 - 1][0] / runs[len(runs) // 2 - 1][1]) / 2
         left = on_cores_left(scenario, load, speeds, busy, cores)
         speed = f"{speeds[0]:.2f}/{speeds[1]:.2f}{'m' if speeds[2] else 'c'}"
         worst, worst_left = max(worst, abs(ratio - 1)), max(worst_left, abs(measured / left - 1))
