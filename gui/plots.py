@@ -336,7 +336,11 @@ class PlotsPanel(QWidget):
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         # the plots' own sizes follow once the scene's layout has run
-        QTimer.singleShot(0, lambda: [self._fit_legend(plot) for plot in (self.cpu, self.lag)])
+        QTimer.singleShot(0, self._fit_legends)
+
+    def _fit_legends(self) -> None:
+        for plot in (self.cpu, self.lag):
+            self._fit_legend(plot)
 
     def _fit_legend(self, plot: pg.PlotItem) -> None:
         """Two columns where they fit across the plot, else one: at 1280 px wide with 16 workers the
