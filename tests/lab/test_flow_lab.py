@@ -88,17 +88,22 @@ async def test_flask_gthread_threads_are_its_slots_and_it_queues_what_it_accepte
     assert sorted(f.kernel_queue for f in full)[len(full) // 2] <= 2
 
 
+GIL_CORES = 1.25  # what threads sharing one GIL use together, at most, with the kernel's part
+
+
 async def test_cpu_bound_threads_take_turns_under_the_gil() -> None:
     load = LoadSpec(endpoint="cpu/sync", ms=20, users=8)
     frames = await frames_under_load(Scenario(workers=1, tokens=8), load, seconds=4.0, count=100, step_ms=20)
     crowded = [f.workers[0] for f in frames if f.workers and sum(f.workers[0].busy) >= 3]
     known = [w for w in crowded if w.threads_cpu >= 0]
     assert len(crowded) > len(frames) / 2 and len(known) == len(crowded)
-    # however many threads hold a slot, the worker's threads together get about one core
-    assert max(w.threads_cpu for w in known) <= 1.05
+    # however many threads hold a slot, the worker's threads together get about one core: a little
+    # more, as the threads waiting for the GIL sleep and wake in the kernel beside the one holding it
+    # (up to 1.14 measured on 2 cores); without the GIL 8 threads would take both cores
+    assert max(w.threads_cpu for w in known) <= GIL_CORES
     assert sorted(w.threads_cpu for w in known)[len(known) // 2] >= 0.5  # and they do use it
     for w in known:  # each busy slot's thread gets a part of it
         running = [c for c, on in zip(w.cpu, w.busy, strict=True) if on]
-        assert all(c >= 0 for c in running) and sum(running) <= 1.05
+        assert all(c >= 0 for c in running) and sum(running) <= GIL_CORES
     noted = [w for w in known if w.gil_note]
     assert len(noted) > len(known) / 2 and "one runs at a time (GIL)" in noted[0].gil_note
