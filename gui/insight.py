@@ -33,6 +33,7 @@ def _num(value: float, unit: str = "", digits: int = 0) -> str:
     return f"{value:,.{digits}f}{unit}"
 
 
+BASE_LINES = 4
 SHRINK_AFTER_S = 3.0  # the bar gives back a line only after the text has not needed it this long
 
 
@@ -94,12 +95,20 @@ class InsightBar(QFrame):
         # plot scene below repaints in full, ~25 ms at the load ceiling. The base has room for the
         # state and three lines of insight (the usual); more grow it. Eight lines cost the plots
         # 70 px they need on a 720-line screen.
-        self._base_height = self.fontMetrics().lineSpacing() * 4 + 16
+        self._base_height = self.fontMetrics().lineSpacing() * BASE_LINES + 16
         self._words = words
         self.setFixedHeight(self._base_height)
         self._shown: tuple[str, ...] = ()  # the texts on screen (see _texts)
         self._fitted_width = -1  # the width _fit last saw
         self._roomy_since: float | None = None  # since when the text has needed a line less
+        self.captioned = False  # presentation mode: its caption shows the first insight line
+
+    def refit(self) -> None:
+        """Fit the bar again after its type changed size (presentation mode's big type): the lines
+        wrap differently, and the base height is in lines."""
+        self._base_height = self.lines.fontMetrics().lineSpacing() * BASE_LINES + 16
+        self._shown, self._fitted_width, self._roomy_since = (), -1, None
+        self.setFixedHeight(self._base_height)
 
     def _fit(self) -> None:
         """Room for all the text as wrapped at the current width, never less than the base height.
@@ -131,7 +140,7 @@ class InsightBar(QFrame):
     def show_snapshot(self, snap: Snapshot) -> bool:
         """Show what ``snap`` says; returns whether any text changed. Unchanged text is not set again:
         each change costs a relayout and a repaint of the bar."""
-        texts = _texts(snap)
+        texts = _texts(snap, captioned=self.captioned)
         width = self.lines.width()
         if texts == self._shown and width == self._fitted_width:
             if self._roomy_since is not None:
@@ -153,8 +162,9 @@ class InsightBar(QFrame):
         return changed
 
 
-def _texts(snap: Snapshot) -> tuple[str, ...]:
-    """Every text the bar shows: the five numbers, the state line, insights, warnings, errors."""
+def _texts(snap: Snapshot, captioned: bool = False) -> tuple[str, ...]:
+    """Every text the bar shows: the five numbers, the state line, insights, warnings, errors; with
+    ``captioned``, not the first insight (presentation mode's caption shows it)."""
     numbers = (
         _num(snap.client_rps),
         _num(snap.server_rps),
@@ -168,7 +178,7 @@ def _texts(snap: Snapshot) -> tuple[str, ...]:
     if snap.url:
         head += f" · {snap.url}"
 
-    lines = list(snap.insights)
+    lines = list(snap.insights[1:] if captioned else snap.insights)
     if snap.message:
         lines.insert(0, snap.message)
 

@@ -160,6 +160,11 @@ class Presenter(QObject):
         if isinstance(app, QApplication):
             apply_theme(app, replace(self.colors, type_scale=big) if self.presenting else self.colors)
         w.plots.set_type_scale(big if self.presenting else self.colors.type_scale)
+        # The caption under the picture shows the first insight: the bar above does not repeat it,
+        # and is fitted again to its bigger type (it overflowed onto the tabs at 1280x720).
+        w.insight.captioned = self.presenting
+        w.insight.refit()
+        w.show_last()
         w.fit_split()  # bigger titles and ticks need more height (already full screen: no resize)
         if self.presenting:
             self._was_full = w.isFullScreen()

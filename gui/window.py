@@ -205,6 +205,11 @@ class MainWindow(QMainWindow):
         self.addAction(action)  # shortcuts work with the menu bar hidden (full screen)
         return action
 
+    def show_last(self) -> None:
+        """Show the latest snapshot's text again (after its type or its room changed)."""
+        if self._last_snapshot is not None:
+            self.insight.show_snapshot(self._last_snapshot)
+
     def toggle_full_screen(self) -> None:
         if self.isFullScreen():
             self.showNormal()

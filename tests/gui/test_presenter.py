@@ -64,10 +64,18 @@ def test_presentation_mode_hides_the_controls_and_freeze_stops_drawing(
     w.render_frame()
     assert w.presenter.caption.isVisible()
     assert w.presenter.caption.text() == fake_lab.snap.insights[0]  # the insight line is the caption
+    # ...and the bar above does not repeat it; what it shows fits in it at the big type
+    assert fake_lab.snap.insights[0] not in w.insight.lines.text()
+    qtbot.wait(20)
+    bar = w.insight
+    labels = [x for x in (bar.state, bar.lines, bar.warning, bar.errors) if not x.isHidden()]
+    assert bar.height() >= sum(x.heightForWidth(bar.lines.width()) for x in labels)
     press(qtbot, w, Qt.Key.Key_F5)
     assert w.dock.isVisible() and not w.presenter.caption.isVisible()
     assert QApplication.font().pointSizeF() * 1.5 == font  # big type while presenting
     assert w.plots.throughput.titleLabel.opts["size"] == "11.0pt"  # and the plots' type back
+    w.render_frame()
+    assert fake_lab.snap.insights[0] in w.insight.lines.text()  # the bar has its first line again
 
     reads = []
     original = w.driver.snapshot
