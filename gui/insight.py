@@ -11,7 +11,7 @@ import math
 import time
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from asgiscope.server.lab.insight import telemetry_warning
 from asgiscope.server.lab.snapshot import Snapshot
@@ -83,7 +83,11 @@ class InsightBar(QFrame):
             stats.addWidget(stat)
         words = QVBoxLayout()
         words.setSpacing(2)
+        self.state.setWordWrap(True)
         for label in (self.state, self.lines, self.warning, self.errors):
+            # a long word (the URL) at big type made the bar 1,284 px wide: wrap, never widen
+            label.setMinimumWidth(1)
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
             words.addWidget(label)
         words.addStretch(1)
         grid = QGridLayout(self)
@@ -102,6 +106,7 @@ class InsightBar(QFrame):
         self._fitted_width = -1  # the width _fit last saw
         self._roomy_since: float | None = None  # since when the text has needed a line less
         self.captioned = False  # presentation mode: its caption shows the first insight line
+        self.compact = False  # ...and on a short screen the other lines give their room to the picture
 
     def refit(self) -> None:
         """Fit the bar again after its type changed size (presentation mode's big type): the lines
@@ -140,7 +145,7 @@ class InsightBar(QFrame):
     def show_snapshot(self, snap: Snapshot) -> bool:
         """Show what ``snap`` says; returns whether any text changed. Unchanged text is not set again:
         each change costs a relayout and a repaint of the bar."""
-        texts = _texts(snap, captioned=self.captioned)
+        texts = _texts(snap, captioned=self.captioned, rest=not self.compact)
         width = self.lines.width()
         if texts == self._shown and width == self._fitted_width:
             if self._roomy_since is not None:
@@ -162,9 +167,10 @@ class InsightBar(QFrame):
         return changed
 
 
-def _texts(snap: Snapshot, captioned: bool = False) -> tuple[str, ...]:
+def _texts(snap: Snapshot, captioned: bool = False, rest: bool = True) -> tuple[str, ...]:
     """Every text the bar shows: the five numbers, the state line, insights, warnings, errors; with
-    ``captioned``, not the first insight (presentation mode's caption shows it)."""
+    ``captioned``, not the first insight (presentation mode's caption shows it), and without ``rest``
+    none of the others either (presentation mode on a short screen: the picture needs the room)."""
     numbers = (
         _num(snap.client_rps),
         _num(snap.server_rps),
@@ -178,7 +184,7 @@ def _texts(snap: Snapshot, captioned: bool = False) -> tuple[str, ...]:
     if snap.url:
         head += f" · {snap.url}"
 
-    lines = list(snap.insights[1:] if captioned else snap.insights)
+    lines = list(snap.insights[1:] if captioned else snap.insights) if rest else []
     if snap.message:
         lines.insert(0, snap.message)
 

@@ -28,6 +28,11 @@ if TYPE_CHECKING:
 PAD_PX = 12  # QLabel#keys padding in gui/theme.py
 
 
+# Presentation mode on a screen shorter than this shows the caption's insight line only: at 1280x720
+# the other lines took 200 px at big type and left the plots 25 px.
+COMPACT_BELOW_PX = 900
+
+
 class HelpOverlay(QLabel):
     """Every key, over the middle of the window; any click or Esc closes it."""
 
@@ -163,6 +168,7 @@ class Presenter(QObject):
         # The caption under the picture shows the first insight: the bar above does not repeat it,
         # and is fitted again to its bigger type (it overflowed onto the tabs at 1280x720).
         w.insight.captioned = self.presenting
+        w.insight.compact = self.presenting and w.screen().availableGeometry().height() < COMPACT_BELOW_PX
         w.insight.refit()
         w.show_last()
         w.fit_split()  # bigger titles and ticks need more height (already full screen: no resize)

@@ -9,6 +9,7 @@ from pytestqt.qtbot import QtBot
 from asgiscope.gui.driver import LabDriver
 from asgiscope.gui.keys import CONTROL_KEYS, cycle, workers
 from asgiscope.gui.model import Controls, Ranges
+from asgiscope.gui.presenter import COMPACT_BELOW_PX
 from asgiscope.gui.theme import Colors
 from asgiscope.gui.window import MainWindow
 from tests.gui.fakes import FakeLab
@@ -66,6 +67,11 @@ def test_presentation_mode_hides_the_controls_and_freeze_stops_drawing(
     assert w.presenter.caption.text() == fake_lab.snap.insights[0]  # the insight line is the caption
     # ...and the bar above does not repeat it; what it shows fits in it at the big type
     assert fake_lab.snap.insights[0] not in w.insight.lines.text()
+    # on a short screen (offscreen's is 800 lines) the other lines give their room to the picture
+    short = w.screen().availableGeometry().height() < COMPACT_BELOW_PX
+    assert w.insight.compact == short
+    if short:
+        assert w.insight.lines.text() == ""
     qtbot.wait(20)
     bar = w.insight
     labels = [x for x in (bar.state, bar.lines, bar.warning, bar.errors) if not x.isHidden()]
