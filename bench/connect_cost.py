@@ -11,19 +11,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-import psutil
-
+from asgiscope.server.lab.others import cpu_seconds
 from asgiscope.server.lab.session import Lab
 from asgiscope.server.load.spec import Connection, Engine, LoadSpec
 from asgiscope.server.scenario import Scenario
-
-
-def _cpu_s(pids: list[int]) -> float:
-    total = 0.0
-    for pid in pids:
-        times = psutil.Process(pid).cpu_times()
-        total += times.user + times.system
-    return total
 
 
 async def measure(
@@ -37,9 +28,9 @@ async def measure(
         first = lab.snapshot()
         workers = [p.pid for p in first.processes if p.role == "worker"]
         clients = [p.pid for p in first.processes if p.role == "load"]
-        server0, client0 = _cpu_s(workers), _cpu_s(clients)
+        server0, client0 = cpu_seconds(workers), cpu_seconds(clients)
         await asyncio.sleep(duration)
-        server1, client1 = _cpu_s(workers), _cpu_s(clients)
+        server1, client1 = cpu_seconds(workers), cpu_seconds(clients)
         last = lab.snapshot()
         served = last.server_requests - first.server_requests
         answered = last.requests - first.requests

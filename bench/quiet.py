@@ -10,21 +10,8 @@ from __future__ import annotations
 import asyncio
 import time
 
-import psutil
-
-from asgiscope.server.lab.others import busy_cpu_seconds
+from asgiscope.server.lab.others import busy_cpu_seconds, cpu_seconds
 from asgiscope.server.lab.session import Lab
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    total = 0.0
-    for pid in pids:
-        try:
-            t = psutil.Process(pid).cpu_times()
-            total += t.user + t.system
-        except psutil.Error:
-            continue
-    return total
 
 
 class Others:

@@ -27,6 +27,7 @@ from asgiscope.server.load.spec import LoadReport, LoadSpec
 from asgiscope.server.scenario import Scenario
 from asgiscope.server.theory import Costs, predict
 from tests.test_load import Server, _start_server
+from tests.waiting import until_snapshot
 
 RUN = [sys.executable, "-m", "asgiscope.server.cli_run"]
 
@@ -176,12 +177,7 @@ def _loads(snap: Snapshot) -> list[int]:
 
 
 async def _until(lab: Lab, ok: Callable[[Snapshot], bool], within_s: float = 10.0) -> Snapshot:
-    for _ in range(int(within_s / 0.1)):
-        snap = lab.snapshot()
-        if ok(snap):
-            return snap
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"timed out: events {lab.snapshot().events}")
+    return await until_snapshot(lab, ok, within_s)
 
 
 async def test_the_lab_runs_the_group_and_replaces_a_killed_member() -> None:

@@ -5,7 +5,6 @@ default changes nothing."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 from collections.abc import Callable
@@ -20,6 +19,7 @@ from asgiscope.server.launch.tree import ServerTree
 from asgiscope.server.load.spec import LoadSpec
 from asgiscope.server.priority import BELOW_WINDOW, MAX_NICE, SAME, WINDOW_FIRST, Priority
 from asgiscope.server.scenario import Scenario
+from tests.waiting import until_snapshot
 
 needs_niceness = pytest.mark.skipif(not hasattr(os, "getpriority"), reason="this OS has no niceness")
 
@@ -41,12 +41,7 @@ def _roles(snap: Snapshot, role: str) -> list[int]:
 
 
 async def _until(lab: Lab, ok: Callable[[Snapshot], bool], within_s: float = 15.0) -> Snapshot:
-    for _ in range(int(within_s / 0.1)):
-        snap = lab.snapshot()
-        if ok(snap):
-            return snap
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"timed out: events {lab.snapshot().events}")
+    return await until_snapshot(lab, ok, within_s)
 
 
 def test_the_policy_is_relative_and_capped() -> None:

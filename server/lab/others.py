@@ -31,6 +31,18 @@ def busy_cpu_seconds() -> float:
     )
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU seconds (user + system) the processes ``pids`` have spent; one that is gone counts 0."""
+    total = 0.0
+    for pid in pids:
+        try:
+            t = psutil.Process(pid).cpu_times()
+            total += t.user + t.system
+        except psutil.Error:
+            continue
+    return total
+
+
 class OthersMeter:
     def __init__(self, cores: int, window_s: float = WINDOW_S, min_interval_s: float = 0.5) -> None:
         self._cores = cores

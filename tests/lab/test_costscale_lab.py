@@ -5,21 +5,13 @@ from __future__ import annotations
 import asyncio
 import os
 
-import psutil
 import pytest
 
+from asgiscope.server.lab.others import cpu_seconds
 from asgiscope.server.lab.session import Lab
 from asgiscope.server.load.spec import LoadSpec
 from asgiscope.server.scenario import Scenario
 from asgiscope.server.theory import Costs, demand_parts, outside_s, request_cpu
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    total = 0.0
-    for pid in pids:
-        t = psutil.Process(pid).cpu_times()
-        total += t.user + t.system
-    return total
 
 
 @pytest.mark.timeout(120)
