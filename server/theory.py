@@ -253,26 +253,21 @@ def mva(
     think_s: float,
     demand_s: float,
     servers: int,
-    demand_at: Callable[[float], float] | None = None,
-    demand_of: Callable[[float, float], float] | None = None,
+    demand_at: Callable[[float, float], float] | None = None,
 ) -> float:
     """Throughput of a closed loop of ``users`` that each think ``think_s`` and then need
     ``demand_s`` of a station with ``servers`` identical servers (exact MVA for a multi-server station,
     Menasce & Almeida: the residence time counts the queue and the chance that a server is free, from
     the probabilities of 0..servers-2 requests there; O(users x servers)). With ``demand_at``,
-    the demand depends on how many requests are at the station: population n needs
-    ``demand_at(L(n-1))``, L the mean number there (Little: throughput x residence); with
-    ``demand_of``, ``demand_of(L(n-1), X(n-1))``."""
+    the demand depends on how many requests are at the station and how fast they pass: population n
+    needs ``demand_at(L(n-1), X(n-1))``, L the mean number there (Little: throughput x residence)."""
     if users <= 0 or demand_s <= 0:
         return users / think_s if think_s > 0 else math.inf
     c = servers
     x, q = 0.0, 0.0
     p = [1.0] + [0.0] * (c - 1)  # p[j]: probability of j requests at the station, j < c
     for n in range(1, users + 1):
-        if demand_of is not None:
-            demand = demand_of(q, x) if n > 1 else demand_s
-        else:
-            demand = demand_at(q) if demand_at is not None else demand_s
+        demand = demand_at(q, x) if demand_at is not None else demand_s
         # With j < c requests there, an arrival finds c - j servers free and does not queue.
         r = demand / c * (1.0 + q + sum((c - j) * p[j - 1] for j in range(1, c)))
         x = n / (think_s + r)
@@ -477,7 +472,7 @@ def _predict(
         # CPU-bound handlers' time is spent in that queue, not outside it.
         think = busy - s if cpu_bound else busy
         servers = min(w, cores) if cpu_bound else cores
-        x = min(x, mva(n, think, demand(0.0, 0.0), servers, demand_of=demand))
+        x = min(x, mva(n, think, demand(0.0, 0.0), servers, demand_at=demand))
 
     killed = timeout_kills(scenario, load, gunicorn_timeout_s)
     if killed is not None:

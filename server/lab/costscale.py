@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
+from asgiscope.server.lab.others import Accrual
 from asgiscope.server.load.spec import LoadSpec
 from asgiscope.server.scenario import Scenario
 from asgiscope.server.theory import Costs, demand_parts, outside_s, request_cpu
@@ -41,7 +42,6 @@ MIN_CORES: Final = 0.25
 SCALABLE: Final = 0.5  # at least this share of a side's cost must be what speed scales
 BOUND: Final = (0.5, 2.0)  # a measured factor stays within these times the calibration's
 STEP: Final = 0.01  # factors move in steps of this, so the prediction's cache holds between samples
-MIN_INTERVAL_S: Final = 0.45
 KEPT: Final = 5  # windows whose median is the speed (they overlap: ~2.5 s of news)
 
 
@@ -69,13 +69,13 @@ def scalable_share(cost_at: Callable[[float], float]) -> float:
 
 
 class CostScale:
-    """Fed the session's CPU counters as the Lab ticks; ``costs(base)`` gives the costs to predict with."""
+    """Fed the session's CPU counters as the Lab reads them (twice a second); ``costs(base)`` gives the
+    costs to predict with."""
 
     def __init__(self, window_s: float = WINDOW_S) -> None:
         self._window_s = window_s
         self._samples: deque[tuple[float, float, float, int]] = deque()  # (t, worker cpu, load cpu, requests)
-        self._last: dict[int, float] = {}  # per pid: its CPU seconds at the last sample
-        self._acc = [0.0, 0.0]  # CPU seconds the workers and the load processes added while watched
+        self._workers, self._loads = Accrual(), Accrual()  # CPU seconds each side added while watched
         self._key: object = None
         self.speeds: Speeds | None = None  # the latest measured, or None: the calibration's hold
         # The last few windows' factors: they outlive a restart, as the machine's speed does.
@@ -85,8 +85,7 @@ class CostScale:
         """Something changed (load, scenario, the workers): the next window starts afresh. The factors
         measured so far still hold: the machine did not change with the slider."""
         self._samples.clear()
-        self._last.clear()
-        self._acc = [0.0, 0.0]
+        self._workers, self._loads = Accrual(), Accrual()
         self._key = None
 
     def sample(
@@ -108,13 +107,8 @@ class CostScale:
         if key != self._key:
             self.restart()
             self._key = key
-        elif now - self._samples[-1][0] < MIN_INTERVAL_S:
-            return self.speeds
-        for side, pids in enumerate((workers, load_procs)):
-            for pid, total in pids.items():
-                self._acc[side] += total - self._last.get(pid, total)
-                self._last[pid] = total
-        self._samples.append((now, self._acc[0], self._acc[1], requests))
+        worker_cpu, load_cpu = self._workers.add(workers), self._loads.add(load_procs)
+        self._samples.append((now, worker_cpu, load_cpu, requests))
         while len(self._samples) > 2 and now - self._samples[1][0] >= self._window_s:
             self._samples.popleft()
         t0, w0, l0, r0 = self._samples[0]
@@ -122,7 +116,7 @@ class CostScale:
         if span < MIN_SPAN_S or done < MIN_REQUESTS:
             return self.speeds
         rate = done / span
-        server_cpu, client_cpu = (self._acc[0] - w0), (self._acc[1] - l0)
+        server_cpu, client_cpu = worker_cpu - w0, load_cpu - l0
         previous = self.speeds or Speeds(base.speed, base.client_speed)
 
         # The requests at the cores: a closed loop's users less those outside (Little's law); an open
@@ -180,7 +174,7 @@ def _step(k: float) -> float:
 
 
 def describe(server: float, client: float, measured: bool) -> str:
-    """The speeds in words, for ``run``'s table and the insight."""
+    """The speeds in words, for ``run``'s table."""
     if not measured:
         return f"CPU costs scaled by {server:.2f} (a fixed piece of Python timed here when the Lab started)"
     return (

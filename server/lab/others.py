@@ -43,14 +43,29 @@ def cpu_seconds(pids: list[int]) -> float:
     return total
 
 
+class Accrual:
+    """CPU seconds a changing set of processes spent while watched: a pid counts from when it was first
+    seen (its CPU before that is in no window we compare), and one no longer given is dropped."""
+
+    def __init__(self) -> None:
+        self.total = 0.0
+        self.last: dict[int, float] = {}  # per pid: its CPU seconds when last given
+
+    def add(self, totals: Mapping[int, float]) -> float:
+        """``totals``: CPU seconds per pid now; returns the running total."""
+        for pid, t in totals.items():
+            self.total += t - self.last.get(pid, t)
+        self.last = dict(totals)
+        return self.total
+
+
 class OthersMeter:
     def __init__(self, cores: int, window_s: float = WINDOW_S, min_interval_s: float = 0.5) -> None:
         self._cores = cores
         self._window_s = window_s
         self._min_interval_s = min_interval_s
         self._procs: dict[int, psutil.Process] = {}
-        self._ours: dict[int, float] = {}  # CPU seconds counted per pid so far
-        self._counted = 0.0  # our CPU seconds, summed as the pids' counters advanced
+        self._ours = Accrual()  # our CPU seconds, summed as the pids' counters advanced
         self._me = psutil.Process(os.getpid())
         self._samples: deque[tuple[float, float, float, float]] = deque()  # (t, system busy, ours, own)
         self._cores_used = 0.0
@@ -59,7 +74,7 @@ class OthersMeter:
     @property
     def cpu_totals(self) -> Mapping[int, float]:
         """CPU seconds of each of the session's processes when last measured (psutil user + system)."""
-        return self._ours
+        return self._ours.last
 
     def sample(
         self, pids: list[int], now: float | None = None, own_counted: Callable[[], float] | None = None
@@ -71,30 +86,27 @@ class OthersMeter:
         now = time.monotonic() if now is None else now
         if self._samples and now - self._samples[-1][0] < self._min_interval_s:
             return self._cores_used
+        totals: dict[int, float] = {}
         for pid in pids:
             try:
                 proc = self._procs.get(pid) or self._procs.setdefault(pid, psutil.Process(pid))
                 t = proc.cpu_times()
-                total = t.user + t.system
+                totals[pid] = t.user + t.system
             except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
                 self._procs.pop(pid, None)
-                continue
-            # A new pid counts from now: its CPU before we saw it is in no window we compare.
-            self._counted += total - self._ours.get(pid, total)
-            self._ours[pid] = total
         for gone in set(self._procs) - set(pids):
             del self._procs[gone]
-            self._ours.pop(gone, None)
+        counted = self._ours.add(totals)
         self.measured_at = now
         own = self._me.cpu_times()
-        self._samples.append((now, busy_cpu_seconds(), self._counted, own.user + own.system))
+        self._samples.append((now, busy_cpu_seconds(), counted, own.user + own.system))
         while len(self._samples) > 2 and now - self._samples[1][0] >= self._window_s:
             self._samples.popleft()
         t0, sys0, ours0, own0 = self._samples[0]
         if now - t0 > 0:
             own_cores = (self._samples[-1][3] - own0) / (now - t0)
-            counted = own_counted() if own_counted is not None else 0.0
-            ours = (self._counted - ours0) / (now - t0) + min(own_cores, max(counted, 0.0))
+            theirs = own_counted() if own_counted is not None else 0.0
+            ours = (counted - ours0) / (now - t0) + min(own_cores, max(theirs, 0.0))
             raw = (self._samples[-1][1] - sys0) / (now - t0) - ours
             self._cores_used = round(min(max(raw, 0.0), self._cores) / STEP) * STEP
         return self._cores_used

@@ -198,7 +198,11 @@ def test_cpu_bound_throughput_is_min_of_workers_cores_users_over_s() -> None:
 
 def test_mva_with_a_demand_that_falls_with_throughput_reaches_the_lower_demands_ceiling() -> None:
     # 2 ms per request when idle, 1 ms when busy: the ceiling is set by the busy demand.
-    demand = Cpu(busy=0.001, wake=0.001).queued
+    cpu = Cpu(busy=0.001, wake=0.001)
+
+    def demand(waiting: float, _rate: float) -> float:
+        return cpu.queued(waiting)
+
     assert mva(1, 0.1, 0.002, 1, demand_at=demand) == pytest.approx(1 / 0.102)
     assert mva(2000, 0.1, 0.002, 1, demand_at=demand) == pytest.approx(1000, rel=0.02)
 
