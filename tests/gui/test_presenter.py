@@ -3,36 +3,18 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from asgiscope.gui.driver import LabDriver
 from asgiscope.gui.keys import CONTROL_KEYS, cycle, workers
 from asgiscope.gui.model import Controls, Ranges
 from asgiscope.gui.presenter import COMPACT_BELOW_PX
-from asgiscope.gui.theme import Colors
-from asgiscope.gui.window import MainWindow
 from tests.gui.fakes import FakeLab
-
-
-def press(qtbot: QtBot, widget: QWidget, key: Qt.Key, text: str = "") -> None:
-    widget.window().activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is widget.window(), timeout=2000)
-    qtbot.keyClick(widget, key)
-
-
-def make(qtbot: QtBot, fake_lab: FakeLab) -> tuple[MainWindow, LabDriver]:
-    c = Controls()
-    driver = LabDriver(fake_lab, c.scenario(), c.load(running=False), lambda _m: None)
-    w = MainWindow(driver, c, store=None, colors=Colors(), cores=2)
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    return w, driver
+from tests.gui.shown import press, shown_window
 
 
 async def test_digits_and_letters_reach_the_lab(qtbot: QtBot, fake_lab: FakeLab) -> None:
-    w, driver = make(qtbot, fake_lab)
+    w, driver = shown_window(qtbot, fake_lab)
     driver.start()
     await driver.settle()
     press(qtbot, w, Qt.Key.Key_3)
@@ -57,7 +39,7 @@ def test_keys_stay_inside_what_the_panel_offers() -> None:
 def test_presentation_mode_hides_the_controls_and_freeze_stops_drawing(
     qtbot: QtBot, fake_lab: FakeLab
 ) -> None:
-    w, _driver = make(qtbot, fake_lab)
+    w, _driver = shown_window(qtbot, fake_lab)
     press(qtbot, w, Qt.Key.Key_F5)
     assert w.presenter.presenting and not w.dock.isVisible() and not w.menuBar().isVisible()
     font = QApplication.font().pointSizeF()
@@ -95,7 +77,7 @@ def test_presentation_mode_hides_the_controls_and_freeze_stops_drawing(
 
 
 def test_f1_shows_every_key(qtbot: QtBot, fake_lab: FakeLab) -> None:
-    w, _driver = make(qtbot, fake_lab)
+    w, _driver = shown_window(qtbot, fake_lab)
     press(qtbot, w, Qt.Key.Key_F1)
     assert w.presenter.help.isVisible()
     text = w.presenter.help.text()

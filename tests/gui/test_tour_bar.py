@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
 from asgiscope.gui.cli import parse
@@ -23,6 +22,7 @@ from asgiscope.server.scenario import Scenario
 from asgiscope.server.tour import Tour, load_builtin, parse_tour
 from asgiscope.server.verdict import same_load
 from tests.gui.fakes import FakeLab, make_snapshot
+from tests.gui.shown import press, shown_window
 
 TOUR = """
 title = "Test tour"
@@ -51,13 +51,6 @@ def bar(qtbot: QtBot) -> TourBar:
     b = TourBar()
     qtbot.addWidget(b)
     return b
-
-
-def press(qtbot: QtBot, widget: QWidget, key: Qt.Key) -> None:
-    """A key as the application gets it: shortcuts reach only an active window."""
-    widget.window().activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is widget.window(), timeout=2000)
-    qtbot.keyClick(widget, key)
 
 
 def test_clicker_keys_and_buttons_step_through_the_tour(qtbot: QtBot, bar: TourBar, tour: Tour) -> None:
@@ -112,12 +105,7 @@ def test_a_scripted_change_is_asked_for_when_it_comes_due_and_not_after_leaving_
 async def test_the_arrows_belong_to_the_tour_only_while_it_runs(
     qtbot: QtBot, fake_lab: FakeLab, tour: Tour
 ) -> None:
-    c = Controls()
-    driver = LabDriver(fake_lab, c.scenario(), c.load(running=False), lambda _m: None)
-    w = MainWindow(driver, c, store=None, colors=Colors(), cores=2)
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
+    w, driver = shown_window(qtbot, fake_lab)
     slider = w.controls.workers.slider
     slider.setFocus()
     press(qtbot, slider, Qt.Key.Key_Right)  # no tour: the focused slider takes the arrow
