@@ -126,6 +126,7 @@ class PlotsPanel(QWidget):
         self._y_tops: dict[str, float] = {}
         self._sample: Sample | None = None  # of the snapshot being drawn
         self._drawn: dict[str, object] = {}  # per plot: what it shows now (see _unchanged)
+        self._legend_fits: dict[pg.PlotItem, object] = {}  # per plot: what its legend was fitted to
 
     def _plot(
         self, title: str, units: str, *, row: int, col: int, colspan: int = 1, time: bool = False
@@ -348,6 +349,11 @@ class PlotsPanel(QWidget):
         legend = plot.legend
         if legend is None or not legend.items:
             return
+        # called on every draw of the plot: lay out again only when its entries, type or width changed
+        key = (tuple((label.text, label.opts.get("size")) for _s, label in legend.items), plot.vb.width())
+        if self._legend_fits.get(plot) == key:
+            return
+        self._legend_fits[plot] = key
         tightened = False
         for _sample, label in legend.items:
             doc = label.item.document()
