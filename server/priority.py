@@ -68,11 +68,16 @@ def own_niceness() -> int | None:
     return os.getpriority(os.PRIO_PROCESS, 0)
 
 
-def own_session_nice() -> int | None:
-    """This session's autogroup niceness (Linux, ``/autogroup-N nice K``), or None without autogroups."""
+def own_session_nice(path: str = AUTOGROUP) -> int | None:
+    """This session's autogroup niceness (Linux, ``/autogroup-N nice K``), or None without autogroups.
+
+    The file is empty for a process still in the boot session (a service started by init without
+    setsid, as CI is): its tasks sit in the root group, which weighs against other sessions' groups
+    as nice 0 does."""
     try:
-        with open(AUTOGROUP) as f:
-            return int(f.read().split()[-1])
+        with open(path) as f:
+            text = f.read().strip()
+        return int(text.split()[-1]) if text else 0
     except (OSError, ValueError, IndexError):
         return None
 

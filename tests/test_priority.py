@@ -17,7 +17,14 @@ from asgiscope.server.lab.session import Lab
 from asgiscope.server.lab.snapshot import Snapshot
 from asgiscope.server.launch.tree import ServerTree
 from asgiscope.server.load.spec import LoadSpec
-from asgiscope.server.priority import BELOW_WINDOW, MAX_NICE, SAME, WINDOW_FIRST, Priority
+from asgiscope.server.priority import (
+    BELOW_WINDOW,
+    MAX_NICE,
+    SAME,
+    WINDOW_FIRST,
+    Priority,
+    own_session_nice,
+)
 from asgiscope.server.scenario import Scenario
 from tests.waiting import until_snapshot
 
@@ -52,6 +59,16 @@ def test_the_policy_is_relative_and_capped() -> None:
     assert BELOW_WINDOW.niceness_for(15) == MAX_NICE
     assert SAME.niceness_for(3) == 3
     assert Priority(0).niceness_for(-5) == -5
+
+
+def test_the_session_niceness_reads_the_boot_session_as_nice_0(tmp_path: Path) -> None:
+    # A process init started without setsid (CI's) reads an empty autogroup file.
+    f = tmp_path / "autogroup"
+    f.write_text("/autogroup-4256 nice 3\n")
+    assert own_session_nice(str(f)) == 3
+    f.write_text("")
+    assert own_session_nice(str(f)) == 0
+    assert own_session_nice(str(tmp_path / "missing")) is None
 
 
 @needs_niceness
@@ -120,7 +137,8 @@ async def test_window_first_also_lowers_the_server_session() -> None:
         mine = _autogroup(os.getpid())
         if mine is None:
             return  # no autogroups here: nothing else to lower
-        session = WINDOW_FIRST.niceness_for(int(mine.split()[-1]))
+        # Empty in the boot session (see own_session_nice): that group weighs as nice 0.
+        session = WINDOW_FIRST.niceness_for(int(mine.split()[-1]) if mine else 0)
         assert {str(_autogroup(pid)).split()[-1] for pid in pids} == {str(session)}
         assert _autogroup(os.getpid()) == mine  # ours is untouched
     finally:
