@@ -4,7 +4,7 @@ users from 10 to 2,000 at small handler times (/hello, io/async 1 and 5 ms: 2 wo
 the CPU costs per request and their fall with the rate decide the prediction.
 
 Target: every ratio within 5 % of 1. ``--repeat`` runs each case again and prints the spread.
-Usage: python bench/theory_accuracy.py [--duration 8] [--only canonical|cpu|sweep] [--repeat 1]
+Usage: python bench/theory_accuracy.py [--duration 8] [--only canonical|cpu|sweep] [--repeat 1] [--case 5 ms]
 """
 
 from __future__ import annotations
@@ -121,12 +121,14 @@ async def main() -> None:
     ap.add_argument("--warmup", type=float, default=2.0)
     ap.add_argument("--only", choices=("canonical", "sweep", "wsgi", "cpu"))
     ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--case", default="", help="only the cases whose name contains this")
     ap.add_argument("--priority", action="store_true", help="run before other sessions (root, Linux)")
     ap.add_argument("--quiet", type=float, default=0.0, help="wait for others to use < this many cores")
     ap.add_argument("--retries", type=int, default=3, help="re-run a case others disturbed")
     args = ap.parse_args()
     groups = {"canonical": CASES, "sweep": SWEEP, "wsgi": WSGI, "cpu": CPU_CASES}
     cases = [case for group, listed in groups.items() if args.only in (None, group) for case in listed]
+    cases = [case for case in cases if args.case in case[0]]
     print(
         f"{'scenario':40}{'measured':>10}{'predicted':>10}{'ratio':>7}{'spread':>13}{'others':>7}"
         f"{'speeds':>11}{'left':>9}{'ratio':>7}"

@@ -54,6 +54,9 @@ MIN_CORES_LEFT = 0.25  # however busy the machine, the scheduler gives our runna
 Limit = Literal["users", "rate", "tokens", "workers", "cores", "loop", "client"]
 
 
+IDLE_SLEEP_S = 5e-3  # the scale of the sleep in the idle part of a timer's lateness (timer_lateness_s)
+
+
 @dataclass(frozen=True, slots=True)
 class Prediction:
     throughput_rps: float
@@ -158,8 +161,18 @@ class Costs:
     # lab/others.py measures it with the other processes'. A wake-up part fitted per request (41 µs)
     # charged 0.3 cores that were not spent at 10 users and predicted /hello 14 % low.
     lab: Cpu = Cpu(2e-6)
-    # asyncio.sleep wakes on epoll's millisecond ticks: ~1 ms late on average; time.sleep is not
-    timer_slack_s: float = 1.0e-3
+    # An awaited sleep ends late, by more the more connections its event loop serves and the longer it
+    # sleeps. The connections: asyncio rounds epoll's timeout up to the millisecond whenever another
+    # connection wakes the loop, a timer that falls due mid-iteration waits for the rest of it, and the
+    # task it wakes for the next; the sleep: a core idle longer wakes later. Fitted (bench/loop_wait.py:
+    # io/async 1, 5 and 20 ms, 2-50 users on 2 workers, 3 runs each, the lateness at which the prediction
+    # meets the measured throughput) as ``timer_slack_s x ln(1 + n) + idle_wake_s x ln(1 + s / 5 ms)``
+    # with n connections per worker and a sleep of s: needed 0.1-0.6 ms at 1-2 connections and 1-5 ms,
+    # 1.4-1.7 at 2 and 20 ms, 1.4-1.6 at 10 and 5 ms, 2.2 at 25. A fixed 1 ms was 0.6 ms short at 25
+    # (io/async 5 ms, 50 users predicted 12 % high) and 0.7 ms long at 2 (1 ms, 4 users 27 % low).
+    # time.sleep in a thread is not late.
+    timer_slack_s: float = 0.50e-3
+    idle_wake_s: float = 0.36e-3
     round_trip_s: float = 0.15e-3
     # One new connection (loopback TCP handshake and close, accept, protocol set-up): CPU per request
     # with a connection per request minus with connections kept forever, /hello (bench/connect_cost.py):
@@ -329,11 +342,27 @@ def load_process_count(load: LoadSpec) -> int:
     return load.load_processes if isinstance(load.load_processes, int) else 1
 
 
-def outside_s(load: LoadSpec, c: Costs) -> float:
-    """Wall time a request spends outside any queue: the handler, the timer's lateness, the round trip."""
+def outside_s(load: LoadSpec, c: Costs, workers: int) -> float:
+    """Wall time a request spends outside any queue: the handler, the timer's lateness (which grows with
+    the connections each of ``workers`` event loops serves), the round trip."""
     s = 0.0 if load.endpoint == "hello" else load.ms / 1000.0
-    slack = c.timer_slack_s if load.endpoint == "io/async" and s > 0 else 0.0
-    return s + slack + c.round_trip_s
+    base = s + c.round_trip_s
+    if load.endpoint != "io/async" or s <= 0:
+        return base
+    return base + timer_lateness_s(c, open_connections(load, base) / workers, s)
+
+
+def timer_lateness_s(c: Costs, per_worker: float, sleep_s: float) -> float:
+    """How late an awaited sleep of ``sleep_s`` ends, on average, in an event loop serving
+    ``per_worker`` connections."""
+    crowd = c.timer_slack_s * math.log1p(max(0.0, per_worker))
+    return crowd + c.idle_wake_s * math.log1p(max(0.0, sleep_s) / IDLE_SLEEP_S)
+
+
+def open_connections(load: LoadSpec, outside: float) -> float:
+    """Connections the load holds open: every user one; an open loop about as many as it has in
+    flight (its rate times the time a request spends ``outside`` any queue, at most its cap)."""
+    return min(load.max_in_flight, load.rate * outside) if load.mode == "open" else float(load.users)
 
 
 def request_cpu(
@@ -345,8 +374,7 @@ def request_cpu(
     ep = load.endpoint
     s = 0.0 if ep == "hello" else load.ms / 1000.0
     cpu_bound = ep.startswith("cpu/")
-    # Open connections: every user holds one; an open loop about as many as it has in flight.
-    conns = min(load.max_in_flight, load.rate * outside_s(load, c)) if load.mode == "open" else load.users
+    conns = open_connections(load, outside_s(load, c, scenario.workers))
     # A sync worker holds one connection (it closes each after its response; the rest wait unaccepted).
     held = 1.0 if scenario.worker_class == "sync" else conns / scenario.workers
     # Connects (churn) are CPU spent whether or not the process sleeps: busy, not wake. A CPU-bound
@@ -395,7 +423,7 @@ def _predict(
     open_loop = load.mode == "open"
     n = load.users
 
-    busy = outside_s(load, c)
+    busy = outside_s(load, c, w)
     cpu_bound = ep.startswith("cpu/")
     server, client = request_cpu(scenario, load, c, cores, connects)
     k = load_process_count(load)
@@ -422,7 +450,11 @@ def _predict(
     if open_loop:
         bounds.append((load.rate, "rate", f"the open loop sends {load.rate:g} req/s"))
     elif s > 0:
-        bounds.append((n / busy, "users", f"{n} users each wait {load.ms} ms"))
+        late = busy - s - c.round_trip_s
+        held = open_connections(load, s + c.round_trip_s) / w
+        more = f" (+{late * 1e3:.1f} ms: sleeps end late in a loop holding {held:,.0f} connections)"
+        more = more if late >= 0.05e-3 else ""
+        bounds.append((n / busy, "users", f"{n} users each wait {load.ms} ms{more}"))
     # [wsgi helper] the WSGI workers' bounds: sync X = min(N, W)/S, gthread X = min(N, W*T)/S (any route);
     # Django under ASGI runs each request's def view on a thread of its own (asgiref's
     # ThreadSensitiveContext per request): no token bound there.

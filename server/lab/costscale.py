@@ -121,7 +121,8 @@ class CostScale:
 
         # The requests at the cores: a closed loop's users less those outside (Little's law); an open
         # loop's are not known here, and a few count as none.
-        waiting = max(0.0, load.users - rate * outside_s(load, base)) if load.mode == "closed" else 0.0
+        outside = outside_s(load, base, scenario.workers)
+        waiting = max(0.0, load.users - rate * outside) if load.mode == "closed" else 0.0
 
         def parts(k: float) -> tuple[float, float, float]:
             costs = base.at_speed(k)

@@ -29,7 +29,7 @@ def feed(
 ) -> None:
     """Counters as they would read if every request cost what the theory says at these speeds."""
     base = base or Costs()
-    waiting = max(0.0, load.users - rate * outside_s(load, base))
+    waiting = max(0.0, load.users - rate * outside_s(load, base, scenario.workers))
 
     def parts(k: float) -> tuple[float, float, float]:
         costs = base.at_speed(k)

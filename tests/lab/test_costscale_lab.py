@@ -33,7 +33,7 @@ def test_the_prediction_charges_what_the_workers_spend_per_request() -> None:
             p = last.prediction
             costs = Costs().at_speed(p.cpu_speed, p.client_speed)
             rate = done / (last.t - first.t)
-            waiting = max(0.0, load.users - rate * outside_s(load, costs))
+            waiting = max(0.0, load.users - rate * outside_s(load, costs, scenario.workers))
             server, client = request_cpu(scenario, load, costs, 2)
             charged = demand_parts(server, client, costs.lab, 2, waiting, rate)[0]
             return spent, charged, p.cpu_speed, p.costs_measured, p.explanation
