@@ -21,7 +21,7 @@ from theory_accuracy import measure
 
 from asgiscope.server.load.spec import LoadSpec
 from asgiscope.server.scenario import Scenario
-from asgiscope.server.theory import Costs, predict, timer_lateness_s
+from asgiscope.server.theory import Costs, predict, sleep_lateness_s
 
 # (sleep ms, users, workers): 2 workers at 1, 5 and 20 ms from one connection each to the knee, then one
 # worker and four at the same connections per worker as some of those.
@@ -40,7 +40,7 @@ def needed_lateness(
     """The mean lateness (s) at which the theory predicts ``measured`` req/s: bisection on a factor on
     the law (both its parts), since the prediction falls as the lateness grows."""
     law = Costs()
-    unit = law_lateness(scenario, load, law)
+    unit = sleep_lateness_s(load, law, scenario.workers)
 
     def predicted(lateness: float) -> float:
         f = lateness / unit
@@ -56,10 +56,6 @@ def needed_lateness(
         mid = (lo + hi) / 2
         lo, hi = (mid, hi) if predicted(mid) > measured else (lo, mid)
     return lo
-
-
-def law_lateness(scenario: Scenario, load: LoadSpec, costs: Costs) -> float:
-    return timer_lateness_s(costs, load.users / scenario.workers, load.ms / 1000)
 
 
 async def main() -> None:
@@ -87,7 +83,7 @@ async def main() -> None:
             print(
                 f"{ms:>4}{users:>6}{workers:>8}{users / workers:>8.1f}{measured:>10,.0f}"
                 f"{measured / predicted:>7.3f}{need * 1e3:>8.2f}"
-                f"{law_lateness(scenario, load, law) * 1e3:>7.2f}{knee}"
+                f"{sleep_lateness_s(load, law, scenario.workers) * 1e3:>7.2f}{knee}"
                 f"{f'  others {others:.2f}' if others >= 0.1 else ''}",
                 flush=True,
             )

@@ -343,13 +343,17 @@ def load_process_count(load: LoadSpec) -> int:
 
 
 def outside_s(load: LoadSpec, c: Costs, workers: int) -> float:
-    """Wall time a request spends outside any queue: the handler, the timer's lateness (which grows with
-    the connections each of ``workers`` event loops serves), the round trip."""
-    s = 0.0 if load.endpoint == "hello" else load.ms / 1000.0
-    base = s + c.round_trip_s
+    """Wall time a request spends outside any queue: the handler, its sleep's lateness, the round trip."""
+    return load.handler_s + sleep_lateness_s(load, c, workers) + c.round_trip_s
+
+
+def sleep_lateness_s(load: LoadSpec, c: Costs, workers: int) -> float:
+    """How late the handler's awaited sleep ends with ``workers`` event loops sharing the load's
+    connections; 0 for a handler that awaits none."""
+    s = load.handler_s
     if load.endpoint != "io/async" or s <= 0:
-        return base
-    return base + timer_lateness_s(c, open_connections(load, base) / workers, s)
+        return 0.0
+    return timer_lateness_s(c, open_connections(load, s + c.round_trip_s) / workers, s)
 
 
 def timer_lateness_s(c: Costs, per_worker: float, sleep_s: float) -> float:
@@ -372,7 +376,7 @@ def request_cpu(
     ``cores`` cores, with ``connects`` new connections per request. The one account that both the
     prediction and the Lab's measured speeds (lab/costscale.py) use."""
     ep = load.endpoint
-    s = 0.0 if ep == "hello" else load.ms / 1000.0
+    s = load.handler_s
     cpu_bound = ep.startswith("cpu/")
     conns = open_connections(load, outside_s(load, c, scenario.workers))
     # A sync worker holds one connection (it closes each after its response; the rest wait unaccepted).
@@ -418,7 +422,7 @@ def _predict(
     connects: float,  # new connections per request
 ) -> Prediction:
     ep = load.endpoint
-    s = 0.0 if ep == "hello" else load.ms / 1000.0
+    s = load.handler_s
     w, t = scenario.workers, scenario.tokens
     open_loop = load.mode == "open"
     n = load.users
@@ -450,9 +454,8 @@ def _predict(
     if open_loop:
         bounds.append((load.rate, "rate", f"the open loop sends {load.rate:g} req/s"))
     elif s > 0:
-        late = busy - s - c.round_trip_s
-        held = open_connections(load, s + c.round_trip_s) / w
-        more = f" (+{late * 1e3:.1f} ms: sleeps end late in a loop holding {held:,.0f} connections)"
+        late = sleep_lateness_s(load, c, w)
+        more = f" (+{late * 1e3:.1f} ms: sleeps end late in a loop holding {n / w:,.0f} connections)"
         more = more if late >= 0.05e-3 else ""
         bounds.append((n / busy, "users", f"{n} users each wait {load.ms} ms{more}"))
     # [wsgi helper] the WSGI workers' bounds: sync X = min(N, W)/S, gthread X = min(N, W*T)/S (any route);

@@ -54,6 +54,11 @@ class LoadSpec:
     def path(self) -> str:
         return "/hello" if self.endpoint == "hello" else f"/{self.endpoint}?ms={self.ms}"
 
+    @property
+    def handler_s(self) -> float:
+        """The handler's own time in seconds: its ``ms``, none for /hello (which ignores it)."""
+        return 0.0 if self.endpoint == "hello" else self.ms / 1000.0
+
     def with_changes(self, **changes: Any) -> LoadSpec:
         return replace(self, **changes)
 
