@@ -50,6 +50,7 @@ from pathlib import Path
 
 import numpy as np
 import psutil
+from procs import reap
 
 ROOT = Path(__file__).resolve().parent.parent
 STARTUP_S = 90.0  # servers start in ~2 s; far longer on a machine shared with test runs
@@ -139,9 +140,7 @@ def run(
             proc.send_signal(signal.SIGTERM)
             _, err = proc.communicate(timeout=60)
         finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+            reap(proc)
         if proc.returncode != 0:
             raise SystemExit(f"app exited {proc.returncode}: {err.decode()[-2000:]}")
         data = json.loads(frames.read_text())
@@ -213,8 +212,7 @@ def start_hogs(count: int) -> list[subprocess.Popen[bytes]]:
 
 def stop_hogs(hogs: list[subprocess.Popen[bytes]]) -> None:
     for hog in hogs:
-        hog.kill()
-        hog.wait()
+        reap(hog)
 
 
 def compare(args: argparse.Namespace, extra: list[str]) -> None:
@@ -295,9 +293,7 @@ def steps(args: argparse.Namespace, extra: list[str]) -> None:
             proc.send_signal(signal.SIGTERM)
             proc.communicate(timeout=60)
         finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+            reap(proc)
             stop_hogs(hogs)
         data = json.loads(frames.read_text())
     end = max(f[0] for f in data["frames"])

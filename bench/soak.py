@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
+from procs import reap
 
 from asgiscope.server.lab.session import Lab
 from asgiscope.server.load.spec import LoadSpec
@@ -172,9 +173,7 @@ def soak_gui(s: Sampler) -> dict[str, object]:
                 time.sleep(s.every_s)
             proc.wait(timeout=60)
         finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+            reap(proc)
     if proc.returncode != 0:
         raise SystemExit(f"the app exited {proc.returncode}")
     return {}
